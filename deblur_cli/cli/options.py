@@ -1,0 +1,15 @@
+"""Option aliases shared by several commands (one definition, same spelling everywhere)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Variant name(s); see `deblur models`.")]
+WeightsOpt = Annotated[Optional[str], typer.Option("--weights", help="Explicit .safetensors file to load.")]
+DeviceOpt = Annotated[str, typer.Option("--device", help="auto | cpu | cuda[:N] | mps")]
+PrecisionOpt = Annotated[str, typer.Option("--precision", help="auto | fp32 | fp16 | bf16")]
+TileOpt = Annotated[str, typer.Option("--tile", help="auto | N (tile side in pixels) | 0 (never tile)")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON report.")]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]

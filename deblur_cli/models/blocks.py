@@ -1,0 +1,124 @@
+"""Building blocks shared by several generator families.
+
+Family-specific modules stay in their family's file; only pieces used by two or more families live here.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+def norm_layer(kind: str, channels: int) -> nn.Module:
+    """``"instance"`` (affine, no running stats: per-image statistics at train and test time, as in
+    DeblurGAN and BAG), ``"batch"`` or ``"none"``."""
+    if kind == "instance":
+        return nn.InstanceNorm2d(channels, affine=True, track_running_stats=False)
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "none":
+        return nn.Identity()
+    raise ValueError(f"unknown norm {kind!r}")
+
+
+def conv_norm_act(cin: int, cout: int, kernel: int = 3, stride: int = 1, norm: str = "instance",
+                  act: str = "relu", padding_mode: str = "zeros") -> nn.Sequential:
+    """Conv -> norm -> activation; a conv followed by a norm needs no bias."""
+    layers: list[nn.Module] = [nn.Conv2d(cin, cout, kernel, stride, kernel // 2, bias=norm == "none",
+                                         padding_mode=padding_mode),
+                               norm_layer(norm, cout)]
+    layers.append(activation(act))
+    return nn.Sequential(*layers)
+
+
+def activation(kind: str) -> nn.Module:
+    return {"relu": nn.ReLU(inplace=True), "lrelu": nn.LeakyReLU(0.2, inplace=True),
+            "none": nn.Identity(), "tanh": nn.Tanh(), "sigmoid": nn.Sigmoid()}[kind]
+
+
+class ResBlock(nn.Module):
+    """conv-norm-relu-conv-norm plus identity (He et al. 2016, eq. y = F(x) + x), as in DeblurGAN."""
+
+    def __init__(self, channels: int, norm: str = "instance", dropout: float = 0.0,
+                 padding_mode: str = "reflect"):
+        super().__init__()
+        layers: list[nn.Module] = [conv_norm_act(channels, channels, 3, norm=norm, padding_mode=padding_mode)]
+        if dropout:
+            layers.append(nn.Dropout(dropout))
+        layers += [nn.Conv2d(channels, channels, 3, 1, 1, bias=norm == "none", padding_mode=padding_mode),
+                   norm_layer(norm, channels)]
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class SpatialAttention(nn.Module):
+    """BAG's spatial attention unit (paper 004 eq. 3): A = sigmoid(f7x7([MaxPool_c(F'), AvgPool_c(F')])).
+
+    Also the spatial half of CBAM used by the RiR blocks of paper 001. ``last_map`` keeps the most recent
+    attention map (N, 1, H, W) so the CLI can save it (paper 004 Fig. 7) without a second forward pass.
+    """
+
+    def __init__(self, kernel: int = 7, keep_map: bool = False):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 1, kernel, padding=kernel // 2)
+        self.keep_map = keep_map
+        self.last_map: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pooled = torch.cat([x.amax(dim=1, keepdim=True), x.mean(dim=1, keepdim=True)], dim=1)
+        attention = torch.sigmoid(self.conv(pooled))
+        if self.keep_map:
+            self.last_map = attention.detach()
+        return x * attention  # eq. 2: F_out = A (x) F'
+
+
+class ChannelAttention(nn.Module):
+    """Squeeze-and-excitation (Hu et al. 2018; paper 001 eq. 3-4): s = sigmoid(W2 relu(W1 avgpool(x)))."""
+
+    def __init__(self, channels: int, reduction: int = 16):
+        super().__init__()
+        hidden = max(channels // reduction, 4)
+        self.fc = nn.Sequential(nn.Conv2d(channels, hidden, 1), nn.ReLU(inplace=True),
+                                nn.Conv2d(hidden, channels, 1), nn.Sigmoid())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.fc(x.mean(dim=(2, 3), keepdim=True))
+
+
+class SelfAttention(nn.Module):
+    """Non-local self-attention (Wang et al. 2018; SAGAN; paper 001 eq. 2): y = gamma * o + x.
+
+    gamma is learnable and starts at 0, so the block begins as identity. Attention is O((HW)^2) in memory
+    (the review, paper 000, warns of this): the variant is marked ``tiling="discouraged"`` and callers
+    tile large images.
+    """
+
+    def __init__(self, channels: int, reduction: int = 8):
+        super().__init__()
+        inner = max(channels // reduction, 1)
+        self.query = nn.Conv2d(channels, inner, 1)
+        self.key = nn.Conv2d(channels, inner, 1)
+        self.value = nn.Conv2d(channels, channels, 1)
+        self.gamma = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        q = self.query(x).flatten(2).transpose(1, 2)  # N, HW, C'
+        k = self.key(x).flatten(2).transpose(1, 2)
+        v = self.value(x).flatten(2).transpose(1, 2)  # N, HW, C
+        o = F.scaled_dot_product_attention(q, k, v, scale=1.0)  # softmax(q k^T) v, eq. 2
+        return x + self.gamma * o.transpose(1, 2).reshape(n, c, h, w)
+
+
+def pad_to_multiple(x: torch.Tensor, multiple: int, mode: str = "reflect") -> tuple[torch.Tensor, tuple[int, int]]:
+    """Pad bottom/right so H and W are multiples of ``multiple``; returns the padded tensor and (H, W)."""
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if ph or pw:
+        # reflect needs pad < size; fall back to replicate for tiny inputs
+        use = mode if (ph < h and pw < w) else "replicate"
+        x = F.pad(x, (0, pw, 0, ph), mode=use)
+    return x, (h, w)

@@ -1,0 +1,89 @@
+"""The single door to every network variant: name -> spec -> module.
+
+A ``VariantSpec`` is pure data (no torch import), so ``deblur models`` and ``deblur --help`` stay fast.
+``build(name)`` imports the family's module only when a network is actually needed.
+
+Metadata on each spec is read by the rest of the package: the tiler reads ``multiple_of`` and
+``tiling``, the precision logic reads ``supports_half`` / ``supports_bfloat16``, the trainer reads
+``multiscale_outputs``. Variants themselves are declared in :mod:`deblur_cli.variants`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+
+class UnknownVariantError(KeyError):
+    """Raised for a model name that is not registered; the message suggests close names."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; we want it plain
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class VariantSpec:
+    """Everything known about one registered network variant, without building it."""
+
+    name: str
+    family: str
+    preset: str  # "paper" (exactly as the paper describes) or "compact" (trainable on a 2-core CPU)
+    builder: str  # "module:callable", imported lazily
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    paper: str = ""  # citation, e.g. "004 (BAG) section 3.1"
+    description: str = ""
+    table_rows: tuple[str, ...] = ()  # e.g. ("004-table1:BAG",)
+    multiple_of: int = 1  # input height/width must be a multiple of this (the engine pads)
+    min_size: int = 1
+    supports_half: bool = True
+    supports_bfloat16: bool = True
+    # "supported": tile freely; "discouraged": per-tile statistics (InstanceNorm) or global context
+    # (self-attention) make tiled output differ from whole-image output; the engine prefers whole images.
+    tiling: str = "supported"
+    multiscale_outputs: bool = False  # forward() returns a list of images, finest last
+    kind: str = "generator"  # or "discriminator"
+
+    def build(self, **overrides: Any):
+        """Instantiate the network (imports torch and the family module)."""
+        module_name, _, attr = self.builder.partition(":")
+        factory = getattr(importlib.import_module(module_name), attr)
+        return factory(**{**dict(self.kwargs), **overrides})
+
+
+_REGISTRY: dict[str, VariantSpec] = {}
+
+
+def register(spec: VariantSpec) -> VariantSpec:
+    if spec.name in _REGISTRY:
+        raise ValueError(f"variant {spec.name!r} registered twice")
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def _ensure_loaded() -> None:
+    from . import variants  # noqa: F401  (registers on import; pure data, no torch)
+
+
+def get(name: str) -> VariantSpec:
+    _ensure_loaded()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, _REGISTRY, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; run `deblur models` to list them"
+        raise UnknownVariantError(f"unknown model {name!r}{hint}") from None
+
+
+def names(kind: str | None = "generator") -> list[str]:
+    _ensure_loaded()
+    return [n for n, s in _REGISTRY.items() if kind is None or s.kind == kind]
+
+
+def specs(kind: str | None = "generator") -> list[VariantSpec]:
+    return [get(n) for n in names(kind)]
+
+
+def build(name: str, **overrides: Any):
+    return get(name).build(**overrides)
