@@ -10,12 +10,9 @@ from typing import Callable, TypeVar
 F = TypeVar("F", bound=Callable)
 
 
-class DeblurError(Exception):
-    """An error whose message is meant for the user as it is: one line, naming file and reason."""
+from ..errors import DeblurError, UsageError
 
-
-class UsageError(DeblurError):
-    """Wrong arguments: exit code 2."""
+__all__ = ["DeblurError", "UsageError", "friendly_errors", "set_debug"]
 
 
 def _is_debug() -> bool:

@@ -1,0 +1,5 @@
+"""Placeholder until the `synth` command lands (being written now)."""
+
+
+def register(app) -> None:
+    pass

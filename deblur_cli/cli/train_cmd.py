@@ -1,0 +1,5 @@
+"""Placeholder until the `train` command group lands (being written now)."""
+
+import typer
+
+app = typer.Typer(help="(not yet available)")
