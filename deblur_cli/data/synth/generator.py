@@ -1,0 +1,120 @@
+"""(blurred, sharp) pairs from procedural scenes, made the way GoPro was made.
+
+One call renders a scene larger than the crop, moves the camera (shake with rotation) and/or independent objects
+through an exposure of 7-23+ sub-frames, averages them in linear light (gamma 2.2), takes the middle sub-frame as
+the target, and degrades the input with mild sensor noise and JPEG. A share of pairs has (almost) no blur so that a
+network learns to leave sharp regions alone; a share uses DeblurGAN-style uniform random-trajectory kernels.
+Deterministic given the ``np.random.Generator``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .degrade import jpeg, sensor_noise
+from .motion import camera_shake, smooth_path, trajectory_kernel
+from .render import MovingSprite, convolve_linear, render_exposure
+from .scenes import scene, sprite
+
+MOTIONS = ("mixed", "shake", "objects", "kernel", "none")
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    """Shares of each kind of pair and the degradation levels; defaults are the training mix."""
+
+    p_sharp: float = 0.2  # near-zero blur (< 1.5 px): teaches "leave it alone"
+    p_kernel: float = 0.15  # uniform random-trajectory kernel instead of rendered motion
+    p_objects: float = 0.35  # independently moving objects over a (possibly shaking) background
+    max_extent: float = 28.0  # largest blur path in pixels
+    p_noise: float = 0.6
+    p_jpeg: float = 0.4
+    p_highlights: float = 0.12
+    frames: tuple[int, int] = (7, 23)
+
+
+def _extent(rng: np.random.Generator, cfg: SynthConfig, sharp: bool) -> float:
+    if sharp:
+        return float(rng.uniform(0.0, 1.5))
+    return float(2.0 + (cfg.max_extent - 2.0) * rng.random() ** 1.5)  # more small blurs than large
+
+
+def _frames(rng: np.random.Generator, cfg: SynthConfig, extent: float) -> int:
+    n = int(rng.integers(cfg.frames[0] // 2, cfg.frames[1] // 2 + 1)) * 2 + 1  # odd, as GoPro's 7..23
+    n = max(n, int(np.ceil(extent)) + 1)  # at most ~1 px between sub-frames: no ghosting
+    return n | 1
+
+
+def _highlights(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    out = np.zeros((h, w), np.float32)
+    for _ in range(int(rng.integers(1, 8))):
+        cy, cx, r = rng.uniform(0, h), rng.uniform(0, w), rng.uniform(0.8, 4.0)
+        yy, xx = np.ogrid[:h, :w]
+        out += rng.uniform(1.5, 6.0) * np.clip(r - np.sqrt((yy - cy) ** 2 + (xx - cx) ** 2) + 0.5, 0, 1)
+    return out
+
+
+def degrade(rng: np.random.Generator, blurred: np.ndarray, cfg: SynthConfig) -> np.ndarray:
+    if rng.random() < cfg.p_noise:
+        blurred = sensor_noise(rng, blurred)
+    if rng.random() < cfg.p_jpeg:
+        blurred = jpeg(rng, blurred)
+    return blurred
+
+
+def make_pair(rng: np.random.Generator, size: int = 256, motion: str = "mixed",
+              config: SynthConfig | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Return (blurred, sharp), each size x size x 3 float32 sRGB in [0, 1].
+
+    ``motion``: "mixed" (the training mix), "shake" (camera shake only), "objects" (moving objects, still camera),
+    "kernel" (uniform random-trajectory kernel), "none" (sharp input, degradations only).
+    """
+    if motion not in MOTIONS:
+        raise ValueError(f"motion must be one of {MOTIONS}, not {motion!r}")
+    cfg = config or SynthConfig()
+    kind = motion
+    if motion == "mixed":
+        u = rng.random()
+        kind = ("none" if u < cfg.p_sharp else "kernel" if u < cfg.p_sharp + cfg.p_kernel
+                else "objects" if u < cfg.p_sharp + cfg.p_kernel + cfg.p_objects else "shake")
+    extent = _extent(rng, cfg, sharp=kind == "none")
+    margin = int(np.ceil(extent)) + 16
+    side = size + 2 * margin
+    canvas = scene(rng, side, side)
+    if kind == "kernel":
+        k = trajectory_kernel(rng, size=2 * (int(extent) // 2) + 9, length=extent)
+        blurred = convolve_linear(canvas, k)[margin:margin + size, margin:margin + size]
+        sharp = canvas[margin:margin + size, margin:margin + size]
+    else:
+        frames = _frames(rng, cfg, extent)
+        cam_extent = extent if kind in ("shake", "none") else extent * rng.uniform(0.0, 0.3)
+        shake = camera_shake(rng, frames, size, cam_extent)
+        sprites = []
+        if kind == "objects":
+            for _ in range(int(rng.integers(1, 4))):
+                s = int(rng.integers(size // 6, size // 2 + 1))
+                start = rng.uniform(-0.2 * s, size - 0.8 * s, 2)
+                path = smooth_path(rng, frames, extent * rng.uniform(0.5, 1.0))
+                sprites.append(MovingSprite(sprite(rng, s), start + path))
+        hl = _highlights(rng, side, side) if rng.random() < cfg.p_highlights else None
+        blurred, sharp = render_exposure(canvas, shake, (size, size), (margin, margin), sprites, hl)
+    return degrade(rng, np.ascontiguousarray(blurred), cfg), np.ascontiguousarray(sharp, dtype=np.float32)
+
+
+def blur_photo(rng: np.random.Generator, photo: np.ndarray, extent: float = 12.0,
+               config: SynthConfig | None = None, degrade_input: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Camera-shake blur for a given sharp image (HxWx3 float32): returns (blurred, sharp).
+
+    The sharp target is the middle sub-frame, i.e. the photo warped by the middle camera pose (almost the photo).
+    Used to check transfer on a real photo (``chelsea``) and for `examples/`; never for training.
+    """
+    cfg = config or SynthConfig()
+    h, w = photo.shape[:2]
+    frames = _frames(rng, cfg, extent)
+    shake = camera_shake(rng, frames, max(h, w), extent)
+    blurred, sharp = render_exposure(photo.astype(np.float32), shake, (h, w), (0.0, 0.0))
+    if degrade_input:
+        blurred = degrade(rng, blurred, cfg)
+    return blurred, sharp

@@ -1,0 +1,89 @@
+"""Motion during an exposure: camera-shake trajectories, object paths and random-trajectory kernels.
+
+- Camera shake: a smooth random path of translation and in-plane rotation (rotation makes blur vary across the
+  frame, as real shake does), sampled at every sub-frame of the exposure.
+- Objects: their own smooth paths, independent of the camera (non-uniform blur of dynamic scenes).
+- Kernels: Boracchi and Foi's random trajectories as used by DeblurGAN: a velocity of fixed length pulled back toward
+  the origin (centripetal term), jittered by Gaussian noise and now and then turned by a large impulse; rasterised
+  with bilinear weights (shared/DATA_AND_METRICS.md, "Blur synthesis").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def smooth_path(rng: np.random.Generator, steps: int, extent: float, dims: int = 2) -> np.ndarray:
+    """A (steps, dims) path through 0 at its middle, of total length ~``extent``: a random walk with momentum,
+    smoothed, so the camera accelerates and turns like a hand does."""
+    n = max(steps, 2)
+    velocity = rng.normal(size=dims)
+    pts = np.zeros((n, dims))
+    for i in range(1, n):
+        velocity = 0.8 * velocity + 0.6 * rng.normal(size=dims)
+        pts[i] = pts[i - 1] + velocity
+    length = np.sum(np.linalg.norm(np.diff(pts, axis=0), axis=1)) if dims > 1 else np.sum(np.abs(np.diff(pts[:, 0])))
+    pts *= extent / max(length, 1e-6)
+    return pts - pts[n // 2]
+
+
+@dataclass
+class CameraShake:
+    """Per-sub-frame camera pose: translation (pixels) and rotation (radians) about ``centre`` (pixels, x y)."""
+
+    translation: np.ndarray  # (T, 2) as (dx, dy)
+    rotation: np.ndarray  # (T,)
+    centre: np.ndarray  # (2,)
+
+
+def camera_shake(rng: np.random.Generator, frames: int, size: int, extent: float,
+                 rotation_share: float | None = None) -> CameraShake:
+    """Shake whose largest displacement in a ``size`` frame is about ``extent`` pixels, part of it from rotation."""
+    share = rng.uniform(0.0, 0.6) if rotation_share is None else rotation_share
+    # rotation about a point that may lie outside the frame (the hand's pivot), so blur varies over the image
+    centre = rng.uniform(-0.5, 1.5, 2) * size
+    lever = max(np.linalg.norm(centre - size / 2) + size / 2, 1.0)
+    rotation = smooth_path(rng, frames, share * extent / lever, dims=1)[:, 0]
+    translation = smooth_path(rng, frames, (1 - share) * extent)
+    return CameraShake(translation=translation, rotation=rotation, centre=centre)
+
+
+def trajectory_kernel(rng: np.random.Generator, size: int = 31, length: float | None = None,
+                      anxiety: float | None = None, exposure: float | None = None) -> np.ndarray:
+    """Boracchi-Foi random-trajectory PSF (size x size, sums to 1)."""
+    steps = 2000
+    length = rng.uniform(6, 28) if length is None else length
+    anxiety = rng.uniform(0.0, 0.005) if anxiety is None else anxiety
+    exposure = rng.uniform(0.5, 1.0) if exposure is None else exposure
+    centripetal = 0.7 * rng.random()
+    gaussian_term = 10 * rng.random()
+    freq_big_shakes = 0.2 * rng.random()
+    init_angle = rng.uniform(0, 2 * np.pi)
+    v = np.cos(init_angle) + 1j * np.sin(init_angle)
+    v0 = v * length / (steps - 1)
+    v = v0
+    x = np.zeros(steps, dtype=complex)
+    for t in range(steps - 1):
+        if rng.random() < freq_big_shakes * anxiety:
+            next_dir = 2 * v * np.exp(1j * (np.pi + (rng.random() - 0.5)))
+        else:
+            next_dir = 0
+        dv = next_dir + anxiety * (gaussian_term * (rng.normal() + 1j * rng.normal())
+                                   - centripetal * x[t]) * (length / (steps - 1))
+        v = v + dv
+        v = (v / (abs(v) + 1e-12)) * length / (steps - 1)
+        x[t + 1] = x[t] + v
+    x = x[: max(int(steps * exposure), 2)]
+    x = x - np.mean(x) + (size - 1) / 2 * (1 + 1j)
+    kernel = np.zeros((size, size))
+    for p in x:
+        xr, yr = p.real, p.imag
+        x0, y0 = int(np.floor(xr)), int(np.floor(yr))
+        fx, fy = xr - x0, yr - y0
+        for dy, dx, wgt in ((0, 0, (1 - fx) * (1 - fy)), (0, 1, fx * (1 - fy)), (1, 0, (1 - fx) * fy), (1, 1, fx * fy)):
+            yy, xx = y0 + dy, x0 + dx
+            if 0 <= yy < size and 0 <= xx < size:
+                kernel[yy, xx] += wgt
+    return (kernel / max(kernel.sum(), 1e-12)).astype(np.float32)
