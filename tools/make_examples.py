@@ -1,0 +1,35 @@
+"""Regenerate examples/: scikit-image's `chelsea` (CC0) blurred by our own camera-shake generator, plus a
+procedural scene. Deterministic; run `python tools/make_examples.py`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from deblur_cli.data.synth import blur_photo, make_pair
+
+OUT = Path(__file__).resolve().parents[1] / "examples"
+
+
+def save(path: Path, image: np.ndarray, **kw) -> None:
+    Image.fromarray(np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)).save(path, **kw)
+
+
+def main() -> None:
+    from skimage import data
+
+    OUT.mkdir(exist_ok=True)
+    chelsea = data.chelsea().astype(np.float32) / 255.0
+    blurred, sharp = blur_photo(np.random.default_rng(2026), chelsea, extent=9.0, degrade_input=False)
+    save(OUT / "chelsea_blurred.jpg", blurred, quality=95)
+    save(OUT / "chelsea_sharp.png", sharp)
+    b, s = make_pair(np.random.default_rng(7), 384, motion="shake")
+    save(OUT / "scene_blurred.png", b)
+    save(OUT / "scene_sharp.png", s)
+
+
+if __name__ == "__main__":
+    main()
