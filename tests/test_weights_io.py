@@ -91,13 +91,25 @@ def test_pickle_checkpoints_are_refused_without_unpickling(tmp_path, monkeypatch
         load_weights(path)
 
 
-def test_pickle_renamed_to_safetensors_is_refused_by_content(tmp_path):
+@pytest.mark.parametrize("zip_format", [True, False])
+def test_pickle_renamed_to_safetensors_is_refused_by_content(tmp_path, zip_format):
     path = tmp_path / "sneaky.safetensors"
-    torch.save(_net().state_dict(), path)
+    torch.save(_net().state_dict(), path, _use_new_zipfile_serialization=zip_format)
     with pytest.raises(WeightsFormatError, match="sneaky.safetensors.*pickle"):
         load_weights(path)
     with pytest.raises(WeightsFormatError, match="pickle"):
         read_metadata(path)
+
+
+def test_header_length_that_starts_like_a_pickle_opcode_is_still_safetensors(tmp_path):
+    # The first byte of a safetensors file is the low byte of its header length; 0x80 is also pickle's PROTO.
+    path = tmp_path / "w.safetensors"
+    for pad in range(300):
+        save_weights(_net(), path, metadata={"pad": "x" * pad})
+        if path.read_bytes()[:1] == b"\x80":
+            break
+    assert path.read_bytes()[:1] == b"\x80"
+    assert load_weights(path).keys() == _net().state_dict().keys()
 
 
 @pytest.mark.parametrize("content", [b"", b"abc", (10**9).to_bytes(8, "little") + b"{}", b"\x02\0\0\0\0\0\0\0[]"])

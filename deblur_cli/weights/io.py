@@ -133,7 +133,7 @@ def _refuse_by_name(path: Path) -> None:
 
 def _header_length(data: bytes, path: Path, file_size: int | None = None) -> int:
     size = len(data) if file_size is None else file_size
-    if data[:2] == b"PK" or data[:1] == b"\x80":
+    if data[8:9] != b"{" and _looks_like_pickle(data):
         raise WeightsFormatError(f"{path}: this is a PyTorch pickle checkpoint renamed to .safetensors; refused")
     if len(data) < 8:
         raise WeightsFormatError(f"{path}: too short to be a safetensors file ({size} bytes)")
@@ -141,6 +141,11 @@ def _header_length(data: bytes, path: Path, file_size: int | None = None) -> int
     if length > min(_MAX_HEADER_BYTES, size - 8):
         raise WeightsFormatError(f"{path}: not a safetensors file (its header length is impossible)")
     return length
+
+
+def _looks_like_pickle(data: bytes) -> bool:
+    # torch.save writes a zip archive, or in its legacy format a bare pickle (PROTO opcode, protocol 2-5).
+    return data[:4] == b"PK\x03\x04" or data[:2] in (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
 
 
 def _parse_header(head: bytes, path: Path) -> dict:
