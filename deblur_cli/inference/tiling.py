@@ -1,0 +1,186 @@
+"""Split a large image into tiles and blend the restored tiles back: chaiNNer's algorithm as small functions.
+
+How a tile grid is laid out (per axis, the two axes are independent):
+
+- Tiles are spread evenly over the image, the fewest that keep at least ``overlap`` pixels shared
+  between neighbours. Context exists only *between* tiles: a tile at the image border simply ends
+  there, exactly as the whole image does, so no tile ever sees padding the whole-image run would not see.
+- Tile starts are snapped to the variant's ``multiple_of`` so that every stride-2 layer samples the same
+  pixel grid as in a whole-image run (a tile starting at an odd pixel would see a shifted grid). Every
+  tile but the last has the full tile length, itself a multiple of ``multiple_of``; the last one ends at
+  the image border and is padded bottom/right by the engine exactly like the whole image.
+- Blending: in the overlap of two tiles each one fades with a half-sine weight that is zero in the
+  quarter of the overlap nearest its own edge (where it lacked context), a smooth cross-fade in the
+  middle half and one in the far quarter. The per-axis weights of all tiles covering a pixel are
+  normalised to sum to 1, and a tile's 2-D weight is the outer product of its row and column weights,
+  so the 2-D weights also sum to exactly 1 at every pixel.
+
+Everything here is stateless and works on plain integers and numpy vectors; the engine moves the
+weights to the device. ``activation_bytes_per_pixel`` (the only torch user) measures a network once so
+``auto_tile_size`` can pick the largest tile that fits in the memory available.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+# Smallest tile the auto mode and the out-of-memory fallback will go down to (pixels per side).
+MIN_TILE = 64
+
+
+@dataclass(frozen=True, eq=False)
+class Tile:
+    """One tile: the region ``[top:top+height, left:left+width]`` of the image, its blend weights
+    (``weight_y`` has ``height`` entries, ``weight_x`` has ``width``), and its *core*: the part of the
+    region that this tile alone owns (overlaps split at their middle), used to pool statistics without
+    counting a pixel twice."""
+
+    top: int
+    left: int
+    height: int
+    width: int
+    weight_y: np.ndarray
+    weight_x: np.ndarray
+    core_y: tuple[int, int]  # owned rows, relative to ``top``
+    core_x: tuple[int, int]  # owned columns, relative to ``left``
+
+    def weight(self) -> np.ndarray:
+        """The 2-D blend weight, height x width."""
+        return np.outer(self.weight_y, self.weight_x)
+
+
+def split_axis(length: int, tile: int, overlap: int, multiple_of: int = 1) -> list[tuple[int, int]]:
+    """Evenly spread ``[start, stop)`` spans covering ``range(length)``.
+
+    ``tile`` is rounded down to ``multiple_of`` (at least two multiples), ``overlap`` is at least one
+    multiple (so snapping starts down can never open a gap) and at most half a tile (more would make
+    three tiles share a pixel). One span when the whole axis fits in one tile.
+    """
+    if length <= 0:
+        raise ValueError(f"length must be positive, not {length}")
+    m = max(1, multiple_of)
+    tile = max(2 * m, tile - tile % m)
+    if length <= tile:
+        return [(0, length)]
+    overlap = min(max(overlap, m), tile // 2)
+    count = math.ceil((length - overlap) / (tile - overlap))
+    step = (length - tile) / (count - 1)
+    # Snapping to the grid can merge neighbours; the last span always runs to the border.
+    starts = sorted({int(round(i * step)) // m * m for i in range(count)})
+    return [(s, s + tile) for s in starts[:-1]] + [(starts[-1], length)]
+
+
+def half_sine_ramp(n: int) -> np.ndarray:
+    """Weights rising from 0 to 1 over ``n`` pixels: 0 in the first quarter, a sine cross-fade over the
+    middle half, 1 in the last quarter. ``ramp[i] + ramp[n-1-i] == 1``, so two tiles fading in opposite
+    directions over the same ``n`` pixels always sum to one."""
+    if n <= 0:
+        return np.zeros(0, dtype=np.float64)
+    t = (np.arange(n, dtype=np.float64) + 0.5) / n  # pixel centres in (0, 1)
+    t = np.clip(t * 2 - 0.5, 0, 1)  # ignore the quarter nearest each end
+    return (1 - np.cos(t * math.pi)) / 2
+
+
+def axis_weights(spans: list[tuple[int, int]], length: int) -> list[np.ndarray]:
+    """Blend weight of each span over its own pixels; at every position the covering spans sum to 1."""
+    raw = []
+    for i, (start, stop) in enumerate(spans):
+        w = np.ones(stop - start, dtype=np.float64)
+        if i > 0:  # fade in over the overlap with the previous span
+            n = max(0, spans[i - 1][1] - start)
+            w[:n] *= half_sine_ramp(n)
+        if i + 1 < len(spans):  # fade out over the overlap with the next span
+            n = max(0, stop - spans[i + 1][0])
+            if n:
+                w[-n:] *= half_sine_ramp(n)[::-1]
+        raw.append(w)
+    total = np.zeros(length, dtype=np.float64)
+    cover = np.zeros(length, dtype=np.float64)
+    for (start, stop), w in zip(spans, raw):
+        total[start:stop] += w
+        cover[start:stop] += 1
+    if (cover == 0).any():
+        raise ValueError("spans do not cover the axis")
+    # Where every covering ramp is zero (only possible with extreme, capped-away overlaps), share equally.
+    flat = total == 0
+    total[flat] = cover[flat]
+    out = []
+    for (start, stop), w in zip(spans, raw):
+        w = np.where(flat[start:stop], 1.0, w)
+        out.append((w / total[start:stop]).astype(np.float32))
+    return out
+
+
+def _cores(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Split every overlap at its middle: each position belongs to exactly one span's core."""
+    cuts = [0] + [(spans[i + 1][0] + spans[i][1]) // 2 for i in range(len(spans) - 1)] + [spans[-1][1]]
+    return [(cuts[i] - s, cuts[i + 1] - s) for i, (s, _) in enumerate(spans)]
+
+
+def plan_tiles(height: int, width: int, tile: int, overlap: int, multiple_of: int = 1) -> list[Tile]:
+    """The tile grid for an image, row-major. ``tile`` is the side of a square tile in pixels."""
+    ys = split_axis(height, tile, overlap, multiple_of)
+    xs = split_axis(width, tile, overlap, multiple_of)
+    wys, wxs = axis_weights(ys, height), axis_weights(xs, width)
+    cys, cxs = _cores(ys), _cores(xs)
+    return [Tile(y0, x0, y1 - y0, x1 - x0, wy, wx, cy, cx)
+            for (y0, y1), wy, cy in zip(ys, wys, cys)
+            for (x0, x1), wx, cx in zip(xs, wxs, cxs)]
+
+
+def default_overlap(tile: int, tiling_hint: str, multiple_of: int = 1) -> int:
+    """Context shared by neighbouring tiles. A quarter of the tile where tiling is ``discouraged``
+    (per-tile statistics: more shared context, measured in the README's tiling table), an eighth
+    otherwise; at least 16 pixels and a multiple of ``multiple_of``."""
+    share = 4 if tiling_hint == "discouraged" else 8
+    m = max(1, multiple_of)
+    return max(16, tile // share) // m * m or m
+
+
+def auto_tile_size(height: int, width: int, bytes_per_pixel: float, budget_bytes: float,
+                   multiple_of: int = 1) -> int:
+    """0 (no tiling) when the whole image fits in ``budget_bytes``; else the largest square tile that
+    fits, a multiple of ``multiple_of`` and at least ``MIN_TILE``."""
+    if height * width * bytes_per_pixel <= budget_bytes:
+        return 0
+    side = int(math.sqrt(max(budget_bytes, 0) / max(bytes_per_pixel, 1e-9)))
+    m = max(1, multiple_of)
+    return max(side // m * m, -(-MIN_TILE // m) * m)
+
+
+def activation_bytes_per_pixel(module, multiple_of: int, device, dtype) -> float:
+    """Peak activation memory per input pixel, measured on a small probe image.
+
+    Every leaf layer reports its input plus output size; the peak of a forward pass is estimated as
+    three times the largest of these (the concatenations of dense blocks and the skips a U-Net keeps
+    alive are about that much), plus the input and output images. An underestimate is caught by the
+    engine's out-of-memory fallback, which halves the tile.
+    """
+    import torch
+
+    side = max(64, multiple_of)
+    side = -(-side // multiple_of) * multiple_of
+    largest = 0
+    handles = []
+
+    def hook(_m, inputs, output):
+        nonlocal largest
+        n = sum(t.numel() for t in inputs if torch.is_tensor(t))
+        outs = output if isinstance(output, (list, tuple)) else [output]
+        n += sum(t.numel() for t in outs if torch.is_tensor(t))
+        largest = max(largest, n)
+
+    for m in module.modules():
+        if not any(True for _ in m.children()):
+            handles.append(m.register_forward_hook(hook))
+    try:
+        with torch.inference_mode():
+            module(torch.rand(1, 3, side, side, device=device, dtype=dtype))
+    finally:
+        for h in handles:
+            h.remove()
+    elem = torch.empty((), dtype=dtype).element_size()
+    return (3 * largest + 2 * 3 * side * side) * elem / (side * side)
