@@ -1,0 +1,217 @@
+"""Render an :class:`~.runner.EvalReport`: rich table, markdown, CSV, JSON, and the per-image CSV.
+
+Every format carries the same flat rows (:func:`flat_rows`); markdown and the terminal table add notes under
+the table: the dataset, how our metrics are computed, and how each paper computed its numbers, because the
+papers' numbers are not all comparable with ours or with each other.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from pathlib import Path
+
+from .runner import EvalReport, TargetResult
+
+FORMATS = ("rich", "markdown", "csv", "json")
+
+
+def _num(value: float | None, digits: int) -> float | None:
+    """Rounded for display; ``inf`` (identical images) is kept, NaN becomes None."""
+    if value is None or math.isnan(value):
+        return None
+    return value if math.isinf(value) else round(value, digits)
+
+
+def _finite(value):
+    """JSON has no infinity: non-finite numbers become null (the notes say what inf means)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def flat_row(r: TargetResult) -> dict:
+    paper, t = r.target.paper, r.target.table
+    gain = r.psnr - r.input_psnr if r.psnr is not None and r.input_psnr is not None else None
+    return {
+        "line": r.target.label,
+        "requested": r.target.variant,
+        "variant": r.variant,
+        "status": r.status,
+        "weights": r.weights,
+        "images": len(r.images),
+        "psnr": _num(r.psnr, 3),
+        "ssim": _num(r.ssim, 4),
+        "input_psnr": _num(r.input_psnr, 3),
+        "input_ssim": _num(r.input_ssim, 4),
+        "gain_db": _num(gain, 3),
+        "seconds_per_image": _num(r.seconds, 4),
+        "device": r.device,
+        "precision": r.precision,
+        "params": r.params,
+        "gflops_1280x720": _num(None if r.flops is None else r.flops / 1e9, 2),
+        "paper_table": t.name if t else None,
+        "paper_row": paper.label if paper else None,
+        "paper_psnr": paper.psnr if paper else None,
+        "paper_ssim": paper.ssim if paper else None,
+        "paper_seconds": paper.seconds if paper else None,
+        "note": r.message,
+    }
+
+
+def flat_rows(report: EvalReport) -> list[dict]:
+    return [flat_row(r) for r in report.results]
+
+
+def _tables(report: EvalReport) -> list:
+    seen = {}
+    for r in report.results:
+        if r.target.table is not None:
+            seen.setdefault(r.target.table.name, r.target.table)
+    return list(seen.values())
+
+
+def notes(report: EvalReport) -> list[str]:
+    lines = [f"Dataset: {report.dataset}; {report.n_images} images evaluated.",
+             f"Input (blurred vs sharp): PSNR {_fmt(report.input_psnr, 2)} dB, SSIM {_fmt(report.input_ssim, 4)}.",
+             f"Metrics: {report.metric}.", f"Device: {report.device}; time = model only, per image, after warm-up."]
+    methods = {r.flops_method for r in report.results if r.flops is not None}
+    if methods:
+        lines.append("GFLOPs per 1280x720 image (FlopCounterMode: convolutions and matrix products, 2 per "
+                     f"multiply-add): {'; '.join(sorted(methods))}.")
+    for t in _tables(report):
+        hw = f"; times on {t.hardware}" if t.hardware else ""
+        lines.append(f"Paper {t.name} ({t.paper}, {t.title}): {t.how}{hw}.")
+    for r in report.results:
+        extra = [x for x in (r.message if r.status != "not in deblur" else "",
+                             r.target.paper.note if r.target.paper else "") if x]
+        if extra:
+            lines.append(f"{r.target.label}: {' '.join(extra)}")
+    return lines
+
+
+def _fmt(value, digits: int, suffix: str = "") -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float) and math.isinf(value):
+        return "inf"
+    return f"{value:.{digits}f}{suffix}"
+
+
+_COLUMNS = ("line", "model", "PSNR", "SSIM", "input PSNR", "input SSIM", "gain dB", "s/img", "params (M)",
+            "GFLOPs@720p", "paper PSNR", "paper SSIM", "paper s/img")
+
+
+def _cells(row: dict) -> list[str]:
+    if row["status"] == "ok":
+        model = row["variant"] + ("" if row["variant"] == row["requested"] else f" (for {row['requested']})")
+        if row["weights"].startswith("random"):
+            model += " [random init]"
+    elif row["requested"]:
+        model = f"{row['requested']}: {row['status']}"
+    else:
+        model = f"({row['status']})"
+    params = None if row["params"] is None else row["params"] / 1e6
+    return [row["line"], model, _fmt(row["psnr"], 2), _fmt(row["ssim"], 4), _fmt(row["input_psnr"], 2),
+            _fmt(row["input_ssim"], 4), _fmt(row["gain_db"], 2, ""), _fmt(row["seconds_per_image"], 3),
+            _fmt(params, 2), _fmt(row["gflops_1280x720"], 1), _paper(row["paper_psnr"]),
+            _paper(row["paper_ssim"]), _paper(row["paper_seconds"])]
+
+
+def _paper(value: float | None) -> str:
+    """The paper's numbers as printed there (no padding to more digits than it gave)."""
+    return "-" if value is None else f"{value:g}"
+
+
+def to_markdown(report: EvalReport) -> str:
+    out = io.StringIO()
+    out.write("| " + " | ".join(_COLUMNS) + " |\n")
+    out.write("|" + "|".join("---" if i < 2 else "---:" for i in range(len(_COLUMNS))) + "|\n")
+    for row in flat_rows(report):
+        out.write("| " + " | ".join(c.replace("|", "\\|") for c in _cells(row)) + " |\n")
+    out.write("\n" + "".join(f"- {line}\n" for line in notes(report)))
+    return out.getvalue()
+
+
+def to_csv(report: EvalReport) -> str:
+    rows = flat_rows(report)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["line"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def to_json(report: EvalReport) -> str:
+    doc = {
+        "dataset": report.dataset,
+        "n_images": report.n_images,
+        "metric": report.metric,
+        "device": report.device,
+        "input": {"psnr": _num(report.input_psnr, 3), "ssim": _num(report.input_ssim, 4)},
+        "rows": flat_rows(report),
+        "paper_tables": {t.name: {"paper": t.paper, "title": t.title, "how": t.how, "hardware": t.hardware,
+                                  "source": t.source} for t in _tables(report)},
+        "notes": notes(report),
+    }
+    return json.dumps(_finite(doc), indent=2, allow_nan=False)
+
+
+def render(report: EvalReport, fmt: str) -> str:
+    if fmt == "markdown":
+        return to_markdown(report)
+    if fmt == "csv":
+        return to_csv(report)
+    if fmt == "json":
+        return to_json(report)
+    raise ValueError(f"unknown format {fmt!r}; use {', '.join(FORMATS)}")
+
+
+def _rich_cells(row: dict, show_line: bool) -> list[str]:
+    c = dict(zip(_COLUMNS, _cells(row)))
+    paper = " / ".join(x for x in (c["paper PSNR"], c["paper SSIM"]) if x != "-") or "-"
+    if c["paper s/img"] != "-":
+        paper += f", {c['paper s/img']} s"
+    cells = [c["model"], f"{c['PSNR']} / {c['SSIM']}", f"{c['input PSNR']} / {c['input SSIM']}", c["gain dB"],
+             c["s/img"], c["params (M)"], c["GFLOPs@720p"], paper]
+    return [c["line"], *cells] if show_line else cells
+
+
+def print_rich(report: EvalReport, console=None) -> None:
+    """A narrower table than the file formats: PSNR/SSIM pairs share a column."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = console or Console()
+    rows = flat_rows(report)
+    show_line = any(r["line"] != r["requested"] for r in rows)
+    headers = ["model", "PSNR / SSIM", "input", "gain dB", "s/img", "M params", "GFLOPs 720p", "paper"]
+    table = Table(title=escape(report.dataset), header_style="bold")
+    for i, col in enumerate(["line", *headers] if show_line else headers):
+        table.add_column(col, justify="left" if i < 1 + show_line else "right")
+    for row in rows:
+        style = None if row["status"] == "ok" else "dim"
+        table.add_row(*(escape(c) for c in _rich_cells(row, show_line)), style=style)
+    console.print(table)
+    for line in notes(report):
+        console.print(f"[dim]- {escape(line)}[/dim]", highlight=False)
+
+
+def write_per_image(report: EvalReport, path: str | Path) -> None:
+    """One CSV row per (line, image): the per-image scores and time."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["line", "variant", "image", "psnr", "ssim", "input_psnr", "input_ssim", "seconds"])
+        for r in report.results:
+            for s in r.images:
+                writer.writerow([r.target.label, r.variant, s.name, f"{s.psnr:.4f}", f"{s.ssim:.5f}",
+                                 f"{s.input_psnr:.4f}", f"{s.input_ssim:.5f}", f"{s.seconds:.4f}"])

@@ -1,0 +1,242 @@
+"""`deblur eval` as a library: run each target over an evaluation set and score every image.
+
+Per target (one line of the report):
+1. get a model: ``load`` resolves the variant's weights (``deblur_cli.weights.loader``) and wraps the network
+   in the engine's ``Restorer`` (padding, tiling, precision, device). No weights -> the line says so and the
+   run goes on. Tests pass their own ``load`` to use in-memory networks.
+2. for each image: move the blurred input to the device, restore it (timed: device synchronised before and
+   after, the first image run once untimed as warm-up), quantise to 8 bits and score against the sharp image
+   (:mod:`.metrics`). The blurred input is scored too, once per image, as the "input" baseline.
+3. parameters and GFLOPs per 1280x720 image come from the architecture (:mod:`.flops`), also for lines
+   without weights: they describe the network, not the training.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+
+from .. import registry
+from ..errors import DeblurError
+from .datasets import EvalSet
+from .flops import FULL_HD_720, count_flops, count_parameters
+from .metrics import psnr_ssim
+from .targets import Target
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    device: str = "auto"
+    precision: str = "auto"
+    tile: str = "auto"
+    weights: str | None = None  # explicit file; only with a single -m
+    random_weights: bool = False  # untrained networks: checks the pipeline, numbers mean nothing
+    limit: int | None = None
+    crop_border: int = 0
+    y_channel: bool = False
+    flops: bool = True
+
+
+@dataclass
+class LoadedRestorer:
+    restorer: object  # deblur_cli.inference.engine.Restorer (or anything with restore_tensor/module/spec)
+    variant: str  # variant actually run
+    weights: str  # file, or "random init"
+    note: str | None = None  # e.g. "bag has no weights; using bag-compact"
+
+
+@dataclass(frozen=True)
+class ImageScore:
+    name: str
+    psnr: float
+    ssim: float
+    input_psnr: float
+    input_ssim: float
+    seconds: float
+
+
+@dataclass
+class TargetResult:
+    target: Target
+    status: str  # "ok" | "no weights" | "not in deblur" | "failed"
+    message: str = ""
+    variant: str | None = None  # what ran (after a compact fallback)
+    weights: str = ""
+    device: str = ""
+    precision: str = ""
+    params: int | None = None
+    flops: float | None = None  # per 1280x720 image
+    flops_method: str = ""
+    images: list[ImageScore] = field(default_factory=list)
+
+    def _mean(self, attr: str) -> float | None:
+        return _mean([getattr(s, attr) for s in self.images]) if self.images else None
+
+    @property
+    def psnr(self) -> float | None:
+        return self._mean("psnr")
+
+    @property
+    def ssim(self) -> float | None:
+        return self._mean("ssim")
+
+    @property
+    def input_psnr(self) -> float | None:
+        return self._mean("input_psnr")
+
+    @property
+    def input_ssim(self) -> float | None:
+        return self._mean("input_ssim")
+
+    @property
+    def seconds(self) -> float | None:
+        return self._mean("seconds")
+
+
+@dataclass
+class EvalReport:
+    dataset: str
+    n_images: int
+    metric: str
+    device: str
+    results: list[TargetResult]
+    input_psnr: float | None = None  # blurred vs sharp over the evaluated images
+    input_ssim: float | None = None
+
+
+def _mean(values: list[float]) -> float:
+    return math.fsum(values) / len(values)
+
+
+def metric_description(crop_border: int, y_channel: bool) -> str:
+    space = "Y (BT.601, as BasicSR)" if y_channel else "RGB"
+    crop = f", {crop_border}px border cropped" if crop_border else ""
+    return (f"PSNR/SSIM on 8-bit rounded {space}{crop}; SSIM 11x11 Gaussian sigma 1.5, per channel, "
+            "valid region (= scikit-image gaussian_weights=True / BasicSR); mean over images")
+
+
+def default_load(variant: str, options: EvalOptions) -> LoadedRestorer:
+    """Weights through the resolver (with its compact fallback), network through the engine."""
+    from ..inference.engine import Restorer
+
+    if options.random_weights:
+        spec = registry.get(variant)
+        module = spec.build()
+        return LoadedRestorer(Restorer(module, spec, options.device, options.precision, options.tile),
+                              variant, "random init (untrained)")
+    from ..weights.loader import load_generator
+
+    loaded = load_generator(variant, options.weights, device="cpu")
+    restorer = Restorer(loaded.module, loaded.spec, options.device, options.precision, options.tile,
+                        name=loaded.variant, weights_path=loaded.weights_path)
+    return LoadedRestorer(restorer, loaded.variant, str(loaded.weights_path), loaded.note)
+
+
+Loader = Callable[[str, EvalOptions], LoadedRestorer]
+Progress = Callable[[str, int, int], None]  # (line label, images done, images in total)
+ImageSink = Callable[[str, str, torch.Tensor, torch.Tensor, torch.Tensor], None]  # variant, name, blur, out, sharp
+
+
+def architecture_cost(variant: str, module=None) -> tuple[int | None, float | None, str]:
+    """(parameters, FLOPs per 1280x720 image, how counted); built on the meta device when no module is given."""
+    try:
+        spec = registry.get(variant)
+        if module is None:
+            with torch.device("meta"):
+                module = spec.build()
+        count = count_flops(module, *FULL_HD_720, multiple_of=spec.multiple_of)
+        padded = "" if count.padded == FULL_HD_720 else f", run padded to {count.padded[1]}x{count.padded[0]}"
+        return count_parameters(module), count.flops, count.method + padded
+    except Exception as exc:  # noqa: BLE001 - a variant whose module is missing still gets its line
+        return None, None, f"not counted ({type(exc).__name__}: {exc})"
+
+
+def _is_weights_missing(exc: Exception) -> bool:
+    from ..weights.errors import WeightsUnavailableError
+
+    return isinstance(exc, WeightsUnavailableError)
+
+
+def evaluate_target(target: Target, evalset: EvalSet, options: EvalOptions, *, load: Loader | None = None,
+                    input_cache: dict[str, tuple[float, float]] | None = None,
+                    progress: Progress | None = None, sink: ImageSink | None = None) -> TargetResult:
+    result = TargetResult(target, "ok")
+    if target.variant is None:
+        result.status, result.message = "not in deblur", "paper's number only"
+        return result
+    try:
+        loaded = (load or default_load)(target.variant, options)
+    except (DeblurError, ImportError) as exc:
+        result.status = "no weights" if _is_weights_missing(exc) else "failed"
+        result.message = str(exc)
+        if options.flops:
+            result.params, result.flops, result.flops_method = architecture_cost(target.variant)
+        return result
+    restorer = loaded.restorer
+    result.variant, result.weights, result.message = loaded.variant, loaded.weights, loaded.note or ""
+    device = getattr(restorer, "device", torch.device("cpu"))
+    result.device = str(device)
+    result.precision = str(getattr(restorer, "dtype", "")).replace("torch.", "")
+    if options.flops:
+        result.params, result.flops, result.flops_method = architecture_cost(
+            loaded.variant, getattr(restorer, "module", None))
+    cache = input_cache if input_cache is not None else {}
+    n = len(evalset) if options.limit is None else min(options.limit, len(evalset))
+    from ..bench.timing import synchronize
+
+    for i in range(n):
+        item = evalset.items[i]
+        blur = item["blur"].unsqueeze(0).to(device)
+        sharp = item["sharp"].unsqueeze(0).to(device)
+        if i == 0:
+            restorer.restore_tensor(blur)  # warm-up: kernel choice, allocator growth, lazy init
+        synchronize(device)
+        start = time.perf_counter()
+        out = restorer.restore_tensor(blur)
+        synchronize(device)
+        seconds = time.perf_counter() - start
+        p, s = psnr_ssim(out, sharp, crop_border=options.crop_border, y_channel=options.y_channel)
+        name = item["name"]
+        if name not in cache:
+            ip, iss = psnr_ssim(blur, sharp, crop_border=options.crop_border, y_channel=options.y_channel)
+            cache[name] = (float(ip[0]), float(iss[0]))
+        result.images.append(ImageScore(name, float(p[0]), float(s[0]), *cache[name], seconds))
+        if sink is not None:
+            sink(loaded.variant, name, blur, out, sharp)
+        if progress is not None:
+            progress(target.label, i + 1, n)
+    return result
+
+
+def input_baseline(evalset: EvalSet, options: EvalOptions, cache: dict[str, tuple[float, float]]) -> None:
+    """Score every blurred input against its sharp image (used when no line ran a model)."""
+    n = len(evalset) if options.limit is None else min(options.limit, len(evalset))
+    for i in range(n):
+        item = evalset.items[i]
+        if item["name"] not in cache:
+            p, s = psnr_ssim(item["blur"], item["sharp"], crop_border=options.crop_border,
+                             y_channel=options.y_channel)
+            cache[item["name"]] = (float(p[0]), float(s[0]))
+
+
+def run_eval(targets: list[Target], evalset: EvalSet, options: EvalOptions, *, load: Loader | None = None,
+             progress: Progress | None = None, sink: ImageSink | None = None) -> EvalReport:
+    from ..bench.timing import device_name
+    from ..inference.devices import resolve_device
+
+    if len(evalset) == 0:
+        raise DeblurError(f"{evalset.description}: no image pairs to evaluate")
+    cache: dict[str, tuple[float, float]] = {}
+    results = [evaluate_target(t, evalset, options, load=load, input_cache=cache, progress=progress, sink=sink)
+               for t in targets]
+    if not cache:  # no line ran a model: still report how blurred the set is
+        input_baseline(evalset, options, cache)
+    ran = next((r for r in results if r.device), None)
+    device = device_name(ran.device if ran else resolve_device(options.device))
+    n = len(cache)
+    return EvalReport(evalset.description, n, metric_description(options.crop_border, options.y_channel), device,
+                      results, _mean([v[0] for v in cache.values()]), _mean([v[1] for v in cache.values()]))

@@ -1,0 +1,209 @@
+"""`deblur eval` on a tiny GoPro-layout fixture, with in-memory networks whose scores we can predict."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+from torch import nn
+from typer.testing import CliRunner
+
+from deblur_cli import registry
+from deblur_cli.cli.app import app
+from deblur_cli.eval import report as rep
+from deblur_cli.eval import runner
+from deblur_cli.eval.datasets import open_dataset
+from deblur_cli.eval.paper_tables import TABLES, paper_row
+from deblur_cli.eval.runner import EvalOptions, LoadedRestorer, run_eval
+from deblur_cli.eval.targets import targets_for_models, targets_for_table
+from deblur_cli.inference.engine import Restorer
+from deblur_cli.weights.errors import WeightsUnavailableError
+
+SEQS = {"GOPR0001_11_00": 2, "GOPR0002_07_00": 1}
+H, W = 30, 42  # not a multiple of 4: the engine pads and crops back
+
+
+def _write(path: Path, rgb: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(rgb).save(path)
+
+
+@pytest.fixture(scope="module")
+def gopro(tmp_path_factory) -> Path:
+    """GOPRO_Large/test/<seq>/{blur,sharp,blur_gamma}/NNNNNN.png with small images."""
+    root = tmp_path_factory.mktemp("data") / "GOPRO_Large"
+    rng = np.random.default_rng(0)
+    for seq, frames in SEQS.items():
+        for k in range(1, frames + 1):
+            sharp = rng.integers(0, 256, (H, W, 3), dtype=np.uint8)
+            blur = ((sharp.astype(np.float32) + np.roll(sharp, 2, axis=1)) / 2).round().astype(np.uint8)
+            for kind, img in (("sharp", sharp), ("blur", blur), ("blur_gamma", 255 - blur)):
+                _write(root / "test" / seq / kind / f"{k:06d}.png", img)
+    return root
+
+
+def _read(path: Path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+def _sk(pred8: np.ndarray, sharp8: np.ndarray) -> tuple[float, float]:
+    return (peak_signal_noise_ratio(sharp8, pred8, data_range=255),
+            structural_similarity(pred8, sharp8, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+                                  data_range=255, channel_axis=-1))
+
+
+def _expected(root: Path, transform=lambda x: x, kind: str = "blur") -> tuple[float, float]:
+    """Mean skimage PSNR/SSIM of transform(blurred) against sharp, over the fixture's pairs."""
+    scores = []
+    for blur_path in sorted(root.glob(f"test/*/{kind}/*.png")):
+        sharp8 = _read(blur_path.parent.parent / "sharp" / blur_path.name)
+        pred = transform(_read(blur_path).astype(np.float32) / 255)
+        scores.append(_sk(np.round(np.clip(pred, 0, 1) * 255).astype(np.uint8), sharp8))
+    return float(np.mean([s[0] for s in scores])), float(np.mean([s[1] for s in scores]))
+
+
+class Scale(nn.Module):
+    def __init__(self, factor: float):
+        super().__init__()
+        self.factor = factor
+        self.dummy = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        return x * self.factor + self.dummy
+
+
+def _loader(module: nn.Module):
+    def load(variant: str, options: EvalOptions) -> LoadedRestorer:
+        restorer = Restorer(module, registry.get(variant), "cpu", "fp32", "0")
+        return LoadedRestorer(restorer, variant, "in-memory test network")
+    return load
+
+
+def test_identity_network_scores_the_input(gopro):
+    evalset = open_dataset("gopro", root=gopro)
+    assert len(evalset) == 3 and "GOPRO_Large" in evalset.description and "blur (" in evalset.description
+    report = run_eval(targets_for_models(["bag-compact"]), evalset, EvalOptions(flops=False),
+                      load=_loader(nn.Identity()))
+    (result,) = report.results
+    exp_psnr, exp_ssim = _expected(gopro)
+    assert result.status == "ok" and len(result.images) == 3
+    assert result.psnr == pytest.approx(exp_psnr, abs=1e-3)
+    assert result.ssim == pytest.approx(exp_ssim, abs=1e-4)
+    assert result.input_psnr == pytest.approx(exp_psnr, abs=1e-3)
+    assert report.input_psnr == pytest.approx(exp_psnr, abs=1e-3)
+    assert all(s.seconds > 0 for s in result.images)
+
+
+def test_scores_follow_the_network_output_and_blur_kind(gopro):
+    evalset = open_dataset("gopro", root=gopro, blur_kind="blur_gamma")
+    assert "blur_gamma" in evalset.description
+    report = run_eval(targets_for_models(["bag-compact"]), evalset, EvalOptions(flops=False, limit=2),
+                      load=_loader(Scale(0.9)))
+    (result,) = report.results
+    assert len(result.images) == 2 and report.n_images == 2
+    # the two first pairs in the dataset's order are the first sequence's frames
+    first_two = sorted(gopro.glob("test/*/blur_gamma/*.png"))[:2]
+    scores = [_sk(np.round(np.clip(_read(p) / 255 * 0.9, 0, 1) * 255).astype(np.uint8),
+                  _read(p.parent.parent / "sharp" / p.name)) for p in first_two]
+    assert result.psnr == pytest.approx(np.mean([s[0] for s in scores]), abs=1e-3)
+    assert result.ssim == pytest.approx(np.mean([s[1] for s in scores]), abs=1e-4)
+
+
+def test_rows_without_weights_are_listed_and_reference_rows_kept(gopro):
+    def no_weights(variant, options):
+        raise WeightsUnavailableError(f"no weights for {variant}")
+
+    evalset = open_dataset("gopro", root=gopro)
+    report = run_eval(targets_for_table("004-table2"), evalset, EvalOptions(), load=no_weights)
+    status = {r.target.label: r.status for r in report.results}
+    assert status["Our method (BAG)"] == "no weights" and status["DeblurGAN [20]"] == "no weights"
+    assert status["DeepDeblur [18]"] == "not in deblur"
+    bag = next(r for r in report.results if r.target.variant == "bag")
+    assert bag.params == sum(p.numel() for p in registry.get("bag").build().parameters())
+    assert bag.flops > 1e11  # the paper-size network at 1280x720, counted without weights
+    assert report.input_psnr == pytest.approx(_expected(gopro)[0], abs=1e-3)  # input baseline still scored
+    md = rep.to_markdown(report)
+    assert "bag: no weights" in md and "GTX 1080 Ti" in md and "| 29.4 | 0.89 | 1.13 |" in md
+
+
+def test_every_variant_table_row_has_paper_numbers():
+    for spec in registry.specs(None):
+        for ref in spec.table_rows:
+            table, row = paper_row(ref)
+            assert row.psnr is not None, ref
+    for name in TABLES:
+        labels = [t.label for t in targets_for_table(name)]
+        assert labels and len(labels) >= len(TABLES[name].rows)
+
+
+def test_cli_outputs_parse(gopro, tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "default_load", _loader(nn.Identity()))
+    cli = CliRunner()
+    exp_psnr, _ = _expected(gopro)
+    base = ["eval", "--root", str(gopro), "-m", "bag-compact", "--no-flops", "--device", "cpu"]
+
+    out = cli.invoke(app, base + ["--format", "json"])
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.stdout)
+    assert doc["rows"][0]["psnr"] == pytest.approx(exp_psnr, abs=2e-3)
+    assert doc["input"]["psnr"] == pytest.approx(exp_psnr, abs=2e-3) and doc["n_images"] == 3
+
+    csv_file, per_image, plot = tmp_path / "t.csv", tmp_path / "per.csv", tmp_path / "p.png"
+    out = cli.invoke(app, base + ["--out", str(csv_file), "--per-image", str(per_image), "--plot", str(plot),
+                                  "--save-images", str(tmp_path / "imgs")])
+    assert out.exit_code == 0, out.output
+    rows = list(csv.DictReader(io.StringIO(csv_file.read_text())))
+    assert rows[0]["variant"] == "bag-compact" and float(rows[0]["psnr"]) == pytest.approx(exp_psnr, abs=2e-3)
+    per = list(csv.DictReader(io.StringIO(per_image.read_text())))
+    assert len(per) == 3 and {p["image"].split("/")[0] for p in per} == set(SEQS)
+    assert Image.open(plot).size[0] > 100
+    saved = tmp_path / "imgs" / "bag-compact" / "GOPR0001_11_00" / "000001.png"
+    blur = _read(gopro / "test" / "GOPR0001_11_00" / "blur" / "000001.png")
+    assert np.array_equal(_read(saved), blur)  # identity network: the saved output is the input
+    compare = _read(tmp_path / "imgs" / "bag-compact" / "compare" / "GOPR0001_11_00" / "000001.png")
+    assert compare.shape == (H, 3 * W + 16, 3)
+
+    md_file = tmp_path / "t.md"
+    out = cli.invoke(app, base + ["--out", str(md_file)])
+    lines = md_file.read_text().splitlines()
+    assert lines[0].startswith("| line | model | PSNR") and lines[2].startswith("| bag-compact |")
+
+
+def test_cli_table_lists_rows_without_weights(gopro, monkeypatch):
+    def no_weights(variant, options):
+        raise WeightsUnavailableError(f"no weights for {variant}")
+
+    monkeypatch.setattr(runner, "default_load", no_weights)
+    out = CliRunner().invoke(app, ["eval", "--root", str(gopro), "--table", "001-table3", "--format", "csv"])
+    assert out.exit_code == 0, out.output
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    assert [r["status"] for r in rows] == ["no weights"] * 3
+    assert [float(r["paper_psnr"]) for r in rows] == [28.70, 25.27, 27.20]
+
+
+def test_cli_usage_errors(gopro):
+    cli = CliRunner()
+    assert cli.invoke(app, ["eval", "--root", str(gopro)]).exit_code == 2  # neither -m nor --table
+    out = cli.invoke(app, ["eval", "--root", str(gopro), "--table", "009-table9"])
+    assert out.exit_code == 2 and "known" in out.output
+    out = cli.invoke(app, ["eval", "--root", str(gopro / "nope"), "-m", "bag"])
+    assert out.exit_code == 2 and "nope" in out.output
+
+
+def test_repackaged_layouts_are_recognised(tmp_path):
+    img = np.zeros((12, 12, 3), np.uint8)
+    for folders, expected in (((("blur", "a_1.png"), ("sharp", "a_1.png")), "MIMO-UNet"),
+                              ((("input", "a.png"), ("target", "a.png")), "MPRNet"),
+                              ((("blur", "seq/1.png"), ("sharp", "seq/1.png")), "DeblurGAN-v2")):
+        root = tmp_path / expected
+        for sub, name in folders:
+            _write(root / "test" / sub / name, img)
+        evalset = open_dataset("gopro", root=root)
+        assert expected in evalset.description and "re-packaged" in evalset.description
