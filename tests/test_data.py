@@ -1,0 +1,166 @@
+"""The procedural data engine and the dataset readers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from deblur_cli.data import layouts
+from deblur_cli.data.datasets import GoProDataset, PairedFolderDataset, SynthDataset
+from deblur_cli.data.synth import MOTIONS, blur_photo, make_pair
+from deblur_cli.data.synth.motion import camera_shake, smooth_path, trajectory_kernel
+from deblur_cli.data.synth.render import render_exposure, to_linear, to_srgb
+from deblur_cli.data.synth.scenes import power_law_radius, scene
+from deblur_cli.data.writer import write_synthetic_gopro
+from deblur_cli.errors import DeblurError
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    return float(10 * np.log10(1.0 / max(np.mean((a - b) ** 2), 1e-12)))
+
+
+@pytest.mark.parametrize("motion", MOTIONS)
+def test_make_pair_shapes_range_and_determinism(motion):
+    b1, s1 = make_pair(np.random.default_rng(3), 64, motion)
+    b2, s2 = make_pair(np.random.default_rng(3), 64, motion)
+    assert b1.shape == s1.shape == (64, 64, 3) and b1.dtype == np.float32
+    assert 0.0 <= b1.min() and b1.max() <= 1.0 and 0.0 <= s1.min() and s1.max() <= 1.0
+    np.testing.assert_array_equal(b1, b2)
+    np.testing.assert_array_equal(s1, s2)
+
+
+def test_blur_motions_blur_and_none_stays_close():
+    blurred = [psnr(*make_pair(np.random.default_rng(i), 96, "shake")) for i in range(4)]
+    sharp = [psnr(*make_pair(np.random.default_rng(i), 96, "none")) for i in range(4)]
+    assert np.mean(sharp) > np.mean(blurred) + 5  # "none" pairs differ only by mild noise/JPEG and < 1.5 px motion
+
+
+def test_blur_lowers_high_frequencies():
+    b, s = make_pair(np.random.default_rng(11), 128, "shake")
+    grad = lambda im: np.abs(np.diff(im, axis=0)).mean() + np.abs(np.diff(im, axis=1)).mean()  # noqa: E731
+    assert grad(b) < grad(s)
+
+
+def test_averaging_happens_in_linear_light():
+    # two flat frames 0 and 1: linear-light mean is 0.5**(1/2.2), not 0.5
+    x = torch.tensor([0.0, 1.0])
+    assert float(to_srgb(to_linear(x).mean())) == pytest.approx(0.5 ** (1 / 2.2), abs=1e-6)
+
+
+def test_sharp_target_is_middle_subframe_of_static_scene():
+    canvas = scene(np.random.default_rng(0), 96, 96)
+    shake = camera_shake(np.random.default_rng(1), 9, 64, extent=0.0)
+    blurred, sharp = render_exposure(canvas, shake, (64, 64), (16, 16))
+    np.testing.assert_allclose(sharp, canvas[16:80, 16:80], atol=2e-3)
+    np.testing.assert_allclose(blurred, sharp, atol=2e-3)  # no motion: no blur
+
+
+def test_power_law_radii_within_bounds_and_heavy_tailed():
+    r = power_law_radius(np.random.default_rng(0), 20000, 2.0, 100.0)
+    assert r.min() >= 2.0 and r.max() <= 100.0
+    assert np.median(r) < 3.5  # density ~ r^-3: median = r_min * sqrt(2) for a wide range
+
+
+def test_smooth_path_length_and_centre():
+    p = smooth_path(np.random.default_rng(0), 21, 10.0)
+    assert np.sum(np.linalg.norm(np.diff(p, axis=0), axis=1)) == pytest.approx(10.0, rel=1e-6)
+    np.testing.assert_allclose(p[10], 0.0)
+
+
+def test_trajectory_kernel_is_normalised_and_not_a_delta():
+    k = trajectory_kernel(np.random.default_rng(4), size=31, length=15.0)
+    assert k.shape == (31, 31) and k.sum() == pytest.approx(1.0, abs=1e-5) and (k > 0).sum() > 10
+
+
+def test_blur_photo_keeps_size():
+    photo = np.random.default_rng(0).random((40, 56, 3)).astype(np.float32)
+    b, s = blur_photo(np.random.default_rng(1), photo, extent=6.0)
+    assert b.shape == s.shape == photo.shape
+
+
+def test_synth_dataset_crops_consistently_and_cache_matches(tmp_path):
+    fresh = SynthDataset(3, seed=5, crop=32, size=48, cache_dir=tmp_path)
+    first = fresh[1]  # renders and caches
+    again = SynthDataset(3, seed=5, crop=32, size=48, cache_dir=tmp_path)[1]  # reads the cache
+    assert first["blur"].shape == (3, 32, 32)
+    assert torch.equal(first["blur"], again["blur"]) and torch.equal(first["sharp"], again["sharp"])
+    full = SynthDataset(3, seed=5, crop=None, size=48, cache_dir=tmp_path)[1]
+    # the crop is a window of the full pair: the same window (and flips) in blur and sharp
+    found = False
+    for ops in range(8):
+        b, s = full["blur"], full["sharp"]
+        if ops & 1:
+            b, s = b.flip(-1), s.flip(-1)
+        if ops & 2:
+            b, s = b.flip(-2), s.flip(-2)
+        if ops & 4:
+            b, s = b.transpose(-1, -2), s.transpose(-1, -2)
+        for y in range(17):
+            for x in range(17):
+                if torch.equal(b[:, y:y + 32, x:x + 32], first["blur"]):
+                    found = torch.equal(s[:, y:y + 32, x:x + 32], first["sharp"])
+    assert found
+
+
+def test_epoch_changes_crops():
+    ds = SynthDataset(2, seed=1, crop=24, size=48)
+    a = ds[0]["blur"]
+    ds.set_epoch(1)
+    assert not torch.equal(a, ds[0]["blur"])
+
+
+def _png(path, value, size=(20, 16)):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.full((size[1], size[0], 3), value, np.uint8)).save(path)
+
+
+def test_gopro_layouts_are_detected(tmp_path):
+    gopro = tmp_path / "GOPRO_Large"
+    for seq in ("GOPR0001_11_00", "GOPR0002_07_00"):
+        for i in range(2):
+            _png(gopro / "test" / seq / "blur" / f"{i:06d}.png", 10)
+            _png(gopro / "test" / seq / "blur_gamma" / f"{i:06d}.png", 20)
+            _png(gopro / "test" / seq / "sharp" / f"{i:06d}.png", 30)
+    ds = GoProDataset(gopro, "test")
+    assert len(ds) == 4 and ds[0]["name"] == "GOPR0001_11_00/000000"
+    assert float(ds[0]["blur"][0, 0, 0]) == pytest.approx(10 / 255)
+    assert float(GoProDataset(gopro, "test", blur_kind="blur_gamma")[0]["blur"][0, 0, 0]) == pytest.approx(20 / 255)
+    mimo = tmp_path / "GOPRO"
+    _png(mimo / "test" / "blur" / "GOPR0001_000001.png", 1)
+    _png(mimo / "test" / "sharp" / "GOPR0001_000001.png", 2)
+    assert len(GoProDataset(mimo)) == 1
+    mpr = tmp_path / "GoPro"
+    _png(mpr / "test" / "input" / "a.png", 1)
+    _png(mpr / "test" / "target" / "a.png", 2)
+    assert len(GoProDataset(mpr)) == 1
+    (gopro / "train").mkdir()
+    with pytest.raises(DeblurError, match="no GoPro layout"):
+        layouts.find_pairs(gopro, split="train")
+
+
+def test_paired_folders_and_errors(tmp_path):
+    _png(tmp_path / "b" / "x.png", 5)
+    _png(tmp_path / "s" / "x.png", 6)
+    _png(tmp_path / "s" / "y.png", 6)
+    ds = PairedFolderDataset(tmp_path / "b", tmp_path / "s")
+    assert len(ds) == 1 and ds[0]["name"] == "x"
+    _png(tmp_path / "b2" / "x.png", 5, size=(10, 10))
+    with pytest.raises(DeblurError, match="sizes differ"):
+        PairedFolderDataset(tmp_path / "b2", tmp_path / "s")[0]
+    (tmp_path / "b3").mkdir()
+    (tmp_path / "b3" / "x.png").write_bytes(b"not a png")
+    with pytest.raises(DeblurError, match="x.png"):
+        PairedFolderDataset(tmp_path / "b3", tmp_path / "s")[0]
+
+
+def test_writer_produces_gopro_layout_readable_and_resumable(tmp_path):
+    write_synthetic_gopro(tmp_path, 3, seed=9, size=32, per_sequence=2)
+    ds = GoProDataset(tmp_path)
+    assert [d["name"] for d in ds] == ["SYNTH_9_00/000000", "SYNTH_9_00/000001", "SYNTH_9_01/000000"]
+    ref = SynthDataset(3, seed=9, crop=None, size=32, augment=False)[2]
+    assert torch.allclose(ds[2]["sharp"], ref["sharp"], atol=0.5 / 255 + 1e-6)
+    stamp = (tmp_path / "test" / "SYNTH_9_00" / "sharp" / "000000.png").stat().st_mtime_ns
+    write_synthetic_gopro(tmp_path, 3, seed=9, size=32, per_sequence=2)
+    assert (tmp_path / "test" / "SYNTH_9_00" / "sharp" / "000000.png").stat().st_mtime_ns == stamp
