@@ -1,0 +1,54 @@
+"""Library entry points: a model by name, an in-memory network, or one file in and one file out.
+
+    from deblur_cli.inference.api import load_model, restore_file
+    restorer = load_model("bag")                  # weights resolved as `deblur -m bag` does
+    sharp = restorer.restore(rgb)                 # HxWx3 float32 in [0, 1]
+    restore_file("photo.jpg", "photo_sharp.jpg")  # keeps orientation, alpha, 16 bits, EXIF and ICC
+"""
+
+from __future__ import annotations
+
+import os
+
+from .engine import Restorer
+
+
+def load_model(name: str | None, weights: str | os.PathLike | None = None, device: str = "auto",
+               precision: str = "auto", tile: str | int = "auto", **engine_options) -> Restorer:
+    """The variant ``name`` with its weights (see ``deblur_cli.weights.loader``), ready to restore.
+
+    ``name=None`` with ``weights`` uses the variant recorded in the file. ``engine_options`` go to
+    :class:`Restorer` (``overlap``, ``tile_mode``, ``stats_passes``, ``channels_last``). The result's
+    ``name`` is the variant actually used (``bag`` may fall back to ``bag-compact``) and ``note`` says why.
+    """
+    from ..weights.loader import load_generator
+    from .devices import resolve_device
+
+    target = resolve_device(device)  # checked before the weights are read
+    loaded = load_generator(name, weights=weights, device="cpu")
+    restorer = Restorer(loaded.module, loaded.spec, device=target, precision=precision, tile=tile,
+                        name=loaded.variant, weights_path=loaded.weights_path, **engine_options)
+    restorer.note = loaded.note
+    return restorer
+
+
+def build_restorer(module, spec, device: str = "cpu", precision: str = "fp32", tile: str | int = "0",
+                   **engine_options) -> Restorer:
+    """Wrap an in-memory network (training validation, tests): no weights are read."""
+    return Restorer(module, spec, device=device, precision=precision, tile=tile, **engine_options)
+
+
+def restore_file(src: str | os.PathLike, dst: str | os.PathLike, model: str = "bag",
+                 weights: str | os.PathLike | None = None, device: str = "auto", precision: str = "auto",
+                 tile: str | int = "auto", quality: int = 95, max_pixels: int | None = None,
+                 restorer: Restorer | None = None) -> list[str]:
+    """Deblur one image file into ``dst``; returns notes on what the output format could not hold.
+
+    Pass ``restorer`` to reuse a loaded model over many files.
+    """
+    from .imageio import read_image, write_image
+
+    if restorer is None:
+        restorer = load_model(model, weights=weights, device=device, precision=precision, tile=tile)
+    picture = read_image(src, max_pixels=max_pixels)
+    return write_image(dst, picture, rgb=restorer.restore(picture.rgb), quality=quality)

@@ -1,0 +1,210 @@
+"""Run a generator on an image of any size: padding, tiling, precision, device and out-of-memory fallback.
+
+``Restorer`` holds only configuration (network, device, dtype, tile policy); each call is independent.
+
+- Padding: the input is reflect-padded bottom/right to the variant's ``multiple_of`` and cropped back;
+  the output is clamped to [0, 1] (networks are not clamped). Multi-scale variants return a list of
+  images; the finest (last) one is the result.
+- Tiling (``tile``): ``0`` never tiles, ``N`` tiles with N-pixel squares when the image is larger,
+  ``auto`` runs the whole image when it fits in the memory available and otherwise the largest tile
+  that fits (:mod:`.tiling`). InstanceNorm variants tile in ``global-stats`` mode by default
+  (:mod:`.norm_stats`): all tiles share the whole image's normalisation statistics.
+- Out of memory (CUDA, MPS, or a failed CPU allocation): the tile side is halved and the image is run
+  again, down to ``tiling.MIN_TILE``; then a ``DeblurError`` says what to try.
+- Memory layout: channels_last on CUDA in half precision (what tensor cores want); contiguous NCHW on
+  CPU, where channels_last measured slower (README, inference section).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ..errors import DeblurError, UsageError
+from ..models.blocks import pad_to_multiple
+from . import tiling
+from .devices import available_memory, empty_cache, is_out_of_memory, resolve_device, resolve_precision
+from .norm_stats import SharedNormStats, has_instance_norm
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]  # (tiles done, tiles in total)
+# Extra per-pixel outputs to blend like the image, e.g. BAG's attention maps: module -> list of N1HW maps.
+Collect = Callable[[nn.Module], Sequence[torch.Tensor]]
+
+TILE_MODES = ("auto", "plain", "global-stats")
+# Fraction of the free memory a run may plan to use: the rest is the output canvas, the allocator's
+# fragmentation and other processes. The out-of-memory fallback catches what the estimate misses.
+MEMORY_SHARE = {"cuda": 0.7, "mps": 0.5, "cpu": 0.4}
+
+
+def parse_tile(tile: str | int | None) -> int | None:
+    """``"auto"``/None -> None (decide per image), ``"0"`` -> 0 (never tile), ``"N"`` -> N."""
+    if tile is None or (isinstance(tile, str) and tile.strip().lower() == "auto"):
+        return None
+    try:
+        value = int(tile)
+    except (TypeError, ValueError):
+        raise UsageError(f"--tile must be auto, 0 or a number of pixels, not {tile!r}") from None
+    if value < 0 or 0 < value < tiling.MIN_TILE:
+        raise UsageError(f"--tile must be 0 (never tile) or at least {tiling.MIN_TILE} pixels, not {value}")
+    return value
+
+
+class Restorer:
+    """A generator ready to restore images: ``restore(rgb)`` for numpy HxWx3, ``restore_tensor(x)`` for 1x3xHxW."""
+
+    def __init__(self, module: nn.Module, spec, device: str | torch.device = "cpu", precision: str = "fp32",
+                 tile: str | int | None = "0", overlap: int | None = None, tile_mode: str = "auto",
+                 stats_passes: int = 1, channels_last: bool | None = None, name: str | None = None,
+                 weights_path=None):
+        self.spec = spec
+        self.device = resolve_device(device)
+        self.dtype = resolve_precision(precision, spec, self.device)
+        self.tile = parse_tile(tile)
+        self.overlap = overlap
+        if tile_mode not in TILE_MODES:
+            raise UsageError(f"unknown tile mode {tile_mode!r}; use {', '.join(TILE_MODES)}")
+        if tile_mode == "auto":
+            tile_mode = "global-stats" if has_instance_norm(module) else "plain"
+        self.tile_mode = tile_mode
+        self.stats_passes = stats_passes  # full-resolution refinements of the global statistics
+        if channels_last is None:
+            channels_last = self.device.type == "cuda" and self.dtype != torch.float32
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.module = module.eval().to(device=self.device, dtype=self.dtype, memory_format=self.memory_format)
+        self.name = name or spec.name
+        self.weights_path = weights_path
+        self.note: str | None = None  # e.g. why another variant's weights are used
+        self._bytes_per_pixel: float | None = None  # measured once, on first need
+
+    # -- public ------------------------------------------------------------------------------------
+    def restore(self, rgb: np.ndarray, progress: Progress | None = None) -> np.ndarray:
+        """HxWx3 float32 in [0, 1] -> restored HxWx3 float32 in [0, 1]."""
+        x = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
+        return self.restore_tensor(x, progress)[0].permute(1, 2, 0).numpy()
+
+    def restore_tensor(self, x: torch.Tensor, progress: Progress | None = None) -> torch.Tensor:
+        """1x3xHxW in [0, 1] -> 1x3xHxW float32 in [0, 1], on the device ``x`` is on."""
+        return self.restore_with_maps(x, progress=progress)[0]
+
+    def restore_with_maps(self, x: torch.Tensor, collect: Collect | None = None,
+                          progress: Progress | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Like ``restore_tensor``, and also the maps ``collect`` returns after each forward pass, each
+        resized to the input's size and blended across tiles like the image (1xKxHxW, or None)."""
+        if x.dim() != 4 or x.shape[:2] != (1, 3):
+            raise ValueError(f"expected a 1x3xHxW tensor, got {tuple(x.shape)}")
+        h, w = x.shape[-2:]
+        tile = self.plan_tile(h, w)
+        while True:
+            try:
+                with torch.inference_mode():
+                    return self._run(x.float(), tile, collect, progress)
+            except Exception as exc:  # noqa: BLE001 - only out-of-memory is handled, the rest re-raised
+                if not is_out_of_memory(exc):
+                    raise
+                empty_cache(self.device)
+                smaller = self._halve(tile or max(h, w))
+                if smaller is None:
+                    raise DeblurError(
+                        f"out of memory on {self.device} even with {tiling.MIN_TILE}px tiles; "
+                        "close other programs or use --device cpu") from None
+                log.warning("out of memory with %s; retrying with %dpx tiles",
+                            f"{tile}px tiles" if tile else "the whole image", smaller)
+                tile = smaller
+
+    def plan_tile(self, height: int, width: int) -> int:
+        """Tile side for an image of this size (0 = whole image)."""
+        if self.tile is not None:
+            return 0 if self.tile >= max(height, width) else self.tile
+        if self._bytes_per_pixel is None:
+            self._bytes_per_pixel = tiling.activation_bytes_per_pixel(
+                self.module, self.spec.multiple_of, self.device, self.dtype)
+        budget = available_memory(self.device) * MEMORY_SHARE.get(self.device.type, 0.5)
+        return tiling.auto_tile_size(height, width, self._bytes_per_pixel, budget, self.spec.multiple_of)
+
+    # -- internals ---------------------------------------------------------------------------------
+    def _halve(self, tile: int) -> int | None:
+        m = max(1, self.spec.multiple_of)
+        smaller = tile // 2 // m * m
+        return smaller if smaller >= tiling.MIN_TILE else None
+
+    def _run(self, x: torch.Tensor, tile: int, collect: Collect | None,
+             progress: Progress | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        h, w = x.shape[-2:]
+        if not tile or tile >= max(h, w):
+            y, maps = self._forward(x, collect)
+            if progress:
+                progress(1, 1)
+            return y.to(x.device).clamp_(0, 1), None if maps is None else maps.to(x.device)
+        overlap = self.overlap if self.overlap is not None else tiling.default_overlap(
+            tile, self.spec.tiling, self.spec.multiple_of)
+        tiles = tiling.plan_tiles(h, w, tile, overlap, self.spec.multiple_of)
+        if self.tile_mode == "global-stats" and has_instance_norm(self.module):
+            with SharedNormStats(self.module) as stats:
+                self._record_downscaled(x, tile, stats)
+                for _ in range(self.stats_passes):
+                    with stats.apply(accumulate=True):  # full-resolution statistics, pooled over tile cores
+                        for t in tiles:
+                            self._forward(self._crop(x, t), None, stats, t)
+                    stats.commit()
+                with stats.apply():
+                    return self._blend(x, tiles, collect, progress)
+        return self._blend(x, tiles, collect, progress)
+
+    def _blend(self, x: torch.Tensor, tiles: list[tiling.Tile], collect: Collect | None,
+               progress: Progress | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        h, w = x.shape[-2:]
+        out = torch.zeros(1, 3, h, w, device=x.device)
+        canvas = None
+        for i, t in enumerate(tiles):
+            y, maps = self._forward(self._crop(x, t), collect)
+            weight = torch.from_numpy(t.weight()).to(x.device)
+            region = (..., slice(t.top, t.top + t.height), slice(t.left, t.left + t.width))
+            out[region] += y.to(x.device) * weight
+            if maps is not None:
+                if canvas is None:
+                    canvas = torch.zeros(1, maps.shape[1], h, w, device=x.device)
+                canvas[region] += maps.to(x.device) * weight
+            if progress:
+                progress(i + 1, len(tiles))
+        return out.clamp_(0, 1), canvas
+
+    @staticmethod
+    def _crop(x: torch.Tensor, t: tiling.Tile) -> torch.Tensor:
+        return x[..., t.top:t.top + t.height, t.left:t.left + t.width]
+
+    def _record_downscaled(self, x: torch.Tensor, tile: int, stats: SharedNormStats) -> None:
+        """First estimate of the whole image's statistics: one pass over a copy shrunk to a tile's area."""
+        h, w = x.shape[-2:]
+        scale = min(1.0, tile / (h * w) ** 0.5)
+        m = max(1, self.spec.multiple_of)
+        size = (max(m, round(h * scale)), max(m, round(w * scale)))
+        small = F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False)
+        with stats.record():
+            self._forward(small, None)
+
+    def _forward(self, x: torch.Tensor, collect: Collect | None, stats: SharedNormStats | None = None,
+                 t: tiling.Tile | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """One network pass on a piece of the image: pad, run, take the finest output, crop."""
+        x = x.to(device=self.device, dtype=self.dtype)
+        padded, (h, w) = pad_to_multiple(x, self.spec.multiple_of)
+        if stats is not None and t is not None:
+            stats.set_core(t.core_y, t.core_x, tuple(padded.shape[-2:]))
+        y = self.module(padded.contiguous(memory_format=self.memory_format))
+        if isinstance(y, (list, tuple)):
+            y = y[-1]
+        y = y[..., :h, :w].float()
+        maps = None
+        if collect is not None:
+            found = [m.float() for m in collect(self.module)]
+            if found:
+                size = padded.shape[-2:]
+                maps = torch.cat([F.interpolate(m, size=size, mode="bilinear", align_corners=False)
+                                  for m in found], dim=1)[..., :h, :w]
+        return y, maps

@@ -1,0 +1,145 @@
+"""InstanceNorm-aware tiling ("global-stats"): every tile is normalised with the whole image's statistics.
+
+Why: BAG and DeblurGAN normalise every feature map by its own mean and variance (InstanceNorm without
+running statistics). Cut the image into tiles and each tile gets its own statistics, so a dark tile
+and a bright tile are pushed toward the same contrast: the tiled result differs from the whole-image
+result and seams appear where the statistics jump.
+
+What: a context manager that takes over every ``nn.InstanceNorm2d`` of a network and can
+
+- ``record()``: let the layers run normally and keep each one's per-channel mean and variance
+  (used on a downscaled copy of the whole image, which fits in memory when the full image does not);
+- ``apply()``: normalise with the kept statistics instead of the input's own, so all tiles share them;
+  while doing so it can ``accumulate`` the statistics each layer sees over the tile's *core* (the
+  pixels the tile alone owns) at full resolution, and ``commit()`` turns the sums into new statistics.
+
+Statistics are keyed by layer *and* call order within a forward pass, so networks that reuse a layer
+(a multi-scale generator sharing weights across scales, a feedback loop) keep one entry per use.
+
+The engine's ``global-stats`` mode records on the downscaled image, runs one full-resolution pass
+over the tiles that only accumulates statistics, commits them and then produces the output with them.
+The benchmark ``benchmarks/tiling_agreement.py`` measures what each step buys.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+import torch
+from torch import nn
+
+
+def has_instance_norm(module: nn.Module) -> bool:
+    return any(isinstance(m, nn.InstanceNorm2d) and not m.track_running_stats for m in module.modules())
+
+
+class SharedNormStats:
+    """Takes over a network's InstanceNorm layers for the duration of a ``with`` block."""
+
+    def __init__(self, module: nn.Module):
+        self.module = module
+        self.layers = [m for m in module.modules()
+                       if isinstance(m, nn.InstanceNorm2d) and not m.track_running_stats]
+        self.stats: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor]] = {}
+        self._sums: dict[tuple[int, int], list] = {}
+        self._calls = [0] * len(self.layers)
+        self._mode = "off"
+        self._core: tuple[int, int, int, int, int, int] | None = None
+        self._handles: list = []
+
+    def __enter__(self) -> "SharedNormStats":
+        # The layers' forward is replaced (not hooked) for the block: a hook would compute the per-input
+        # normalisation first only to throw it away, and InstanceNorm is a sizeable share of CPU time.
+        self._handles.append(self.module.register_forward_pre_hook(self._reset_calls))
+        for index, layer in enumerate(self.layers):
+            layer.forward = self._make_forward(index, layer)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for h in self._handles:
+            h.remove()
+        self._handles.clear()
+        for layer in self.layers:
+            del layer.forward  # back to the class's own forward
+
+    @contextmanager
+    def record(self) -> Iterator[None]:
+        """Forward passes inside keep every layer's own statistics (the last pass wins)."""
+        self._mode = "record"
+        try:
+            yield
+        finally:
+            self._mode = "off"
+
+    @contextmanager
+    def apply(self, accumulate: bool = False) -> Iterator[None]:
+        """Forward passes inside normalise with the kept statistics; with ``accumulate``, also sum what
+        each layer sees over the core set by ``set_core`` (call ``commit`` afterwards)."""
+        if not self.stats and self.layers:
+            raise RuntimeError("no statistics recorded")
+        self._mode = "accumulate" if accumulate else "apply"
+        if accumulate:
+            self._sums = {}
+        try:
+            yield
+        finally:
+            self._mode = "off"
+
+    def set_core(self, core_y: tuple[int, int], core_x: tuple[int, int], padded_hw: tuple[int, int]) -> None:
+        """The owned region of the tile about to run, in its input pixels, and its padded input size."""
+        self._core = (*core_y, *core_x, *padded_hw)
+
+    def commit(self) -> None:
+        """Replace the kept statistics with those accumulated over all tile cores."""
+        for key, (total, squares, count) in self._sums.items():
+            mean = total / count
+            var = (squares / count - mean * mean).clamp_min(0)
+            self.stats[key] = (mean.float(), var.float())
+        self._sums = {}
+
+    # -- hooks -------------------------------------------------------------------------------------
+    def _reset_calls(self, *_args) -> None:
+        self._calls = [0] * len(self.layers)
+
+    def _make_forward(self, index: int, layer: nn.InstanceNorm2d):
+        def forward(x: torch.Tensor) -> torch.Tensor:
+            key = (index, self._calls[index])
+            self._calls[index] += 1
+            if self._mode == "record":
+                xf = x.float()
+                self.stats[key] = (xf.mean(dim=(2, 3)), xf.var(dim=(2, 3), unbiased=False))
+            elif self._mode in ("apply", "accumulate"):
+                if self._mode == "accumulate":
+                    self._accumulate(key, x)
+                return self._normalise(layer, x, *self.stats[key])
+            return type(layer).forward(layer, x)
+
+        return forward
+
+    def _accumulate(self, key: tuple[int, int], x: torch.Tensor) -> None:
+        if self._core is None:
+            raise RuntimeError("set_core() before an accumulating pass")
+        y0, y1, x0, x1, ph, pw = self._core
+        h, w = x.shape[-2:]
+        ry, rx = h / ph, w / pw  # feature maps of strided layers are smaller than the input
+        region = x[..., int(y0 * ry):max(int(y0 * ry) + 1, int(round(y1 * ry))),
+                   int(x0 * rx):max(int(x0 * rx) + 1, int(round(x1 * rx)))].double()
+        total = region.sum(dim=(2, 3))
+        squares = (region * region).sum(dim=(2, 3))
+        count = region.shape[-2] * region.shape[-1]
+        if key in self._sums:
+            t, s, c = self._sums[key]
+            self._sums[key] = [t + total, s + squares, c + count]
+        else:
+            self._sums[key] = [total, squares, count]
+
+    @staticmethod
+    def _normalise(layer: nn.InstanceNorm2d, x: torch.Tensor, mean: torch.Tensor,
+                   var: torch.Tensor) -> torch.Tensor:
+        mean = mean.to(x.device)[:, :, None, None]
+        scale = torch.rsqrt(var.to(x.device)[:, :, None, None] + layer.eps)
+        y = (x.float() - mean) * scale
+        if layer.affine:
+            y = y * layer.weight.float()[None, :, None, None] + layer.bias.float()[None, :, None, None]
+        return y.to(x.dtype)

@@ -1,0 +1,263 @@
+"""The engine: padding and cropping, tiled == whole for local networks, out-of-memory fallback, precision and
+device rules, InstanceNorm-aware tiling. Networks are tiny in-memory modules; no weights are needed."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from deblur_cli.errors import DeblurError, UsageError
+from deblur_cli.inference import devices, tiling
+from deblur_cli.inference.api import build_restorer
+from deblur_cli.inference.engine import Restorer, parse_tile
+from deblur_cli.inference.norm_stats import SharedNormStats
+from deblur_cli.registry import VariantSpec
+
+
+def spec(multiple_of=4, tiling_hint="supported", **kw):
+    return VariantSpec(name="tiny", family="test", preset="compact", builder="none:none",
+                       multiple_of=multiple_of, tiling=tiling_hint, **kw)
+
+
+class Identity(nn.Module):
+    def forward(self, x):
+        return x
+
+
+class MustBeMultiple(nn.Module):
+    """Fails unless padded to a multiple of 4; returns 1 - x so cropping mistakes show."""
+
+    def forward(self, x):
+        assert x.shape[-2] % 4 == 0 and x.shape[-1] % 4 == 0, x.shape
+        return 1 - x
+
+
+class OOMAbove(nn.Module):
+    """Raises CUDA-style out-of-memory for inputs over ``limit`` pixels; remembers the sizes it ran."""
+
+    def __init__(self, limit):
+        super().__init__()
+        self.limit, self.seen = limit, []
+
+    def forward(self, x):
+        if x.shape[-2] * x.shape[-1] > self.limit:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        self.seen.append(tuple(x.shape[-2:]))
+        return x
+
+
+def local_net(strided: bool) -> nn.Module:
+    torch.manual_seed(0)
+    if strided:  # encoder/decoder like the generators, no normalisation: translation-equivariant by 4 px
+        return nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1), nn.ReLU(), nn.Conv2d(8, 8, 3, 2, 1), nn.ReLU(),
+                             nn.ConvTranspose2d(8, 8, 4, 2, 1), nn.ReLU(), nn.ConvTranspose2d(8, 3, 4, 2, 1))
+    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(),
+                         nn.Conv2d(8, 3, 3, padding=1), nn.Sigmoid())
+
+
+def image(h, w, seed=0):
+    return np.random.default_rng(seed).random((h, w, 3), dtype=np.float32)
+
+
+@pytest.mark.parametrize("h,w,tile,overlap", [(67, 93, 64, 16), (1000, 37, 64, 32), (67, 93, 64, 0),
+                                              (130, 131, 96, 40), (64, 64, 64, 16)])
+def test_identity_network_returns_input_for_any_tiling(h, w, tile, overlap):
+    rgb = image(h, w)
+    out = Restorer(Identity(), spec(), tile=tile, overlap=overlap).restore(rgb)
+    assert out.shape == rgb.shape and out.dtype == np.float32
+    np.testing.assert_allclose(out, rgb, atol=1e-6)
+
+
+@pytest.mark.parametrize("strided", [False, True])
+def test_tiled_equals_whole_for_a_local_network(strided):
+    net, rgb = local_net(strided), image(150, 203, seed=1)
+    whole = Restorer(net, spec(), tile=0).restore(rgb)
+    # The receptive field is smaller than the ignored band (a quarter of the 48 px overlap).
+    tiled = Restorer(net, spec(), tile=64, overlap=48).restore(rgb)
+    np.testing.assert_allclose(tiled, whole, atol=1e-5)
+
+
+def test_pads_to_multiple_and_crops_back_odd_sizes():
+    rgb = image(37, 55)
+    out = Restorer(MustBeMultiple(), spec(multiple_of=4)).restore(rgb)
+    assert out.shape == (37, 55, 3)
+    np.testing.assert_allclose(out, 1 - rgb, atol=1e-6)
+    tiny = image(2, 3)  # smaller than the padding: replicate instead of reflect
+    assert Restorer(MustBeMultiple(), spec(multiple_of=4)).restore(tiny).shape == (2, 3, 3)
+
+
+def test_output_is_clamped_and_multiscale_takes_finest():
+    class Multi(nn.Module):
+        def forward(self, x):
+            return [x[..., ::2, ::2] * 0, x * 3 - 1]
+
+    rgb = image(20, 24)
+    out = Restorer(Multi(), spec(multiscale_outputs=True)).restore(rgb)
+    np.testing.assert_allclose(out, np.clip(rgb * 3 - 1, 0, 1), atol=1e-6)
+
+
+def test_out_of_memory_halves_the_tile_and_retries():
+    net = OOMAbove(limit=100 * 100)
+    rgb = image(300, 260)
+    restorer = Restorer(net, spec(multiple_of=4), tile=0)
+    out = restorer.restore(rgb)
+    np.testing.assert_allclose(out, rgb, atol=1e-6)
+    assert net.seen and max(h * w for h, w in net.seen) <= 100 * 100
+    assert max(max(s) for s in net.seen) <= 300 // 2 // 2 + 4  # 300 -> 148 (still too big) -> 72
+
+
+def test_out_of_memory_below_the_smallest_tile_is_a_clear_error():
+    restorer = Restorer(OOMAbove(limit=10 * 10), spec(), tile=0)
+    with pytest.raises(DeblurError, match="out of memory"):
+        restorer.restore(image(200, 200))
+
+
+def test_other_errors_are_not_retried():
+    class Broken(nn.Module):
+        def forward(self, x):
+            raise RuntimeError("shape mismatch")
+
+    with pytest.raises(RuntimeError, match="shape mismatch"):
+        Restorer(Broken(), spec()).restore(image(8, 8))
+
+
+def test_progress_reports_every_tile():
+    calls = []
+    Restorer(Identity(), spec(), tile=64, overlap=16).restore(image(100, 150), progress=lambda d, n: calls.append((d, n)))
+    n = len(tiling.plan_tiles(100, 150, 64, 16, 4))
+    assert calls == [(i, n) for i in range(1, n + 1)]
+
+
+def test_collected_maps_are_blended_at_image_size():
+    class WithMap(nn.Module):
+        def forward(self, x):
+            self.map = x[:, :1, ::4, ::4]  # a quarter-resolution map, like BAG's attention
+            return x
+
+    rgb = image(90, 130)
+    net = WithMap()
+    for tile in (0, 64):
+        _, maps = Restorer(net, spec(), tile=tile, overlap=32).restore_with_maps(
+            torch.from_numpy(rgb).permute(2, 0, 1)[None], collect=lambda m: [m.map, m.map])
+        assert maps.shape == (1, 2, 90, 130)
+        assert float((maps[0, 0] - torch.from_numpy(rgb[..., 0])).abs().mean()) < 0.3
+
+
+def test_channels_last_gives_the_same_result():
+    net, rgb = local_net(True), image(40, 48)
+    a = Restorer(net, spec(), channels_last=False).restore(rgb)
+    b = Restorer(net, spec(), channels_last=True).restore(rgb)
+    np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+# -- InstanceNorm-aware tiling -----------------------------------------------------------------------------
+
+def norm_net():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.InstanceNorm2d(8, affine=True), nn.ReLU(),
+                         nn.Conv2d(8, 8, 3, 2, 1), nn.InstanceNorm2d(8), nn.ReLU(),
+                         nn.ConvTranspose2d(8, 3, 4, 2, 1))
+
+
+def gradient_image(h, w):
+    # Brightness varies across the frame, so per-tile statistics differ from the whole image's.
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    base = np.stack([xx / w, yy / h, (xx + yy) / (h + w)], -1)
+    return np.clip(base + 0.1 * image(h, w, seed=3), 0, 1).astype(np.float32)
+
+
+def psnr(a, b):
+    return 10 * np.log10(1 / np.mean((a - b) ** 2))
+
+
+def test_replayed_statistics_reproduce_the_normal_forward():
+    net, x = norm_net(), torch.rand(1, 3, 32, 40)
+    with torch.inference_mode():
+        expected = net(x)
+        with SharedNormStats(net) as stats:
+            with stats.record():
+                net(x)
+            with stats.apply():
+                replayed = net(x)
+            with stats.apply(accumulate=True):
+                stats.set_core((0, 32), (0, 40), (32, 40))
+                net(x)
+            recorded = dict(stats.stats)
+            stats.commit()
+        for key, (mean, var) in stats.stats.items():  # pooled full-image sums == the layer's own statistics
+            torch.testing.assert_close(mean, recorded[key][0], atol=1e-5, rtol=1e-4)
+            torch.testing.assert_close(var, recorded[key][1], atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(replayed, expected, atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(net(x), expected)  # the layers are restored after the block
+
+
+def test_global_stats_tiling_agrees_with_whole_image_better_than_plain():
+    net, rgb = norm_net(), gradient_image(160, 240)
+    whole = Restorer(net, spec(tiling_hint="discouraged"), tile=0).restore(rgb)
+    plain = Restorer(net, spec(tiling_hint="discouraged"), tile=64, tile_mode="plain").restore(rgb)
+    shared = Restorer(net, spec(tiling_hint="discouraged"), tile=64).restore(rgb)  # auto -> global-stats
+    assert psnr(shared, whole) > psnr(plain, whole) + 6
+
+
+def test_tile_mode_auto_picks_global_stats_only_for_instance_norm():
+    assert Restorer(norm_net(), spec()).tile_mode == "global-stats"
+    assert Restorer(local_net(False), spec()).tile_mode == "plain"
+    with pytest.raises(UsageError):
+        Restorer(Identity(), spec(), tile_mode="magic")
+
+
+# -- options -------------------------------------------------------------------------------------------------
+
+def test_parse_tile():
+    assert parse_tile("auto") is None and parse_tile(None) is None
+    assert parse_tile("0") == 0 and parse_tile(256) == 256
+    for bad in ("big", "-1", "10"):
+        with pytest.raises(UsageError):
+            parse_tile(bad)
+
+
+def test_precision_rules_on_cpu():
+    cpu = torch.device("cpu")
+    assert devices.resolve_precision("auto", spec(), cpu) == torch.float32
+    assert devices.resolve_precision("bf16", spec(), cpu) == torch.bfloat16
+    with pytest.raises(UsageError, match="fp16 is not supported on CPU"):
+        devices.resolve_precision("fp16", spec(), cpu)
+    with pytest.raises(UsageError, match="does not support bf16"):
+        devices.resolve_precision("bf16", spec(supports_bfloat16=False), cpu)
+    with pytest.raises(UsageError, match="unknown precision"):
+        devices.resolve_precision("fp8", spec(), cpu)
+
+
+def test_precision_auto_on_cuda_follows_the_spec(monkeypatch):
+    cuda = torch.device("cuda", 0)
+    monkeypatch.setattr(devices, "_half_is_broken", lambda device: False)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
+    assert devices.resolve_precision("auto", spec(), cuda) == torch.float16
+    assert devices.resolve_precision("auto", spec(supports_half=False), cuda) == torch.bfloat16
+    assert devices.resolve_precision("auto", spec(supports_half=False, supports_bfloat16=False), cuda) == torch.float32
+    with pytest.raises(UsageError, match="does not support fp16"):
+        devices.resolve_precision("fp16", spec(supports_half=False), cuda)
+    monkeypatch.setattr(devices, "_half_is_broken", lambda device: True)  # GTX 16xx
+    assert devices.resolve_precision("auto", spec(), cuda) == torch.bfloat16
+
+
+def test_bf16_on_cpu_runs_and_returns_float32():
+    out = build_restorer(local_net(False), spec(), precision="bf16").restore(image(16, 16))
+    assert out.dtype == np.float32
+
+
+def test_device_names():
+    assert devices.resolve_device("cpu") == torch.device("cpu")
+    if not torch.cuda.is_available():
+        assert devices.resolve_device("auto").type in ("cpu", "mps")
+        with pytest.raises(UsageError, match="not available"):
+            devices.resolve_device("cuda:0")
+    for bad in ("gpu", "cuda:x", "tpu"):
+        with pytest.raises(UsageError, match="unknown device"):
+            devices.resolve_device(bad)
+
+
+def test_out_of_memory_detection():
+    assert devices.is_out_of_memory(torch.OutOfMemoryError("CUDA out of memory"))
+    assert devices.is_out_of_memory(RuntimeError("[enforce fail] DefaultCPUAllocator: can't allocate memory"))
+    assert not devices.is_out_of_memory(RuntimeError("size mismatch"))
