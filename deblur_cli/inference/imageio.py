@@ -8,7 +8,8 @@ Pillow has no 16-bit colour modes: it decodes 16-bit RGB(A) PNG and TIFF to 8 bi
 such files with Pillow's own decoder run twice, once with an unpacker ("rawmode") that keeps the high byte of each
 sample and once with one that keeps the low byte; PNG row filters and TIFF compression are undone on the full bytes
 before unpacking, so the two halves recombine exactly. 16-bit gray+alpha PNG is unpacked as four 8-bit channels (the
-same bytes per pixel). Every 16-bit file is written by the small PNG and TIFF encoders at the end of this module.
+same bytes per pixel). 16-bit PNG, and TIFF of any depth, are written by the small encoders at the end of this
+module (Pillow's compressing TIFF writer also fails on EXIF sub-IFDs).
 
 Writes are atomic: a temporary file `.<name>.tmp-<random>` in the target folder, then `os.replace`.
 """
@@ -358,7 +359,7 @@ def _orient(pixels: np.ndarray, orientation: int) -> np.ndarray:
     if orientation == 6:
         return np.rot90(pixels, k=-1)
     if orientation == 7:
-        return np.rot90(pixels, k=1)[::-1]
+        return pixels.swapaxes(0, 1)[::-1, ::-1]
     if orientation == 8:
         return np.rot90(pixels, k=1)
     return pixels
@@ -462,8 +463,8 @@ def write_image(
             notes.append(f"gray with alpha written as RGBA ({_NO_GRAY_ALPHA[fmt, depth]})")
 
     icc, exif = _metadata_for(picture, fmt, gray=samples.ndim == 2 and fmt != "WEBP", notes=notes)
-    if depth == 16:
-        encoder = _encode_png16 if fmt == "PNG" else _encode_tiff16
+    if fmt == "TIFF" or (fmt == "PNG" and depth == 16):
+        encoder = _encode_tiff if fmt == "TIFF" else _encode_png16
         stacked = samples if alpha is None else np.dstack([samples, alpha])
         _write_atomically(dst, lambda fp: encoder(fp, stacked, icc=icc, exif=exif, dpi=picture.dpi))
     else:
@@ -539,10 +540,6 @@ def _save_params(fmt: str, quality: int, icc: bytes | None, exif: bytes | None, 
         params.update(quality=quality, subsampling=0 if quality >= 90 else -1)
     elif fmt == "WEBP":
         params.update(quality=quality, lossless=quality >= 100)
-    elif fmt == "TIFF":
-        from PIL import features
-
-        params["compression"] = "tiff_adobe_deflate" if features.check("libtiff") else None
     return params
 
 
@@ -608,22 +605,26 @@ def _encode_png16(fp: BinaryIO, samples: np.ndarray, icc: bytes | None, exif: by
     chunk(b"IEND", b"")
 
 
-def _encode_tiff16(fp: BinaryIO, samples: np.ndarray, icc: bytes | None, exif: bytes | None, dpi) -> None:
-    """Baseline little-endian TIFF 6.0, 16 bits per sample, Adobe Deflate strips, EXIF in IFD0 and sub-IFDs.
+def _encode_tiff(fp: BinaryIO, samples: np.ndarray, icc: bytes | None, exif: bytes | None, dpi) -> None:
+    """Baseline little-endian TIFF 6.0, 8 or 16 bits per sample, Adobe Deflate strips, EXIF in IFD0 + sub-IFDs.
 
-    The IFD is serialised by Pillow's ImageFileDirectory_v2 (the code Pillow's own TIFF writer uses); layout:
-    header, IFD and its out-of-line values, then the strips (StripOffsets are made absolute by tobytes()).
+    Ours rather than Pillow's because Pillow cannot write 16-bit colour, and its libtiff path (needed for
+    compression) fails on EXIF sub-IFDs. The IFD is serialised by Pillow's ImageFileDirectory_v2 (what Pillow's
+    own writer uses); layout: header, IFD and its out-of-line values, then the strips (tobytes() makes the
+    StripOffsets absolute). Without libtiff Pillow cannot decode Deflate, so strips are then left uncompressed.
     """
-    from PIL import TiffTags
+    from PIL import TiffTags, features
     from PIL.TiffImagePlugin import ImageFileDirectory_v2
 
     height, width = samples.shape[:2]
     channels = 1 if samples.ndim == 2 else samples.shape[2]
-    rows_per_strip = max(1, (1 << 20) // (width * channels * 2))
-    strips = [
-        zlib.compress(samples[top : top + rows_per_strip].astype("<u2").tobytes(), 6)
-        for top in range(0, height, rows_per_strip)
-    ]
+    bytes_per_sample = samples.dtype.itemsize
+    deflate = features.check("libtiff")
+    rows_per_strip = max(1, (1 << 20) // (width * channels * bytes_per_sample))
+    strips = []
+    for top in range(0, height, rows_per_strip):
+        raw = np.ascontiguousarray(samples[top : top + rows_per_strip], dtype=samples.dtype.newbyteorder("<"))
+        strips.append(zlib.compress(raw.tobytes(), 6) if deflate else raw.tobytes())
 
     ifd = ImageFileDirectory_v2()
     if exif:
@@ -633,8 +634,8 @@ def _encode_tiff16(fp: BinaryIO, samples: np.ndarray, icc: bytes | None, exif: b
             ifd[tag] = tags.get_ifd(tag) if tag in TiffTags.TAGS_V2_GROUPS else tags[tag]
     ifd[256] = width
     ifd[257] = height
-    ifd[258] = (16,) * channels
-    ifd[259] = 8  # Adobe Deflate
+    ifd[258] = (8 * bytes_per_sample,) * channels
+    ifd[259] = 8 if deflate else 1  # Adobe Deflate / none
     ifd[262] = 1 if channels <= 2 else 2  # BlackIsZero / RGB
     ifd[273] = tuple(int(x) for x in np.cumsum([0] + [len(s) for s in strips[:-1]]))
     ifd[277] = channels
