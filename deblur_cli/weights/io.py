@@ -111,9 +111,9 @@ def read_metadata(path: str | os.PathLike) -> dict[str, str]:
     path = Path(path)
     _refuse_by_name(path)
     with open(path, "rb") as fh:
-        head = fh.read(8)
+        head = fh.read(9)  # the length, and the header's first byte, which tells JSON from a pickle
         length = _header_length(head, path, file_size=os.fstat(fh.fileno()).st_size)
-        header = _parse_header(head + fh.read(length), path)
+        header = _parse_header(head + fh.read(max(0, length - 1)), path)
     meta = header.get("__metadata__") or {}
     return {str(k): str(v) for k, v in meta.items()}
 
