@@ -1,0 +1,136 @@
+"""Checkpoints without pickle: tensors in one safetensors file, everything else in JSON beside it.
+
+Layout of a run folder's ``checkpoints/``::
+
+    step-00001200/state.safetensors   generator/*, discriminator/*, ema/*, optim_g/*, optim_d/*, rng/*
+    step-00001200/state.json          step, data position, optimizer hyper-parameters, scalar state,
+                                      python/numpy RNG states, loss-scaler state, timers, best metric
+    step-00001200/rng-rank<r>.*       the RNG states of the other ranks of a multi-process run
+    LATEST                            "step-00001200", replaced atomically once the folder is complete
+
+A crash while writing leaves LATEST on the previous, complete checkpoint. Optimizer state is flattened
+as ``optim_g/state/<param index>/<name>`` tensors, non-tensor entries and ``param_groups`` go to JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+LATEST = "LATEST"
+
+
+# --- optimizer state -------------------------------------------------------------------------------------
+
+def flatten_optimizer(optimizer: torch.optim.Optimizer, prefix: str) -> tuple[dict, dict]:
+    sd = optimizer.state_dict()
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, Any] = {}
+    for pid, state in sd["state"].items():
+        for name, value in state.items():
+            key = f"{pid}/{name}"
+            if isinstance(value, torch.Tensor):
+                tensors[f"{prefix}/state/{key}"] = value
+            else:
+                scalars[key] = value
+    return tensors, {"param_groups": sd["param_groups"], "scalars": scalars}
+
+
+def unflatten_optimizer(tensors: dict, meta: dict, prefix: str) -> dict:
+    state: dict[int, dict[str, Any]] = {}
+    head = f"{prefix}/state/"
+    for key, value in tensors.items():
+        if key.startswith(head):
+            pid, name = key[len(head):].split("/", 1)
+            state.setdefault(int(pid), {})[name] = value
+    for key, value in meta["scalars"].items():
+        pid, name = key.split("/", 1)
+        state.setdefault(int(pid), {})[name] = value
+    return {"state": state, "param_groups": meta["param_groups"]}
+
+
+# --- random number generators ----------------------------------------------------------------------------
+
+def capture_rng() -> tuple[dict, dict]:
+    """(tensors, json) holding the python, numpy, torch CPU and CUDA generator states of this process."""
+    tensors = {"rng/torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        for i, s in enumerate(torch.cuda.get_rng_state_all()):
+            tensors[f"rng/cuda/{i}"] = s
+    version, internal, gauss = random.getstate()
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    meta = {"python": [version, list(internal), gauss],
+            "numpy": [kind, keys.tolist(), int(pos), int(has_gauss), float(cached)]}
+    return tensors, meta
+
+
+def restore_rng(tensors: dict, meta: dict) -> None:
+    torch.set_rng_state(tensors["rng/torch"])
+    cuda = sorted((k for k in tensors if k.startswith("rng/cuda/")), key=lambda k: int(k.rsplit("/", 1)[1]))
+    if cuda and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all([tensors[k] for k in cuda])
+    version, internal, gauss = meta["python"]
+    random.setstate((version, tuple(internal), gauss))
+    kind, keys, pos, has_gauss, cached = meta["numpy"]
+    np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
+
+
+# --- files -----------------------------------------------------------------------------------------------
+
+def _plain(tensors: dict) -> dict:
+    # safetensors refuses shared or non-contiguous storage; checkpoints are small next to a step's cost
+    return {k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}
+
+
+def write_tensors(path: Path, tensors: dict, meta: dict) -> None:
+    save_file(_plain(tensors), str(path.with_suffix(".safetensors")))
+    with open(path.with_suffix(".json"), "w", encoding="utf-8") as fh:
+        json.dump(meta, fh, indent=1)
+
+
+def read_tensors(path: Path) -> tuple[dict, dict]:
+    tensors = load_file(str(path.with_suffix(".safetensors")))
+    with open(path.with_suffix(".json"), encoding="utf-8") as fh:
+        return tensors, json.load(fh)
+
+
+def step_dir(root: Path, step: int) -> Path:
+    return root / f"step-{step:08d}"
+
+
+def latest(root: Path) -> Optional[Path]:
+    """The newest complete checkpoint folder, or None."""
+    pointer = root / LATEST
+    if not pointer.is_file():
+        return None
+    folder = root / pointer.read_text(encoding="utf-8").strip()
+    return folder if (folder / "state.json").is_file() else None
+
+
+def publish(root: Path, folder: Path, keep: int = 1) -> None:
+    """Point LATEST at ``folder`` (atomic rename) and delete older checkpoints beyond ``keep``."""
+    tmp = root / f".{LATEST}.tmp"
+    tmp.write_text(folder.name, encoding="utf-8")
+    os.replace(tmp, root / LATEST)
+    older = sorted(p for p in root.glob("step-*") if p.is_dir() and p.name < folder.name)
+    for old in older[: max(0, len(older) - (keep - 1))]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+class frozen_rng:
+    """Context manager: whatever runs inside (validation) leaves every random generator as it found it."""
+
+    def __enter__(self) -> "frozen_rng":
+        self._saved = capture_rng()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        restore_rng(*self._saved)

@@ -1,0 +1,427 @@
+"""Training configs: one TOML file per experiment, validated into dataclasses.
+
+A paper table is a list of configs (BasicSR's lesson), but unlike BasicSR the file is checked before any
+work starts: an unknown key, a wrong type or an unknown variant stops with one line naming the file and
+the key. A config may ``extends = "<preset>"`` (or ``"./other.toml"``): tables merge key by key, arrays
+(such as ``[[losses]]``) replace the parent's. The recipe hash is taken over the merged result, so two
+files that resolve to the same experiment hash the same.
+
+Presets are the ``.toml`` files under ``deblur_cli/configs``; a preset's name is its path there without
+the suffix (``004-table1-bag``, ``cpu/bag-compact``). Files whose name starts with ``_`` are shared bases,
+not presets. This module imports no torch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import sys
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+from ..errors import DeblurError
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+
+PIXEL_LOSSES = ("l1", "l2", "perceptual", "multiscale_l2")
+ADVERSARIAL_LOSSES = ("wgan_gp", "bce", "hinge")
+DATA_KINDS = ("synthetic", "gopro", "pairs", "noise")
+
+
+class ConfigError(DeblurError):
+    """A config file that cannot be used; the message names the file and the key."""
+
+
+# --- the schema ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ModelConfig:
+    variant: str
+    overrides: dict = field(default_factory=dict)  # architecture kwargs passed to the registry builder
+
+
+@dataclass(frozen=True)
+class DiscriminatorConfig:
+    variant: str
+    overrides: dict = field(default_factory=dict)
+    conditional: bool = False  # pix2pix: D sees (blur, image) stacked, 6 channels; DeblurGAN: image only
+
+
+@dataclass(frozen=True)
+class ValConfig:
+    kind: str = "synthetic"  # synthetic | gopro | pairs | noise | none
+    count: int = 16  # images; for file datasets, evenly spaced over the set
+    seed: int = 1_000_003  # procedural sets: must differ from the training seed
+    crop: Optional[int] = 128  # procedural sets: image side; file sets: centre crop (none = whole image)
+    root: str = ""
+    split: str = "test"
+    blur_kind: str = "blur"
+    blur_dir: str = ""
+    sharp_dir: str = ""
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    kind: str = "synthetic"
+    root: str = ""  # GoPro root; `--data-root` overrides
+    split: str = "train"
+    blur_kind: str = "blur"
+    blur_dir: str = ""
+    sharp_dir: str = ""
+    length: int = 10_000  # procedural sets: items per epoch
+    crop: Optional[int] = 256  # random crop side; none = whole images (then every image must share a size)
+    scale: float = 1.0  # resize factor applied to whole batches (report 003 trained at 640x360 = 0.5)
+    batch: int = 1  # per process
+    workers: int = 2
+    seed: int = 0
+    val: ValConfig = field(default_factory=ValConfig)
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    type: str
+    weight: float = 1.0
+    layer: str = "conv3_3"  # perceptual: VGG19 layer (torchvision naming, pre-activation)
+    scale_weights: tuple = ()  # multiscale_l2: k_i per output scale, coarsest first
+    gp_weight: float = 10.0  # wgan_gp: lambda of the gradient penalty
+    n_critic: int = 1  # adversarial: discriminator updates per generator update
+
+
+_LOSS_KEYS = {
+    "l1": (), "l2": (), "perceptual": ("layer",), "multiscale_l2": ("scale_weights",),
+    "wgan_gp": ("gp_weight", "n_critic"), "bce": ("n_critic",), "hinge": ("n_critic",),
+}
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    lr: float = 1e-4  # generator
+    lr_d: Optional[float] = None  # discriminator; none = same as the generator
+    betas: tuple = (0.9, 0.999)
+    schedule: str = "linear_decay"  # linear_decay: constant, then linearly to zero | constant
+    decay_start: float = 0.5  # fraction of max_steps where the linear decay begins
+
+
+@dataclass(frozen=True)
+class TrainSection:
+    max_steps: int = 1000  # generator updates
+    val_every: int = 500
+    ckpt_every: int = 500
+    log_every: int = 50
+    ema: float = 0.0  # EMA decay of the generator weights; 0 = off
+    amp: str = "off"  # off | bf16 | fp16 (CUDA only; ignored on CPU)
+    channels_last: bool = False  # CUDA only
+    seed: int = 0
+    best_by: str = "psnr"  # psnr (higher is better) | l1 (lower is better; report 003)
+    time_budget: str = ""  # e.g. "90m"; empty = none; `--time-budget` overrides
+
+
+@dataclass(frozen=True)
+class PaperConfig:
+    rows: tuple = ()  # e.g. ("004-table1:BAG",)
+    source: str = ""  # sections of the paper the recipe comes from
+    recipe: str = ""  # what the paper did
+    differences: tuple = ()  # what we do differently, and why
+    reported: dict = field(default_factory=dict)  # the paper's numbers for this row, e.g. {psnr = 29.41}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    name: str  # preset name or file stem; the default run folder name
+    path: Path
+    description: str
+    model: ModelConfig
+    discriminator: Optional[DiscriminatorConfig]
+    data: DataConfig
+    losses: tuple
+    optim: OptimConfig
+    train: TrainSection
+    paper: PaperConfig
+    resolved: dict  # the merged TOML content, for the recipe hash and the run folder
+    sha256: str
+
+    @property
+    def adversarial(self) -> Optional[LossConfig]:
+        return next((l for l in self.losses if l.type in ADVERSARIAL_LOSSES), None)
+
+    @property
+    def content_losses(self) -> tuple:
+        return tuple(l for l in self.losses if l.type in PIXEL_LOSSES)
+
+    def uses_perceptual(self) -> bool:
+        return any(l.type == "perceptual" for l in self.losses)
+
+
+# --- type checking ---------------------------------------------------------------------------------------
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is typing.Union:
+        return " or ".join(_type_name(a) for a in typing.get_args(tp) if a is not type(None)) + " or none"
+    if tp is tuple:
+        return "array"
+    return getattr(tp, "__name__", str(tp))
+
+
+def _coerce(value: Any, tp: Any, where: str) -> Any:
+    origin = typing.get_origin(tp)
+    if origin is typing.Union:
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if value == "none":  # TOML has no null; "none" spells it
+            return None
+        return _coerce(value, args[0], where)
+    if tp is bool:
+        ok = isinstance(value, bool)
+    elif tp is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif tp is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif tp is str:
+        ok = isinstance(value, str)
+    elif tp is dict:
+        ok = isinstance(value, dict)
+    elif tp is tuple:
+        ok = isinstance(value, list)
+        value = tuple(value) if ok else value
+    else:  # pragma: no cover - schema error, not user error
+        raise TypeError(f"unsupported schema type {tp!r}")
+    if not ok:
+        raise ConfigError(f"{where}: expected {_type_name(tp)}, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _build(cls: type, table: Any, where: str, **extra: Any) -> Any:
+    """Validate one TOML table into dataclass ``cls``: unknown keys and wrong types are errors."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: expected a table, got {type(table).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls) if f.name not in extra]
+    unknown = sorted(set(table) - set(names))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r} (allowed: {', '.join(names)})")
+    kwargs = dict(extra)
+    for f in dataclasses.fields(cls):
+        if f.name in extra:
+            continue
+        if f.name in table:
+            kwargs[f.name] = _coerce(table[f.name], hints[f.name], f"{where} {f.name}")
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ConfigError(f"{where}: missing required key {f.name!r}")
+    return cls(**kwargs)
+
+
+# --- loading ---------------------------------------------------------------------------------------------
+
+def list_presets() -> list[str]:
+    """Every preset name, sorted (shared bases, whose names start with ``_``, are not presets)."""
+    return sorted(p.relative_to(CONFIG_DIR).with_suffix("").as_posix() for p in CONFIG_DIR.rglob("*.toml")
+                  if not p.name.startswith("_"))
+
+
+def preset_path(name: str) -> Path:
+    path = CONFIG_DIR / f"{name.removesuffix('.toml')}.toml"
+    if not path.is_file() or ".." in Path(name).parts:
+        import difflib
+
+        close = difflib.get_close_matches(name, list_presets(), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; `deblur train --list` lists them"
+        raise ConfigError(f"unknown preset {name!r}{hint}")
+    return path
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def _resolve(path: Path, seen: tuple = ()) -> dict:
+    path = path.resolve()
+    if path in seen:
+        raise ConfigError(f"{path}: `extends` loops back to itself")
+    raw = _read_toml(path)
+    parent = raw.pop("extends", None)
+    if parent is None:
+        return raw
+    if not isinstance(parent, str):
+        raise ConfigError(f"{path}: extends: expected a preset name or a .toml path")
+    parent_path = (path.parent / parent) if parent.endswith(".toml") else CONFIG_DIR / f"{parent}.toml"
+    if not parent_path.is_file():
+        raise ConfigError(f"{path}: extends {parent!r}: no such config ({parent_path})")
+    return _merge(_resolve(parent_path, seen + (path,)), raw)
+
+
+def config_name(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(CONFIG_DIR).with_suffix("").as_posix()
+    except ValueError:
+        return path.stem
+
+
+def load_config(path: str | Path) -> TrainConfig:
+    path = Path(path)
+    resolved = _resolve(path)
+    return parse_config(resolved, path=path, name=config_name(path))
+
+
+def load_preset(name: str) -> TrainConfig:
+    return load_config(preset_path(name))
+
+
+def recipe_hash(resolved: dict) -> str:
+    canonical = json.dumps(resolved, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def parse_config(resolved: dict, path: Path, name: str) -> TrainConfig:
+    """Validate a merged TOML document; every error names ``path`` and the offending key."""
+    top = ("description", "model", "discriminator", "data", "losses", "optim", "train", "paper")
+    unknown = sorted(set(resolved) - set(top))
+    if unknown:
+        raise ConfigError(f"{path}: unknown key {unknown[0]!r} (allowed: extends, {', '.join(top)})")
+    if "model" not in resolved:
+        raise ConfigError(f"{path}: missing required table [model]")
+    model = _build(ModelConfig, resolved["model"], f"{path}: [model]")
+    disc = (_build(DiscriminatorConfig, resolved["discriminator"], f"{path}: [discriminator]")
+            if "discriminator" in resolved else None)
+    data_table = dict(resolved.get("data", {}))
+    val = _build(ValConfig, data_table.pop("val", {}), f"{path}: [data.val]")
+    data = _build(DataConfig, data_table, f"{path}: [data]", val=val)
+    raw_losses = resolved.get("losses", [])
+    if not isinstance(raw_losses, list) or not raw_losses:
+        raise ConfigError(f"{path}: [[losses]]: give at least one loss as an array of tables")
+    losses = tuple(_loss(item, f"{path}: [[losses]] #{i + 1}") for i, item in enumerate(raw_losses))
+    optim = _build(OptimConfig, resolved.get("optim", {}), f"{path}: [optim]")
+    train = _build(TrainSection, resolved.get("train", {}), f"{path}: [train]")
+    paper = _build(PaperConfig, resolved.get("paper", {}), f"{path}: [paper]")
+    description = _coerce(resolved.get("description", ""), str, f"{path}: description")
+    cfg = TrainConfig(name=name, path=path, description=description, model=model, discriminator=disc,
+                      data=data, losses=losses, optim=optim, train=train, paper=paper,
+                      resolved=resolved, sha256=recipe_hash(resolved))
+    _check_semantics(cfg)
+    return cfg
+
+
+def _loss(item: Any, where: str) -> LossConfig:
+    if not isinstance(item, dict) or "type" not in item:
+        raise ConfigError(f"{where}: each loss needs a `type` ({', '.join(_LOSS_KEYS)})")
+    kind = item["type"]
+    if kind not in _LOSS_KEYS:
+        raise ConfigError(f"{where} type: unknown loss {kind!r} (known: {', '.join(_LOSS_KEYS)})")
+    allowed = {"type", "weight", *_LOSS_KEYS[kind]}
+    extra = sorted(set(item) - allowed)
+    if extra:
+        raise ConfigError(f"{where}: key {extra[0]!r} does not apply to a {kind} loss "
+                          f"(allowed: {', '.join(sorted(allowed))})")
+    return _build(LossConfig, item, where)
+
+
+def _check_semantics(cfg: TrainConfig) -> None:
+    from .. import registry
+
+    p = cfg.path
+
+    def need(ok: bool, message: str) -> None:
+        if not ok:
+            raise ConfigError(f"{p}: {message}")
+
+    for section, variant, kind in (("model", cfg.model.variant, "generator"),
+                                   ("discriminator", cfg.discriminator and cfg.discriminator.variant,
+                                    "discriminator")):
+        if variant is None:
+            continue
+        try:
+            spec = registry.get(variant)
+        except registry.UnknownVariantError as exc:
+            raise ConfigError(f"{p}: [{section}] variant: {exc}") from None
+        need(spec.kind == kind, f"[{section}] variant: {variant!r} is a {spec.kind}, not a {kind}")
+
+    adversarial = [l for l in cfg.losses if l.type in ADVERSARIAL_LOSSES]
+    need(len(adversarial) <= 1, "[[losses]]: at most one adversarial loss (wgan_gp, bce or hinge)")
+    need(bool(cfg.content_losses), "[[losses]]: give at least one content loss (l1, l2, perceptual, multiscale_l2)")
+    need(not adversarial or cfg.discriminator is not None,
+         f"[[losses]] {adversarial[0].type if adversarial else ''}: an adversarial loss needs a [discriminator]")
+    need(adversarial or cfg.discriminator is None,
+         "[discriminator] is given but no adversarial loss uses it (add wgan_gp, bce or hinge to [[losses]])")
+    for loss in cfg.losses:
+        need(loss.weight > 0, f"[[losses]] {loss.type} weight: must be > 0 (remove the entry to turn it off)")
+        need(loss.n_critic >= 1, f"[[losses]] {loss.type} n_critic: must be >= 1")
+        if loss.type == "multiscale_l2":
+            need(len(loss.scale_weights) > 0 and all(isinstance(k, (int, float)) for k in loss.scale_weights),
+                 "[[losses]] multiscale_l2 scale_weights: give one number k_i per output scale")
+        if loss.type == "perceptual":
+            from .vgg_layers import VGG19_LAYERS
+
+            need(loss.layer in VGG19_LAYERS,
+                 f"[[losses]] perceptual layer: unknown VGG19 layer {loss.layer!r} (e.g. conv3_3, relu3_3)")
+
+    d = cfg.data
+    need(d.kind in DATA_KINDS, f"[data] kind: {d.kind!r} is not one of {', '.join(DATA_KINDS)}")
+    need(d.kind != "pairs" or (d.blur_dir and d.sharp_dir), "[data] kind = 'pairs' needs blur_dir and sharp_dir")
+    need(d.batch >= 1, "[data] batch: must be >= 1")
+    need(d.workers >= 0, "[data] workers: must be >= 0")
+    need(d.crop is None or d.crop >= 8, "[data] crop: must be >= 8 (or \"none\")")
+    need(0 < d.scale <= 1, "[data] scale: must be in (0, 1]")
+    v = d.val
+    need(v.kind in DATA_KINDS + ("none",), f"[data.val] kind: {v.kind!r} is not one of "
+         f"{', '.join(DATA_KINDS + ('none',))}")
+    need(v.kind == "none" or v.count >= 1, "[data.val] count: must be >= 1")
+    need(not (v.kind == d.kind and d.kind in ("synthetic", "noise") and v.seed == d.seed),
+         "[data.val] seed: must differ from [data] seed, or validation would repeat training images")
+
+    o = cfg.optim
+    need(len(o.betas) == 2 and all(isinstance(b, (int, float)) and 0 <= b < 1 for b in o.betas),
+         "[optim] betas: give two numbers in [0, 1)")
+    need(o.lr > 0 and (o.lr_d is None or o.lr_d > 0), "[optim] lr: must be > 0")
+    need(o.schedule in ("linear_decay", "constant"), "[optim] schedule: 'linear_decay' or 'constant'")
+    need(0 <= o.decay_start < 1, "[optim] decay_start: a fraction in [0, 1)")
+
+    t = cfg.train
+    need(t.max_steps >= 1, "[train] max_steps: must be >= 1")
+    need(min(t.val_every, t.ckpt_every, t.log_every) >= 1, "[train] val_every/ckpt_every/log_every: must be >= 1")
+    need(0 <= t.ema < 1, "[train] ema: a decay in [0, 1) (0 turns EMA off)")
+    need(t.amp in ("off", "bf16", "fp16"), "[train] amp: off, bf16 or fp16")
+    need(t.best_by in ("psnr", "l1"), "[train] best_by: psnr or l1")
+    if t.time_budget:
+        try:
+            parse_duration(t.time_budget)
+        except ValueError as exc:
+            raise ConfigError(f"{p}: [train] time_budget: {exc}") from None
+
+
+def parse_duration(text: str | float | int) -> float:
+    """Seconds from ``3600``, ``"90m"``, ``"1.5h"``, ``"45s"`` or ``"1h30m"``."""
+    if isinstance(text, (int, float)):
+        return float(text)
+    s = text.strip().lower()
+    try:
+        return float(s)
+    except ValueError:
+        pass
+    import re
+
+    parts = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?", s)
+    if not s or parts is None:
+        raise ValueError(f"cannot read duration {text!r} (use seconds, or e.g. 90m, 1.5h, 1h30m)")
+    h, m, sec = (float(g) if g else 0.0 for g in parts.groups())
+    return h * 3600 + m * 60 + sec

@@ -1,0 +1,455 @@
+"""The training loop: one generator update per step, with exact resume, validation and a time budget.
+
+A step (DeblurGAN's order, which paper 004 follows): the generator restores the batch once; the
+discriminator is updated ``n_critic`` times on that (sharp, restored) pair; then the generator is updated
+on content loss + weight x adversarial loss. Learning rates follow :mod:`schedule` as a function of the
+step. Validation every ``val_every`` steps keeps the best weights (by PSNR, or by L1 for report 003);
+checkpoints every ``ckpt_every`` steps and whenever the run stops (max steps, time budget, Ctrl-C or
+SIGTERM: the first signal stops after the current step, a second one aborts).
+
+Resume restores everything a straight run carries from one step to the next: weights, optimizer and
+loss-scaler state, EMA, the python/numpy/torch generators of every rank, the data position and the step.
+On CPU a resumed run is bit-identical to a straight one (tested); on CUDA, cuDNN autotuning and atomics
+make runs close but not bit-identical.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import torch
+from torch.utils.data import DataLoader
+
+from .. import registry
+from ..errors import DeblurError
+from . import adapters, checkpoint as ckpt, distributed as dist_utils
+from .build import (build_adversarial, build_discriminator, build_generator, build_optimizer,
+                    count_parameters, seed_everything)
+from .config import TrainConfig, parse_duration
+from .data import EpochBatches, build_train_dataset, build_val_dataset, rescale
+from .ema import EMA
+from .losses import ContentLoss, finest
+from .runlog import RunLog
+from .rundir import check_same_config, hardware, read_run, resolve_run_dir, start_run, write_json
+from .schedule import lr_factor, set_lr
+from .validate import Validator
+
+
+@dataclass
+class RunOptions:
+    run_dir: Optional[str] = None
+    data_root: Optional[str] = None
+    device: str = "auto"
+    max_steps: Optional[int] = None  # stop at this step (the schedule follows the config's max_steps)
+    time_budget: Optional[float] = None  # seconds
+    resume: bool = False  # True: a checkpoint must exist (otherwise resuming is automatic)
+    warm_start: Optional[bool] = None  # None: bundled weights when there is nothing to resume; True: must
+    vgg_weights: Optional[str] = None
+    workers: Optional[int] = None
+    progress: bool = True
+    tensorboard: bool = True
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    step: int
+    stopped: str  # max_steps | time_budget | signal
+    last_val: Optional[dict] = None
+    best: Optional[dict] = None
+    resumed_from: Optional[int] = None
+    warm_start: Optional[dict] = None
+    notes: list = field(default_factory=list)
+
+
+class _StopFlag:
+    """SIGINT/SIGTERM: the first asks to stop after this step, the second aborts."""
+
+    def __init__(self):
+        self.set = False
+        self._old: dict = {}
+
+    def __enter__(self):
+        if hasattr(signal, "SIGTERM") and threading_is_main():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.set:
+            raise KeyboardInterrupt
+        self.set = True
+
+    def __exit__(self, *exc):
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
+
+
+def threading_is_main() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig, opts: RunOptions, ctx: dist_utils.DistContext):
+        self.cfg, self.opts = cfg, opts
+        self.t0 = time.monotonic()
+        self.ctx = ctx
+        self.device = self.ctx.device
+        self.notes: list[str] = []
+        self.run_dir = resolve_run_dir(cfg, opts.run_dir)
+        self.ckpt_root = self.run_dir / "checkpoints"
+        # --max-steps ends this session at that step; the schedule keeps the recipe's length (so a run
+        # stopped early and resumed matches a straight run) unless --max-steps goes beyond it
+        self.max_steps = opts.max_steps or cfg.train.max_steps
+        self.horizon = max(cfg.train.max_steps, self.max_steps)
+        self.budget = opts.time_budget if opts.time_budget is not None else (
+            parse_duration(cfg.train.time_budget) if cfg.train.time_budget else None)
+        self.resume_from = ckpt.latest(self.ckpt_root)
+        if opts.resume and self.resume_from is None:
+            raise DeblurError(f"--resume: no checkpoint in {self.run_dir}")
+        if self.resume_from is not None:
+            check_same_config(self.run_dir, cfg)
+        cuda = self.device.type == "cuda"
+        self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.train.amp) if cuda else None
+        self.channels_last = cfg.train.channels_last and cuda
+        if cuda:
+            torch.backends.cudnn.benchmark = True
+
+        # the perceptual loss's weights come first: a missing file stops the run before any other work
+        perceptual = None
+        if cfg.uses_perceptual():
+            from .perceptual import PerceptualLoss, load_vgg19
+
+            layer = next(l.layer for l in cfg.losses if l.type == "perceptual")
+            perceptual = PerceptualLoss(load_vgg19(layer, opts.vgg_weights, str(cfg.path))).to(self.device)
+        self.content = ContentLoss(cfg.content_losses, perceptual)
+        self.adv = build_adversarial(cfg)
+        self.spec = registry.get(cfg.model.variant)
+        # data next, so a missing folder is reported before the networks are built
+        self.dataset = build_train_dataset(cfg, opts.data_root)
+        self.batches = EpochBatches(len(self.dataset), cfg.data.batch, cfg.data.seed, self.ctx.rank, self.ctx.world)
+        val_set = build_val_dataset(cfg, opts.data_root)
+        v = cfg.data.val
+        val_crop = v.crop if v.kind in ("gopro", "pairs") else None
+        self.validator = Validator(val_set, self.spec, self.ctx, cfg.data.scale, val_crop,
+                                   self.channels_last) if val_set else None
+
+        seed_everything(cfg.train.seed)
+        g = build_generator(cfg)
+        d = build_discriminator(cfg)
+        self.warm = None if self.resume_from is not None else self._warm_start(g)
+        g, d = g.to(self.device), (d.to(self.device) if d is not None else None)
+        if self.channels_last:
+            g = g.to(memory_format=torch.channels_last)
+            d = d.to(memory_format=torch.channels_last) if d is not None else None
+        self.ema = EMA(g, cfg.train.ema) if cfg.train.ema > 0 else None
+        o = cfg.optim
+        self.opt_g = build_optimizer(g, o.lr, o.betas)
+        self.opt_d = build_optimizer(d, o.lr_d or o.lr, o.betas) if d is not None else None
+        fp16 = self.amp_dtype is torch.float16
+        self.scaler_g = torch.amp.GradScaler("cuda", enabled=fp16)
+        self.scaler_d = torch.amp.GradScaler("cuda", enabled=fp16)
+
+        self.step, self.epoch, self.batch_in_epoch = 0, 0, 0
+        self.wall_before = 0.0  # training seconds of earlier sessions of this run
+        self.best: Optional[dict] = None
+        self.last_val: Optional[dict] = None
+        self.last_val_step = -1
+        if self.resume_from is not None:
+            self._load(self.resume_from, g, d)
+        else:
+            seed_everything(cfg.train.seed * 1009 + 1 + self.ctx.rank)  # ranks draw different noise
+        self.g_plain, self.d_plain = g, d
+        self.g = dist_utils.wrap(g, self.ctx)
+        self.d = dist_utils.wrap(d, self.ctx) if d is not None else None
+
+        if self.ctx.is_main:
+            if self.resume_from is None:
+                start_run(self.run_dir, cfg, {
+                    "warm_start": self.warm, "hardware": hardware(self.device, self.ctx.world),
+                    "generator_parameters": count_parameters(g), "max_steps": self.max_steps,
+                    "multiple_of": self.spec.multiple_of})
+            (self.run_dir / "best").mkdir(parents=True, exist_ok=True)
+            self.ckpt_root.mkdir(parents=True, exist_ok=True)
+        dist_utils.barrier(self.ctx)
+        if self.resume_from is not None:
+            self.warm = read_run(self.run_dir).get("warm_start")
+
+    # --- warm start and state ----------------------------------------------------------------------------
+
+    def _warm_start(self, g: torch.nn.Module) -> Optional[dict]:
+        want = self.opts.warm_start
+        if want is False:
+            return None
+        variant = self.cfg.model.variant
+        if self.cfg.model.overrides:
+            if want:
+                raise DeblurError(f"--init-from-bundled: {self.cfg.path} overrides the architecture of "
+                                  f"{variant}, so the bundled weights do not fit")
+            return None
+        found = adapters.bundled_generator_state(variant)
+        if found is None:
+            if want:
+                raise DeblurError(f"--init-from-bundled: {variant} has no bundled weights "
+                                  "(see `deblur models`); train from scratch without the flag")
+            return None
+        state, entry = found
+        try:
+            g.load_state_dict(state)
+        except RuntimeError as exc:
+            raise DeblurError(f"bundled weights of {variant} do not fit its network: "
+                              f"{str(exc).splitlines()[0]}") from None
+        self.notes.append(f"warm start from the bundled {variant} weights "
+                          f"({entry.get('steps_total', 0)} steps so far); --from-scratch to start fresh")
+        return {"variant": variant, "sha256": entry.get("sha256"),
+                "steps_total": int(entry.get("steps_total") or 0),
+                "wall_time_total_s": float(entry.get("wall_time_total_s") or entry.get("wall_time_s") or 0.0)}
+
+    def _state(self) -> tuple[dict, dict]:
+        tensors: dict[str, torch.Tensor] = {}
+        tensors.update({f"generator/{k}": v for k, v in self.g_plain.state_dict().items()})
+        meta: dict = {}
+        if self.d_plain is not None:
+            tensors.update({f"discriminator/{k}": v for k, v in self.d_plain.state_dict().items()})
+            t, meta["optim_d"] = ckpt.flatten_optimizer(self.opt_d, "optim_d")
+            tensors.update(t)
+        if self.ema is not None:
+            tensors.update({f"ema/{k}": v for k, v in self.ema.state_dict().items()})
+        t, meta["optim_g"] = ckpt.flatten_optimizer(self.opt_g, "optim_g")
+        tensors.update(t)
+        rng_t, meta["rng"] = ckpt.capture_rng()
+        tensors.update(rng_t)
+        meta.update(step=self.step, epoch=self.epoch, batch_in_epoch=self.batch_in_epoch,
+                    wall_time_s=self.wall_time(), best=self.best, last_val=self.last_val,
+                    last_val_step=self.last_val_step, horizon=self.horizon, world=self.ctx.world,
+                    config_sha256=self.cfg.sha256, scaler_g=self.scaler_g.state_dict(),
+                    scaler_d=self.scaler_d.state_dict())
+        return tensors, meta
+
+    def _load(self, folder: Path, g, d) -> None:
+        tensors, meta = ckpt.read_tensors(folder / "state")
+
+        def part(prefix: str) -> dict:
+            return {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + "/")}
+
+        g.load_state_dict(part("generator"))
+        if d is not None:
+            d.load_state_dict(part("discriminator"))
+            self.opt_d.load_state_dict(ckpt.unflatten_optimizer(tensors, meta["optim_d"], "optim_d"))
+        if self.ema is not None:
+            ema_state = part("ema")
+            self.ema.load_state_dict(ema_state if ema_state else g.state_dict())
+        self.opt_g.load_state_dict(ckpt.unflatten_optimizer(tensors, meta["optim_g"], "optim_g"))
+        if meta.get("scaler_g"):
+            self.scaler_g.load_state_dict(meta["scaler_g"])
+            self.scaler_d.load_state_dict(meta["scaler_d"])
+        self.step, self.epoch, self.batch_in_epoch = meta["step"], meta["epoch"], meta["batch_in_epoch"]
+        self.wall_before = float(meta.get("wall_time_s", 0.0))
+        self.best, self.last_val = meta.get("best"), meta.get("last_val")
+        self.last_val_step = meta.get("last_val_step", -1)
+        if self.ctx.rank == 0:
+            ckpt.restore_rng(tensors, meta["rng"])
+        elif (folder / f"rng-rank{self.ctx.rank}.json").is_file() and meta.get("world") == self.ctx.world:
+            ckpt.restore_rng(*ckpt.read_tensors(folder / f"rng-rank{self.ctx.rank}"))
+        else:  # a different process count: the data order is re-sharded anyway
+            seed_everything(self.cfg.train.seed * 1009 + 1 + self.ctx.rank + 7919 * self.step)
+        self.notes.append(f"resumed from step {self.step} ({folder})")
+
+    def save_checkpoint(self) -> None:
+        folder = ckpt.step_dir(self.ckpt_root, self.step)
+        tmp = self.ckpt_root / f".writing-{folder.name}"
+        if self.ctx.is_main:
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir(parents=True)
+        dist_utils.barrier(self.ctx)
+        if not self.ctx.is_main:
+            ckpt.write_tensors(tmp / f"rng-rank{self.ctx.rank}", *ckpt.capture_rng())
+        dist_utils.barrier(self.ctx)
+        if self.ctx.is_main:
+            ckpt.write_tensors(tmp / "state", *self._state())
+            shutil.rmtree(folder, ignore_errors=True)
+            os.replace(tmp, folder)
+            ckpt.publish(self.ckpt_root, folder)
+        dist_utils.barrier(self.ctx)
+        self.last_ckpt_step = self.step
+
+    def _save_best(self, metrics: dict, weights: str) -> None:
+        best_dir = self.run_dir / "best"
+        tensors = {f"generator/{k}": v for k, v in self.g_plain.state_dict().items()}
+        if self.ema is not None:
+            tensors.update({f"ema/{k}": v for k, v in self.ema.state_dict().items()})
+        ckpt.write_tensors(best_dir / "writing", tensors, {})
+        os.replace(best_dir / "writing.safetensors", best_dir / "weights.safetensors")
+        (best_dir / "writing.json").unlink(missing_ok=True)
+        write_json(best_dir / "info.json", {"step": self.step, "metrics": metrics, "weights": weights,
+                                            "best_by": self.cfg.train.best_by})
+
+    # --- the loop ----------------------------------------------------------------------------------------
+
+    def wall_time(self) -> float:
+        return self.wall_before + (time.monotonic() - self.session_start)
+
+    def _loader(self) -> DataLoader:
+        self.batches.set_position(self.epoch, self.batch_in_epoch)
+        if hasattr(self.dataset, "set_epoch"):
+            self.dataset.set_epoch(self.epoch)
+        workers = self.opts.workers if self.opts.workers is not None else self.cfg.data.workers
+        # a generator of our own: creating an iterator must not draw from the global torch generator
+        gen = torch.Generator().manual_seed(self.cfg.data.seed * 7919 + self.epoch)
+        return DataLoader(self.dataset, batch_sampler=self.batches, num_workers=workers,
+                          pin_memory=self.device.type == "cuda", generator=gen)
+
+    def _autocast(self):
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type="cuda", dtype=self.amp_dtype)
+
+    def train_step(self, batch: dict) -> dict:
+        cfg = self.cfg
+        blur = rescale(batch["blur"].to(self.device, non_blocking=True).float(), cfg.data.scale)
+        sharp = rescale(batch["sharp"].to(self.device, non_blocking=True).float(), cfg.data.scale)
+        if self.channels_last:
+            blur = blur.contiguous(memory_format=torch.channels_last)
+            sharp = sharp.contiguous(memory_format=torch.channels_last)
+        factor = lr_factor(self.step, self.horizon, cfg.optim.schedule, cfg.optim.decay_start)
+        lr = set_lr(self.opt_g, cfg.optim.lr, factor)
+        logs: dict = {"lr": lr}
+        with self._autocast():
+            output = self.g(blur)
+        fake = finest(output)
+        cond = blur if (cfg.discriminator and cfg.discriminator.conditional) else None
+
+        if self.adv is not None:
+            set_lr(self.opt_d, cfg.optim.lr_d or cfg.optim.lr, factor)
+            detached = fake.detach()
+            for _ in range(self.adv.n_critic):
+                self.opt_d.zero_grad(set_to_none=True)
+                with self._autocast():
+                    d_loss, d_logs = self.adv.d_loss(self.d, sharp, detached, cond)
+                self.scaler_d.scale(d_loss).backward()
+                self.scaler_d.step(self.opt_d)
+                self.scaler_d.update()
+            logs.update(d_logs)
+
+        self.opt_g.zero_grad(set_to_none=True)
+        with self._autocast():
+            total, terms = self.content(output, sharp)
+            logs.update(terms)
+            if self.adv is not None:
+                # the plain module: D's parameters get no gradient here, and its DDP reducer stays idle
+                self.d_plain.requires_grad_(False)
+                try:
+                    g_adv = self.adv.weight * self.adv.g_loss(self.d_plain, fake, cond)
+                finally:
+                    self.d_plain.requires_grad_(True)
+                logs["adv"] = g_adv.detach()
+                total = total + g_adv
+        logs["loss"] = total.detach()
+        self.scaler_g.scale(total).backward()
+        self.scaler_g.step(self.opt_g)
+        self.scaler_g.update()
+        if self.ema is not None:
+            self.ema.update(self.g_plain)
+        return logs
+
+    def validate(self, log: RunLog) -> None:
+        if self.validator is None:
+            return
+        module = self.ema.module if self.ema is not None else self.g_plain
+        weights = "ema" if self.ema is not None else "generator"
+        metrics = self.validator.run(module)
+        key = self.cfg.train.best_by
+        better = (self.best is None or (metrics[key] > self.best["value"] if key == "psnr"
+                                        else metrics[key] < self.best["value"]))
+        self.last_val, self.last_val_step = {**metrics, "step": self.step, "weights": weights}, self.step
+        if better:
+            self.best = {"metric": key, "value": metrics[key], "step": self.step, "metrics": metrics}
+            if self.ctx.is_main:
+                self._save_best(metrics, weights)
+        log.validation(self.step, metrics, weights, better)
+
+    def run(self) -> TrainResult:
+        cfg = self.cfg
+        self.session_start = time.monotonic()
+        self.last_ckpt_step = self.step
+        resumed_from = self.step if self.resume_from is not None else None
+        names = [l.type for l in cfg.content_losses]
+        if self.adv is not None:
+            names += ["adv", "d_loss"] + (["wdist", "gp"] if self.adv.kind == "wgan_gp" else [])
+        log = RunLog(self.run_dir, names, self.max_steps, self.step, enabled=self.ctx.is_main,
+                     progress=self.opts.progress, tensorboard=self.opts.tensorboard)
+        for note in self.notes:
+            log.note(note)
+        sums: dict = {}
+        window_start, window_steps, step_time = time.monotonic(), 0, 0.0
+        stopped = "max_steps"
+        loader_iter = None
+        try:
+            with _StopFlag() as flag:
+                while True:
+                    reason = None
+                    if self.step >= self.max_steps:
+                        reason = "max_steps"
+                    elif flag.set:
+                        reason = "signal"
+                    elif self.budget is not None and (time.monotonic() - self.t0) + step_time > self.budget:
+                        reason = "time_budget"
+                    if dist_utils.any_true(self.ctx, reason is not None):
+                        stopped = reason or "time_budget"
+                        break
+                    if loader_iter is None:
+                        loader_iter = iter(self._loader())
+                    try:
+                        batch = next(loader_iter)
+                    except StopIteration:
+                        self.epoch, self.batch_in_epoch, loader_iter = self.epoch + 1, 0, None
+                        continue
+                    t = time.monotonic()
+                    logs = self.train_step(batch)
+                    self.batch_in_epoch += 1
+                    self.step += 1
+                    step_time = time.monotonic() - t
+                    for k, v in logs.items():
+                        if k != "lr":
+                            sums[k] = sums.get(k, 0.0) + v
+                    window_steps += 1
+                    row = None
+                    if self.step % cfg.train.log_every == 0 or self.step == self.max_steps:
+                        now = time.monotonic()
+                        row = {"step": self.step, "epoch": self.epoch, "wall_s": self.wall_time(),
+                               "lr": float(logs["lr"]), "steps_per_s": window_steps / max(now - window_start, 1e-9),
+                               **{k: float(v) / window_steps for k, v in sums.items()}}
+                        sums, window_start, window_steps = {}, now, 0
+                    log.step(self.step, row)
+                    if self.step % cfg.train.val_every == 0:
+                        self.validate(log)
+                    if self.step % cfg.train.ckpt_every == 0:
+                        self.save_checkpoint()
+            if self.last_val_step != self.step:
+                self.validate(log)
+            if self.last_ckpt_step != self.step or ckpt.latest(self.ckpt_root) is None:
+                self.save_checkpoint()
+        finally:
+            log.close()
+        if stopped == "time_budget":
+            log.note(f"time budget reached at step {self.step}; checkpoint saved, run again to continue")
+        return TrainResult(self.run_dir, self.step, stopped, self.last_val, self.best, resumed_from,
+                           self.warm, self.notes)
+
+
+def train(cfg: TrainConfig, opts: RunOptions) -> TrainResult:
+    """Train (or continue training) the run of ``cfg``; returns where it stopped and its metrics."""
+    ctx = dist_utils.setup(opts.device)
+    try:
+        return Trainer(cfg, opts, ctx).run()
+    finally:
+        dist_utils.teardown(ctx)

@@ -1,0 +1,110 @@
+"""Perceptual content loss (Johnson et al. 2016) on VGG19 features, as papers 001 and 004 use it.
+
+Paper 004 eq. 7: L_C = 1/(C_i W_i H_i) * sum (phi_i(I_S) - phi_i(G(I_B)))^2 with phi_i the 7th conv of an
+ImageNet VGG19 (``conv3_3``, see :mod:`vgg_layers`); it is a mean squared error over the feature map,
+averaged over the batch. Choice where the paper is silent: images in [0, 1] are normalised with the
+ImageNet mean/std the torchvision weights expect (DeblurGAN fed [-1, 1] images unnormalised).
+
+The ImageNet weights are not bundled (548 MB, not ours to ship). They are found, in order, at
+``--vgg-weights PATH``, ``$DEBLUR_VGG19_WEIGHTS``, the manifest entry ``vgg19-imagenet`` (a bundled path, or
+its hub repo id and filename through the Hugging Face cache). If none works the run stops before training
+with a message that says how to provide them; a configured loss is never dropped.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ..errors import DeblurError
+from .vgg import VGG19Features
+
+VGG19_ENTRY = "vgg19-imagenet"
+# Fallback when the manifest has no entry yet: timm's conversion of torchvision's IMAGENET1K_V1 weights.
+VGG19_HUB_REPO = "timm/vgg19.tv_in1k"
+VGG19_HUB_FILE = "model.safetensors"
+
+
+class PerceptualWeightsUnavailable(DeblurError):
+    """The perceptual loss is configured but no ImageNet VGG19 weights can be found."""
+
+
+def _unavailable(reason: str, config: str, repo: str, filename: str) -> PerceptualWeightsUnavailable:
+    where = f" in {config}" if config else ""
+    return PerceptualWeightsUnavailable(
+        f"the perceptual loss needs ImageNet VGG19 weights ({VGG19_ENTRY}, not bundled): {reason}. "
+        f"Download them once (`huggingface-cli download {repo} {filename}`) and pass --vgg-weights PATH "
+        f"(or set DEBLUR_VGG19_WEIGHTS), or replace the perceptual entry of [[losses]]{where} with l1 or l2")
+
+
+def find_vgg19_weights(explicit: Optional[str] = None, config: str = "") -> Path:
+    """Path of a safetensors file with VGG19 weights, or :class:`PerceptualWeightsUnavailable`."""
+    from ..weights import hub
+    from ..weights.manifest import HubRef
+    from . import adapters
+
+    entry = adapters.manifest_entry(VGG19_ENTRY) or {}
+    ref_json = entry.get("hub") or {}
+    ref = HubRef(ref_json.get("repo_id", VGG19_HUB_REPO), ref_json.get("filename", VGG19_HUB_FILE),
+                 ref_json.get("revision", "main"))
+    for source, value in (("--vgg-weights", explicit), ("DEBLUR_VGG19_WEIGHTS", os.environ.get("DEBLUR_VGG19_WEIGHTS"))):
+        if value:
+            path = Path(value).expanduser()
+            if not path.is_file():
+                raise _unavailable(f"{source} {path}: no such file", config, ref.repo_id, ref.filename)
+            if path.suffix != ".safetensors":
+                raise _unavailable(f"{source} {path}: only .safetensors files are loaded (never pickle)",
+                                   config, ref.repo_id, ref.filename)
+            return path
+    if entry.get("bundled"):
+        bundled = adapters.manifest_root() / entry["bundled"]
+        if bundled.is_file():
+            return bundled
+    cached = hub.cached_file(ref)
+    if cached is not None:
+        return cached
+    if hub.offline():
+        raise _unavailable("offline (HF_HUB_OFFLINE) and not in the Hugging Face cache", config,
+                           ref.repo_id, ref.filename)
+    try:
+        if entry.get("sha256"):
+            return hub.fetch_verified(ref, entry["sha256"])
+        from huggingface_hub import hf_hub_download
+
+        return Path(hf_hub_download(ref.repo_id, ref.filename, revision=ref.revision,
+                                    cache_dir=hub.hub_cache_dir()))
+    except Exception as exc:  # no network, no such repo: all mean "not available here"
+        raise _unavailable(f"could not fetch {hub.describe(ref)} ({type(exc).__name__})", config,
+                           ref.repo_id, ref.filename) from None
+
+
+def load_vgg19(layer: str, explicit: Optional[str] = None, config: str = "") -> VGG19Features:
+    path = find_vgg19_weights(explicit, config)
+    from . import adapters
+
+    net = VGG19Features(layer)
+    try:
+        net.load_features(adapters.load_safetensors(path), source=str(path))
+    except Exception as exc:
+        raise PerceptualWeightsUnavailable(f"{path}: cannot use as VGG19 weights: {exc}") from None
+    return net
+
+
+class PerceptualLoss(nn.Module):
+    """MSE between VGG19 features of the restored and the sharp image (paper 004 eq. 7)."""
+
+    def __init__(self, features: VGG19Features):
+        super().__init__()
+        self.features = features
+
+    def forward(self, restored: torch.Tensor, sharp: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            target = self.features(sharp.float())
+        # the VGG runs in fp32 even under autocast: its activations overflow fp16 on bright images
+        with torch.autocast(device_type=restored.device.type, enabled=False):
+            return F.mse_loss(self.features(restored.float()), target)

@@ -1,0 +1,110 @@
+"""Run folders: where a run keeps its checkpoints and logs, outside the repository.
+
+Default ``~/.cache/deblur/runs/<name>`` (``$DEBLUR_RUNS/<name>`` when set; ``--run-dir`` names one
+outright). ``run.json`` records what the run is (config name and hash, variant, warm start, hardware) so
+that ``deblur train export`` can describe the weights without the config at hand; ``config.json`` is the
+merged config the run was started with, and the config file itself is copied beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Optional
+
+from ..errors import DeblurError, UsageError
+
+
+def runs_root() -> Path:
+    env = os.environ.get("DEBLUR_RUNS")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "deblur" / "runs"
+
+
+def default_run_dir(config_name: str) -> Path:
+    return runs_root() / config_name.replace("/", "-")
+
+
+def find_run(ref: str) -> Path:
+    """A run folder from a path or a run name under :func:`runs_root`."""
+    for candidate in (Path(ref).expanduser(), runs_root() / ref, runs_root() / ref.replace("/", "-")):
+        if (candidate / "run.json").is_file():
+            return candidate
+    raise UsageError(f"no training run at {ref!r} (looked for run.json in {ref} and under {runs_root()})")
+
+
+def read_run(run_dir: Path) -> dict:
+    try:
+        with open(run_dir / "run.json", encoding="utf-8") as fh:
+            return json.load(fh)
+    except FileNotFoundError:
+        raise DeblurError(f"{run_dir}: not a training run (no run.json)") from None
+
+
+def write_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2, sort_keys=True, default=str)
+        fh.write("\n")
+    os.replace(tmp, path)
+
+
+def start_run(run_dir: Path, cfg, extra: dict) -> dict:
+    """Create ``run_dir`` with run.json, config.json and a copy of the config file."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    info = {
+        "config": cfg.name,
+        "config_path": str(cfg.path),
+        "config_sha256": cfg.sha256,
+        "variant": cfg.model.variant,
+        "overrides": cfg.model.overrides,
+        "created": now_iso(),
+        **extra,
+    }
+    write_json(run_dir / "config.json", cfg.resolved)
+    try:
+        shutil.copyfile(cfg.path, run_dir / "config.toml")
+    except OSError:
+        pass
+    write_json(run_dir / "run.json", info)
+    return info
+
+
+def check_same_config(run_dir: Path, cfg) -> None:
+    info = read_run(run_dir)
+    if info.get("config_sha256") != cfg.sha256:
+        raise DeblurError(f"{run_dir} was started with a different config ({info.get('config')}, recipe "
+                          f"{str(info.get('config_sha256'))[:12]}); this one is {cfg.name} "
+                          f"({cfg.sha256[:12]}). Use --run-dir for a new run, or delete the old folder")
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def hardware(device, world: int = 1) -> dict:
+    import torch
+
+    info = {"cpu": _cpu_name(), "threads": torch.get_num_threads(), "processes": world,
+            "torch": torch.__version__, "device": str(device)}
+    if getattr(device, "type", "cpu") == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+    return info
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def resolve_run_dir(cfg, run_dir: Optional[str]) -> Path:
+    return Path(run_dir).expanduser() if run_dir else default_run_dir(cfg.name)
