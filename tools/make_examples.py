@@ -1,4 +1,4 @@
-"""Regenerate examples/: scikit-image's `chelsea` (CC0) blurred by our own camera-shake generator, plus a
+"""Regenerate examples/{blur,sharp}/: scikit-image's `chelsea` (CC0) blurred by our own camera-shake generator, plus a
 procedural scene. Deterministic; run `python tools/make_examples.py`.
 """
 
@@ -24,11 +24,13 @@ def main() -> None:
     OUT.mkdir(exist_ok=True)
     chelsea = data.chelsea().astype(np.float32) / 255.0
     blurred, sharp = blur_photo(np.random.default_rng(2026), chelsea, extent=9.0, degrade_input=False)
-    save(OUT / "chelsea_blurred.jpg", blurred, quality=95)
-    save(OUT / "chelsea_sharp.png", sharp)
+    (OUT / "blur").mkdir(exist_ok=True)
+    (OUT / "sharp").mkdir(exist_ok=True)
+    save(OUT / "blur" / "chelsea.jpg", blurred, quality=95)
+    save(OUT / "sharp" / "chelsea.png", sharp)
     b, s = make_pair(np.random.default_rng(7), 384, motion="shake")
-    save(OUT / "scene_blurred.png", b)
-    save(OUT / "scene_sharp.png", s)
+    save(OUT / "blur" / "scene.png", b)
+    save(OUT / "sharp" / "scene.png", s)
 
 
 if __name__ == "__main__":
