@@ -507,7 +507,8 @@ def _metadata_for(picture: Picture, fmt: str, gray: bool, notes: list[str]) -> t
     if fmt in _NO_METADATA:
         dropped = [name for name, value in (("EXIF", exif), ("ICC profile", icc)) if value]
         if dropped:
-            notes.append(f"{' and '.join(dropped)} not written ({fmt} cannot store {'them' if len(dropped) > 1 else 'it'})")
+            them = "them" if len(dropped) > 1 else "it"
+            notes.append(f"{' and '.join(dropped)} not written ({fmt} cannot store {them})")
         return None, None
     if icc is not None:
         space = icc[16:20]

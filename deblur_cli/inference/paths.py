@@ -18,8 +18,9 @@ on. The rules, in the order they apply:
   outputs of an earlier run (another input's planned output, or a scanned file whose name ends in the suffix), so
   re-running over a folder resumes instead of deblurring results again; `-o DIR` runs skip scanned files inside DIR.
 - name clashes (two inputs, one output name, compared case-insensitively): the first input whose extension already
-  matches (else the first input) keeps the name, the others get their own extension added to the stem (`a.jpg` -> `a_jpg.png`); what still
-  clashes becomes a problem. Nothing silently overwrites another result.
+  matches (else the first input) keeps the name, the others get their own extension added to the stem
+  (`a.jpg` -> `a_jpg.png`); what that cannot separate (`x/p.jpg` and `y/p.jpg` into one folder) becomes a
+  problem. Nothing silently overwrites another result.
 - resuming: `should_skip` says why a job need not run (its output exists and overwrite is off, or it is an earlier
   output).
 """
@@ -274,7 +275,9 @@ def _skip_earlier_outputs(jobs, items, target: str, out: Path | None, suffix: st
             elif not item.explicit and job.src.stem.endswith(suffix):
                 reason = f"name ends in {suffix}: output of an earlier run"
         elif job.problem is None and out_root is not None and not item.explicit:
-            if os.path.commonpath([os.path.realpath(job.src), out_root]) == out_root:
+            src = os.path.realpath(job.src)
+            # (an output folder that is the input folder itself is an overwrite, refused below, not a skip)
+            if os.path.commonpath([src, out_root]) == out_root and src != os.path.realpath(job.dst):
                 reason = "inside the output folder"
         result.append(replace(job, dst=None, skip=reason) if reason else job)
     return result
@@ -306,19 +309,23 @@ def _resolve_clashes(jobs: list[Job]) -> list[Job]:
     for members in groups.values():
         if len(members) < 2:
             continue
-        keeper = next((i for i in members if jobs[i].src.suffix.lower() == jobs[i].dst.suffix.lower()), members[0])
+        keeper = next((i for i in members if _same_extension(jobs[i].src, jobs[i].dst)), members[0])
         for index in members:
             if index == keeper:
                 continue
             job = jobs[index]
             renamed = job.dst.with_name(f"{job.dst.stem}_{job.src.suffix.lstrip('.').lower()}{job.dst.suffix}")
-            if _name_key(renamed) in taken:
+            if _same_extension(job.src, job.dst) or _name_key(renamed) in taken:
                 result[index] = replace(job, dst=None, problem=f"{job.src}: its output {job.dst} clashes with "
                                                                f"that of {jobs[keeper].src}")
             else:
                 taken.add(_name_key(renamed))
                 result[index] = replace(job, dst=renamed)
     return result
+
+
+def _same_extension(a: Path, b: Path) -> bool:
+    return a.suffix.lower() == b.suffix.lower()
 
 
 # -------------------------------------------------------------------------------------------------------- resuming
