@@ -357,6 +357,15 @@ def test_reads_16bit_png_of_every_colour_type_exactly(tmp_path, channels, interl
         assert picture.alpha is None
 
 
+def test_16bit_png_colour_key_becomes_alpha(tmp_path):
+    png = encode_png16(np.array([[[1, 2, 3], [4, 5, 6]]], np.uint16))
+    body = struct.pack(">HHH", 1, 2, 3)
+    trns = struct.pack(">I", len(body)) + b"tRNS" + body + struct.pack(">I", zlib.crc32(b"tRNS" + body))
+    at = png.index(b"IDAT") - 4
+    (tmp_path / "k.png").write_bytes(png[:at] + trns + png[at:])
+    assert read_image(tmp_path / "k.png").alpha.tolist() == [[0, 65535]]
+
+
 @pytest.mark.parametrize("channels", [3, 4])
 def test_writes_16bit_png_that_pillow_decodes(tmp_path, channels):
     samples = random_u16(6, 5, channels)

@@ -126,21 +126,13 @@ def _check_is_readable_file(path: Path) -> None:
 
 
 def _open_checked(path: Path, max_pixels: int | None) -> Image.Image:
-    # Pillow's own bomb check reads a process-wide setting and only warns between 1x and 2x its limit; we switch
-    # it off for the header read (under a lock, so concurrent readers restore it in order) and apply ours, which
-    # names the file and the pixel count.
-    with _PILLOW_LIMIT_LOCK:
-        pillow_limit = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = None
-        try:
-            im = Image.open(path, formats=READ_FORMATS)
-        except UnidentifiedImageError as exc:
-            kind = _sniff_format(path)
-            reason = (f"a {kind} file that cannot be decoded (corrupt header or unsupported variant)" if kind
-                      else "not a JPEG, PNG, WebP, TIFF or BMP image")
-            raise ImageReadError(f"{path}: {reason}") from exc
-        finally:
-            Image.MAX_IMAGE_PIXELS = pillow_limit
+    try:
+        im, pillow_limit = _open_without_pillow_limit(path)
+    except UnidentifiedImageError as exc:
+        kind = _sniff_format(path)
+        reason = (f"a {kind} file that cannot be decoded (corrupt header or unsupported variant)" if kind
+                  else "not a JPEG, PNG, WebP, TIFF or BMP image")
+        raise ImageReadError(f"{path}: {reason}") from exc
     limit = pillow_limit if max_pixels is None else max_pixels
     width, height = im.size
     if limit and width * height > limit:
@@ -150,6 +142,22 @@ def _open_checked(path: Path, max_pixels: int | None) -> Image.Image:
             "(a decompression bomb guard; raise it with --max-pixels if the file is trusted)"
         )
     return im
+
+
+def _open_without_pillow_limit(path: Path) -> tuple[Image.Image, int | None]:
+    """Image.open with Pillow's bomb check off; returns the image and Pillow's limit (which `_open_checked` applies).
+
+    Pillow's check reads a process-wide setting and only warns between 1x and 2x its limit; ours names the file
+    and the pixel count. The setting is switched off only around the header read, under a lock, so concurrent
+    readers restore it in order; decoding happens outside the lock.
+    """
+    with _PILLOW_LIMIT_LOCK:
+        pillow_limit = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            return Image.open(path, formats=READ_FORMATS), pillow_limit
+        finally:
+            Image.MAX_IMAGE_PIXELS = pillow_limit
 
 
 _SIGNATURES = (
@@ -298,7 +306,8 @@ def _low_byte_rawmode(rawmode: str) -> str:
 
 
 def _decode_with_rawmode(path: Path, rawmode: str) -> np.ndarray:
-    with Image.open(path, formats=READ_FORMATS) as im:
+    im, _ = _open_without_pillow_limit(path)  # its size passed the check when the file was first opened
+    with im:
         im.tile = [_with_tile_rawmode(t, rawmode) for t in im.tile]
         im.load()
         return np.asarray(im)
@@ -310,21 +319,16 @@ def _samples_16bit_colour(path: Path, im: Image.Image, notes: list[str]):
         notes.append(f"16-bit {rawmode.split(';')[0]} data read as 8 bits (this layout is not decoded at 16 bits)")
         data = np.asarray(im.convert("RGBA" if im.mode == "RGBA" else "RGB"))
         return data[:, :, :3], (data[:, :, 3] if data.shape[2] == 4 else None), 8
-    with _PILLOW_LIMIT_LOCK:  # reopening runs Pillow's bomb check again; the size was checked already
-        pillow_limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
-        try:
-            if rawmode == "LA;16B":
-                # PNG gray+alpha: 4 bytes per pixel, the same as 8-bit RGBA, so "RGBA" hands us every byte.
-                raw = _decode_with_rawmode(path, "RGBA").astype(np.uint16)
-                return (raw[:, :, 0] << 8) | raw[:, :, 1], (raw[:, :, 2] << 8) | raw[:, :, 3], 16
-            high = _decode_with_rawmode(path, rawmode).astype(np.uint16)
-            low = _decode_with_rawmode(path, _low_byte_rawmode(rawmode))
-        finally:
-            Image.MAX_IMAGE_PIXELS = pillow_limit
+    if rawmode == "LA;16B":
+        # PNG gray+alpha: 4 bytes per pixel, the same as 8-bit RGBA, so "RGBA" hands us every byte.
+        raw = _decode_with_rawmode(path, "RGBA").astype(np.uint16)
+        return (raw[:, :, 0] << 8) | raw[:, :, 1], (raw[:, :, 2] << 8) | raw[:, :, 3], 16
+    high = _decode_with_rawmode(path, rawmode).astype(np.uint16)
+    low = _decode_with_rawmode(path, _low_byte_rawmode(rawmode))
     full = (high << 8) | low
     if full.shape[2] == 4:
         return full[:, :, :3], full[:, :, 3], 16
-    return full, None, 16
+    return _with_transparency(full, im.info, 16)
 
 
 def _cmyk_to_rgb(im: Image.Image, icc: bytes | None, notes: list[str]) -> np.ndarray:
