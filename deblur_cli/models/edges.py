@@ -5,7 +5,7 @@ the edges of the *sharp* image, which a user deblurring a photo does not have; `
 computes them from its blurred input (see ``models.deblurgan``).
 
 The steps are the classical ones, run on the luminance of an image in [0, 1]:
-1. Gaussian smoothing (sigma 1, 5x5 kernel, reflect padding).
+1. Gaussian smoothing (sigma 1, 5 taps, separable, reflect padding).
 2. Sobel gradients, scaled by 1/8 so the magnitude is an intensity change per pixel (a ramp of slope s
    gives s). scikit-image's ``canny`` uses the unscaled Sobel, so its thresholds are 8x ours.
 3. Non-maximum suppression: the gradient direction is quantised to 0/45/90/135 degrees and a pixel is kept
@@ -25,25 +25,29 @@ import math
 import torch
 from torch.nn import functional as F
 
-_LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601, as OpenCV and scikit-image's rgb2gray-free canny callers use
+_LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601 luma, as OpenCV's RGB-to-gray conversion
+_TAN_22_5 = math.tan(math.radians(22.5))
+_TAN_67_5 = math.tan(math.radians(67.5))
 
 
-def _gaussian_kernel(sigma: float, size: int) -> torch.Tensor:
-    r = torch.arange(size, dtype=torch.float32) - (size - 1) / 2
-    g = torch.exp(-(r ** 2) / (2 * sigma ** 2))
-    g = g / g.sum()
-    return (g[:, None] * g[None, :])[None, None]
+def _gaussian_taps(sigma: float) -> list[float]:
+    radius = math.ceil(2 * sigma)
+    taps = [math.exp(-(r * r) / (2 * sigma * sigma)) for r in range(-radius, radius + 1)]
+    return [t / sum(taps) for t in taps]
 
 
-def _sobel_kernels() -> torch.Tensor:
-    gx = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 8
-    return torch.stack([gx, gx.t()])[:, None]  # (2, 1, 3, 3): d/dx, d/dy
+def _filter(t: torch.Tensor, taps: list[float], dim: int) -> torch.Tensor:
+    """Correlate along ``dim`` with 1-D ``taps`` ('valid': that dimension shrinks by len(taps) - 1).
+
+    Shifted slices rather than a one-channel conv2d, which is slow on CPU.
+    """
+    n = t.shape[dim] - len(taps) + 1
+    return sum(w * t.narrow(dim, i, n) for i, w in enumerate(taps) if w)
 
 
-def _neighbour(t: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
-    """t shifted so that position (y, x) holds t[y + dy, x + dx] (zeros outside the image)."""
-    h, w = t.shape[-2:]
-    padded = F.pad(t, (1, 1, 1, 1))
+def _neighbour(padded: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
+    """From a map zero-padded by 1, the map shifted so that (y, x) holds the value at (y + dy, x + dx)."""
+    h, w = padded.shape[-2] - 2, padded.shape[-1] - 2
     return padded[..., 1 + dy:1 + dy + h, 1 + dx:1 + dx + w]
 
 
@@ -54,30 +58,34 @@ def canny(image: torch.Tensor, low: float = 0.02, high: float = 0.05, sigma: flo
     x = image.float()
     if x.shape[1] == 3:
         x = sum(w * x[:, i:i + 1] for i, w in enumerate(_LUMA))
-    size = 2 * math.ceil(2 * sigma) + 1
-    if min(x.shape[-2:]) > size // 2:  # reflect padding needs the image to be larger than the pad
-        x = F.pad(x, (size // 2,) * 4, mode="reflect")
-    else:
-        x = F.pad(x, (size // 2,) * 4, mode="replicate")
-    smooth = F.conv2d(x, _gaussian_kernel(sigma, size).to(x.device))
-    grad = F.conv2d(F.pad(smooth, (1, 1, 1, 1), mode="replicate"), _sobel_kernels().to(x.device))
-    gx, gy = grad[:, :1], grad[:, 1:]
+    taps = _gaussian_taps(sigma)
+    pad = len(taps) // 2 + 1  # the Gaussian's radius, plus 1 for the Sobel
+    mode = "reflect" if min(x.shape[-2:]) > pad else "replicate"  # reflect needs the image larger than the pad
+    x = F.pad(x, (pad,) * 4, mode=mode)
+    smooth = _filter(_filter(x, taps, -1), taps, -2)
+    # Sobel / 8: a central difference / 2 along one axis, [1, 2, 1] / 4 smoothing along the other.
+    gx = _filter(_filter(smooth, [-0.5, 0.0, 0.5], -1), [0.25, 0.5, 0.25], -2)
+    gy = _filter(_filter(smooth, [-0.5, 0.0, 0.5], -2), [0.25, 0.5, 0.25], -1)
     magnitude = torch.hypot(gx, gy)
 
-    # Quantise the gradient direction (y axis points down) into 4 bins and compare with both neighbours.
-    angle = torch.rad2deg(torch.atan2(gy, gx)) % 180
-    direction = torch.round(angle / 45).long() % 4  # 0: 0 deg, 1: 45, 2: 90, 3: 135
+    # Quantise the gradient direction into 0/45/90/135 degrees (y axis points down) by comparing |gy| / |gx|
+    # with tan(22.5) and tan(67.5), then keep pixels not below either neighbour along that direction.
+    ax, ay = gx.abs(), gy.abs()
+    horizontal = ay <= ax * _TAN_22_5
+    vertical = ay > ax * _TAN_67_5
+    diagonal = ~(horizontal | vertical)
+    same_sign = (gx * gy) > 0
+    padded = F.pad(magnitude, (1, 1, 1, 1))
     keep = torch.zeros_like(magnitude, dtype=torch.bool)
-    for d, (dy, dx) in enumerate(((0, 1), (1, 1), (1, 0), (1, -1))):
-        is_max = (magnitude >= _neighbour(magnitude, dy, dx)) & (magnitude >= _neighbour(magnitude, -dy, -dx))
-        keep |= (direction == d) & is_max
+    for where, (dy, dx) in ((horizontal, (0, 1)), (diagonal & same_sign, (1, 1)), (vertical, (1, 0)),
+                            (diagonal & ~same_sign, (1, -1))):
+        keep |= where & (magnitude >= _neighbour(padded, dy, dx)) & (magnitude >= _neighbour(padded, -dy, -dx))
     thin = magnitude * keep
 
-    strong = thin >= high
     weak = thin >= low
-    edges = strong
-    for _ in range(hysteresis_steps):
-        grown = F.max_pool2d(edges.float(), 3, stride=1, padding=1).bool() & weak
+    edges = (thin >= high).float()
+    for _ in range(hysteresis_steps):  # grow strong edges into touching weak pixels
+        grown = F.max_pool2d(edges, 3, stride=1, padding=1) * weak
         if torch.equal(grown, edges):
             break
         edges = grown
