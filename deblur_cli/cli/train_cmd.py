@@ -1,5 +1,135 @@
-"""Placeholder until the `train` command group lands (being written now)."""
+"""`deblur train`: train a generator from a config; `deblur train export`: bundle a run's weights.
+
+Thin: options are read here, the work is :func:`deblur_cli.train.loop.train` and
+:func:`deblur_cli.train.export.export_run`. torch is imported only inside the commands.
+Multi-GPU: ``torchrun --nproc-per-node N -m deblur_cli train --preset NAME``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 
-app = typer.Typer(help="(not yet available)")
+from .errors import UsageError, friendly_errors, set_debug
+from .options import DebugOpt, DeviceOpt
+
+app = typer.Typer(
+    help="Train a generator from a config (one TOML file per experiment), or export a run's weights.\n\n"
+    "Examples:  deblur train --list   |   deblur train --preset cpu/bag-compact --time-budget 90m   |   "
+    "deblur train --preset 004-table1-bag --data-root ~/data/GOPRO_Large   |   "
+    "deblur train export cpu-bag-compact --name bag-compact",
+    rich_markup_mode="rich",
+)
+
+
+@app.callback(invoke_without_command=True)
+@friendly_errors
+def train(
+    ctx: typer.Context,
+    config: Annotated[Optional[Path], typer.Option("--config", "-c", help="A TOML config file.")] = None,
+    preset: Annotated[Optional[str], typer.Option("--preset", "-p",
+                                                  help="A shipped config, e.g. 004-table1-bag or cpu/bag-compact.")] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List the shipped configs and exit.")] = False,
+    data_root: Annotated[Optional[str], typer.Option("--data-root", help="GoPro root folder (holds train/ and test/).")] = None,
+    run_dir: Annotated[Optional[str], typer.Option("--run-dir", help="Run folder (default ~/.cache/deblur/runs/<config>, or $DEBLUR_RUNS/<config>).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Require a checkpoint to continue from (resuming is otherwise automatic).")] = False,
+    init_from_bundled: Annotated[bool, typer.Option("--init-from-bundled", help="Start from the variant's bundled weights (automatic when they exist and there is nothing to resume).")] = False,
+    from_scratch: Annotated[bool, typer.Option("--from-scratch", help="Never start from bundled weights.")] = False,
+    max_steps: Annotated[Optional[int], typer.Option("--max-steps", help="Stop at this step (the schedule keeps the config's length).")] = None,
+    time_budget: Annotated[Optional[str], typer.Option("--time-budget", help="Stop cleanly, with a checkpoint, after this long: seconds or 90m, 1.5h.")] = None,
+    device: DeviceOpt = "auto",
+    vgg_weights: Annotated[Optional[str], typer.Option("--vgg-weights", help="ImageNet VGG19 weights (.safetensors) for the perceptual loss.")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", help="Data loader processes (default: the config's).")] = None,
+    threads: Annotated[Optional[int], typer.Option("--threads", help="CPU threads for torch.")] = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress on stderr.")] = True,
+    debug: DebugOpt = False,
+) -> None:
+    """Train (or continue training) a generator; see `deblur train --list` for the paper recipes."""
+    if ctx.invoked_subcommand is not None:
+        return
+    set_debug(debug)
+    from ..train.config import list_presets, load_config, load_preset, parse_duration
+
+    if list_:
+        _print_presets(list_presets())
+        return
+    if (config is None) == (preset is None):
+        raise UsageError("give exactly one of --config FILE or --preset NAME (`deblur train --list` lists presets)")
+    if init_from_bundled and from_scratch:
+        raise UsageError("--init-from-bundled and --from-scratch contradict each other")
+    budget = None
+    if time_budget is not None:
+        try:
+            budget = parse_duration(time_budget)
+        except ValueError as exc:
+            raise UsageError(f"--time-budget: {exc}") from None
+    if max_steps is not None and max_steps < 1:
+        raise UsageError("--max-steps must be at least 1")
+    cfg = load_config(config) if config is not None else load_preset(preset)
+
+    import torch
+
+    from ..train.loop import RunOptions
+    from ..train.loop import train as run_training
+
+    if threads:
+        torch.set_num_threads(threads)
+    result = run_training(cfg, RunOptions(
+        run_dir=run_dir, data_root=data_root, device=device, max_steps=max_steps, time_budget=budget,
+        resume=resume, warm_start=True if init_from_bundled else (False if from_scratch else None),
+        vgg_weights=vgg_weights, workers=workers, progress=progress,
+        command="deblur train " + " ".join(sys.argv[2:]) if len(sys.argv) > 1 else None))
+    if result.is_main:
+        _print_result(result)
+
+
+def _print_presets(names: list[str]) -> None:
+    from ..train.config import ConfigError, load_preset
+
+    width = max(len(n) for n in names)
+    for name in names:
+        try:
+            cfg = load_preset(name)
+            rows = ", ".join(cfg.paper.rows) or cfg.paper.source.split(";")[0]
+            print(f"{name:<{width}}  {cfg.model.variant:<24} {rows}")
+        except ConfigError as exc:
+            print(f"{name:<{width}}  (invalid: {exc})")
+
+
+def _print_result(result) -> None:
+    print(f"run: {result.run_dir}")
+    print(f"stopped at step {result.step} ({result.stopped.replace('_', ' ')})")
+    if result.last_val:
+        v = result.last_val
+        print(f"validation ({v['weights']}, step {v['step']}): PSNR {v['psnr']:.2f} dB, SSIM {v['ssim']:.4f}, "
+              f"L1 {v['l1']:.4f}")
+    if result.best:
+        print(f"best by {result.best['metric']}: step {result.best['step']} ({result.best['value']:.4f})")
+    print(f"export: deblur train export {result.run_dir} --name {result.variant}")
+
+
+@app.command("export")
+@friendly_errors
+def export(
+    run: Annotated[str, typer.Argument(help="Run folder, or a run name under the runs folder.")],
+    name: Annotated[Optional[str], typer.Option("--name", help="Variant to export as (default: the run's).")] = None,
+    dtype: Annotated[str, typer.Option("--dtype", help="auto (fp16 above 1M parameters) | fp16 | fp32")] = "auto",
+    best: Annotated[bool, typer.Option("--best/--last", help="The best validated weights, or the last checkpoint.")] = True,
+    ema: Annotated[Optional[bool], typer.Option("--ema/--no-ema", help="Averaged (EMA) or raw generator weights (default: what was validated).", show_default=False)] = None,
+    weights_dir: Annotated[Optional[Path], typer.Option("--weights-dir", help="Where to write <VARIANT>.safetensors (default: the package's weights folder).")] = None,
+    manifest: Annotated[Optional[Path], typer.Option("--manifest", help="Manifest to update (default: the package's).")] = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Write the run's generator to deblur_cli/weights/<VARIANT>.safetensors and update its manifest entry."""
+    set_debug(debug)
+    from ..train.export import export_run
+
+    r = export_run(run, name=name, which="best" if best else "last", ema=ema, dtype=dtype,
+                   weights_dir=weights_dir, manifest_path=manifest)
+    print(f"{r.variant}: {r.path} ({r.bytes / 1e6:.2f} MB, {r.dtype}, sha256 {r.sha256[:12]}...)")
+    print(f"from the {r.source} checkpoint ({r.weights} weights), step {r.step}; {r.steps_total} steps in total")
+    if r.validation:
+        print(f"validation: PSNR {r.validation['psnr']:.2f} dB, SSIM {r.validation['ssim']:.4f}")

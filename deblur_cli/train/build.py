@@ -30,6 +30,11 @@ def build_generator(cfg: TrainConfig) -> nn.Module:
     if any(l.type == "multiscale_l2" for l in cfg.losses) and not spec.multiscale_outputs:
         raise DeblurError(f"{cfg.path}: multiscale_l2 needs a generator with multi-scale outputs; "
                           f"{spec.name} has one output (use l2)")
+    for where, side in (("[data] crop", cfg.data.crop),
+                        ("[data.val] crop", cfg.data.val.crop if cfg.data.val.kind in ("synthetic", "noise") else None)):
+        if side and side % spec.multiple_of:
+            raise DeblurError(f"{cfg.path}: {where} = {side} is not a multiple of {spec.multiple_of}, "
+                              f"which {spec.name} needs")
     try:
         return spec.build(**cfg.model.overrides)
     except TypeError as exc:

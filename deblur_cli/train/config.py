@@ -8,7 +8,8 @@ files that resolve to the same experiment hash the same.
 
 Presets are the ``.toml`` files under ``deblur_cli/configs``; a preset's name is its path there without
 the suffix (``004-table1-bag``, ``cpu/bag-compact``). Files whose name starts with ``_`` are shared bases,
-not presets. This module imports no torch.
+not presets. The recipe hash leaves out ``description`` and ``[paper]`` (notes, not training). This module
+imports no torch.
 """
 
 from __future__ import annotations
@@ -77,7 +78,11 @@ class DataConfig:
     blur_dir: str = ""
     sharp_dir: str = ""
     length: int = 10_000  # procedural sets: items per epoch
+    size: Optional[int] = None  # procedural sets: rendered image side (none = the crop); crops then vary
+    motion: str = "mixed"  # procedural sets: mixed | shake | objects | kernel | none
+    cache_dir: str = ""  # procedural sets: keep rendered pairs here ("auto" = ~/.cache/deblur/synth)
     crop: Optional[int] = 256  # random crop side; none = whole images (then every image must share a size)
+    augment: bool = True  # random flips and transposes with the crop
     scale: float = 1.0  # resize factor applied to whole batches (report 003 trained at 640x360 = 0.5)
     batch: int = 1  # per process
     workers: int = 2
@@ -289,7 +294,9 @@ def load_preset(name: str) -> TrainConfig:
 
 
 def recipe_hash(resolved: dict) -> str:
-    canonical = json.dumps(resolved, sort_keys=True, separators=(",", ":"), default=str)
+    """sha256 of what trains: the merged config without its description and [paper] notes."""
+    recipe = {k: v for k, v in resolved.items() if k not in ("description", "paper")}
+    canonical = json.dumps(recipe, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -381,6 +388,9 @@ def _check_semantics(cfg: TrainConfig) -> None:
     need(d.batch >= 1, "[data] batch: must be >= 1")
     need(d.workers >= 0, "[data] workers: must be >= 0")
     need(d.crop is None or d.crop >= 8, "[data] crop: must be >= 8 (or \"none\")")
+    need(d.size is None or d.crop is None or d.size >= d.crop, "[data] size: must be >= crop")
+    motions = ("mixed", "shake", "objects", "kernel", "none")  # deblur_cli.data.synth.MOTIONS
+    need(d.motion in motions, f"[data] motion: {d.motion!r} is not one of {', '.join(motions)}")
     need(0 < d.scale <= 1, "[data] scale: must be in (0, 1]")
     v = d.val
     need(v.kind in DATA_KINDS + ("none",), f"[data.val] kind: {v.kind!r} is not one of "

@@ -62,6 +62,17 @@ def _gopro_root(root: str, data_root: Optional[str], where: str) -> str:
     return str(Path(chosen).expanduser())
 
 
+def synth_cache_dir(setting: str) -> Optional[str]:
+    if not setting:
+        return None
+    if setting == "auto":
+        import os
+
+        base = Path(os.environ.get("DEBLUR_CACHE") or Path.home() / ".cache" / "deblur")
+        return str(base / "synth")
+    return str(Path(setting).expanduser())
+
+
 def build_train_dataset(cfg, data_root: Optional[str] = None) -> Dataset:
     d = cfg.data
     where = f"{cfg.path}: [data]"
@@ -69,11 +80,12 @@ def build_train_dataset(cfg, data_root: Optional[str] = None) -> Dataset:
         return NoisePairs(d.length, d.seed, d.crop or 32)
     ds = _datasets_module()
     if d.kind == "synthetic":
-        return ds.SynthDataset(d.length, d.seed, crop=d.crop or 256)
+        return ds.SynthDataset(d.length, d.seed, crop=d.crop, size=d.size, motion=d.motion,
+                               cache_dir=synth_cache_dir(d.cache_dir), augment=d.augment)
     if d.kind == "gopro":
         return ds.GoProDataset(_gopro_root(d.root, data_root, where), split=d.split, blur_kind=d.blur_kind,
-                               crop=d.crop)
-    return ds.PairedFolderDataset(d.blur_dir, d.sharp_dir, crop=d.crop)
+                               crop=d.crop, seed=d.seed, augment=d.augment)
+    return ds.PairedFolderDataset(d.blur_dir, d.sharp_dir, crop=d.crop, seed=d.seed, augment=d.augment)
 
 
 class _Subset(Dataset):
@@ -97,12 +109,13 @@ def build_val_dataset(cfg, data_root: Optional[str] = None) -> Optional[Dataset]
         return NoisePairs(v.count, v.seed, v.crop or 32)
     ds = _datasets_module()
     if v.kind == "synthetic":
-        return ds.SynthDataset(v.count, v.seed, crop=v.crop or 256)
+        return ds.SynthDataset(v.count, v.seed, crop=None, size=v.crop or 256, motion=cfg.data.motion,
+                               cache_dir=synth_cache_dir(cfg.data.cache_dir), augment=False)
     if v.kind == "gopro":
         base = ds.GoProDataset(_gopro_root(v.root or cfg.data.root, data_root, where), split=v.split,
-                               blur_kind=v.blur_kind, crop=None)
+                               blur_kind=v.blur_kind, crop=None, augment=False)
     else:
-        base = ds.PairedFolderDataset(v.blur_dir, v.sharp_dir, crop=None)
+        base = ds.PairedFolderDataset(v.blur_dir, v.sharp_dir, crop=None, augment=False)
     n = len(base)
     if n == 0:
         raise DeblurError(f"{where}: the validation set is empty")

@@ -19,6 +19,7 @@ import contextlib
 import os
 import shutil
 import signal
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +38,8 @@ from .data import EpochBatches, build_train_dataset, build_val_dataset, rescale
 from .ema import EMA
 from .losses import ContentLoss, finest
 from .runlog import RunLog
-from .rundir import check_same_config, hardware, read_run, resolve_run_dir, start_run, write_json
+from .rundir import (add_session, check_same_config, hardware, now_iso, read_run, resolve_run_dir, start_run,
+                     write_json)
 from .schedule import lr_factor, set_lr
 from .validate import Validator
 
@@ -55,13 +57,16 @@ class RunOptions:
     workers: Optional[int] = None
     progress: bool = True
     tensorboard: bool = True
+    command: Optional[str] = None  # how the run was started, for run.json (default: sys.argv)
 
 
 @dataclass
 class TrainResult:
     run_dir: Path
+    variant: str
     step: int
     stopped: str  # max_steps | time_budget | signal
+    is_main: bool  # rank 0 (the process that wrote the run folder)
     last_val: Optional[dict] = None
     best: Optional[dict] = None
     resumed_from: Optional[int] = None
@@ -173,11 +178,15 @@ class Trainer:
         self.d = dist_utils.wrap(d, self.ctx) if d is not None else None
 
         if self.ctx.is_main:
+            session = {"started": now_iso(), "from_step": self.step, "hardware": hardware(self.device, self.ctx.world),
+                       "command": self.opts.command or " ".join(sys.argv)}
             if self.resume_from is None:
                 start_run(self.run_dir, cfg, {
-                    "warm_start": self.warm, "hardware": hardware(self.device, self.ctx.world),
-                    "generator_parameters": count_parameters(g), "max_steps": self.max_steps,
-                    "multiple_of": self.spec.multiple_of})
+                    "warm_start": self.warm, "generator_parameters": count_parameters(g),
+                    "multiple_of": self.spec.multiple_of, "validation_set": describe_val_set(cfg),
+                    "command": session["command"], "sessions": [session]})
+            else:
+                add_session(self.run_dir, session)
             (self.run_dir / "best").mkdir(parents=True, exist_ok=True)
             self.ckpt_root.mkdir(parents=True, exist_ok=True)
         dist_utils.barrier(self.ctx)
@@ -291,7 +300,7 @@ class Trainer:
         os.replace(best_dir / "writing.safetensors", best_dir / "weights.safetensors")
         (best_dir / "writing.json").unlink(missing_ok=True)
         write_json(best_dir / "info.json", {"step": self.step, "metrics": metrics, "weights": weights,
-                                            "best_by": self.cfg.train.best_by})
+                                            "best_by": self.cfg.train.best_by, "wall_time_s": self.wall_time()})
 
     # --- the loop ----------------------------------------------------------------------------------------
 
@@ -442,8 +451,20 @@ class Trainer:
             log.close()
         if stopped == "time_budget":
             log.note(f"time budget reached at step {self.step}; checkpoint saved, run again to continue")
-        return TrainResult(self.run_dir, self.step, stopped, self.last_val, self.best, resumed_from,
-                           self.warm, self.notes)
+        return TrainResult(self.run_dir, self.cfg.model.variant, self.step, stopped, self.ctx.is_main,
+                           self.last_val, self.best, resumed_from, self.warm, self.notes)
+
+
+def describe_val_set(cfg: TrainConfig) -> str:
+    v = cfg.data.val
+    if v.kind == "none":
+        return "none"
+    if v.kind in ("synthetic", "noise"):
+        return f"{v.kind}, seed {v.seed}, {v.count} images of {v.crop or 256}x{v.crop or 256}"
+    where = f"GoPro {v.split} ({v.blur_kind})" if v.kind == "gopro" else f"{v.blur_dir} vs {v.sharp_dir}"
+    crop = f", centre {v.crop}x{v.crop}" if v.crop else ", whole images"
+    scale = f", scaled x{cfg.data.scale}" if cfg.data.scale != 1 else ""
+    return f"{where}: {v.count} images evenly spaced{crop}{scale}"
 
 
 def train(cfg: TrainConfig, opts: RunOptions) -> TrainResult:

@@ -57,7 +57,7 @@ def start_run(run_dir: Path, cfg, extra: dict) -> dict:
     run_dir.mkdir(parents=True, exist_ok=True)
     info = {
         "config": cfg.name,
-        "config_path": str(cfg.path),
+        "config_file": config_file_label(cfg.path),
         "config_sha256": cfg.sha256,
         "variant": cfg.model.variant,
         "overrides": cfg.model.overrides,
@@ -71,6 +71,21 @@ def start_run(run_dir: Path, cfg, extra: dict) -> dict:
         pass
     write_json(run_dir / "run.json", info)
     return info
+
+
+def config_file_label(path: Path) -> str:
+    """A shipped config as its path in the repository (``deblur_cli/configs/...``), others as given."""
+    try:
+        return path.resolve().relative_to(Path(__file__).resolve().parents[2]).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def add_session(run_dir: Path, session: dict) -> None:
+    """Record one more training session (who resumed the run, on what, from which step)."""
+    info = read_run(run_dir)
+    info.setdefault("sessions", []).append(session)
+    write_json(run_dir / "run.json", info)
 
 
 def check_same_config(run_dir: Path, cfg) -> None:

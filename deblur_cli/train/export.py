@@ -1,0 +1,151 @@
+"""``deblur train export``: turn a run's weights into a bundled weights file and its manifest entry.
+
+Writes ``deblur_cli/weights/<VARIANT>.safetensors`` (metadata ``{"variant": VARIANT}``; fp16 for
+networks over a million parameters that support half precision, fp32 otherwise, unless ``dtype`` says)
+and sets the manifest entry: status "trained", the bundled path, sha256, bytes, dtype, and ``training``:
+the recipe (config name, file and hash), steps (this run's, and the total including the bundled weights
+it was warm-started from), wall time, hardware, date, and the run's validation metrics at the exported
+step. Measured ``metrics`` (``deblur eval``) are left alone: they describe a file, and are re-measured
+by whoever publishes it.
+
+The exported weights must fit a registered variant exactly: a run whose config overrides the
+architecture can only be exported under a variant with those same arguments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from .. import registry
+from ..errors import DeblurError, UsageError
+from . import adapters, checkpoint as ckpt
+from .rundir import find_run, now_iso, read_run
+
+HALF_ABOVE = 1_000_000  # parameters; smaller networks are stored in fp32 (the file is small anyway)
+
+
+@dataclass
+class ExportResult:
+    variant: str
+    path: Path
+    sha256: str
+    bytes: int
+    dtype: str
+    step: int
+    steps_total: int
+    source: str  # "best" | "last"
+    weights: str  # "generator" | "ema"
+    validation: Optional[dict]
+
+
+def _check_variant(info: dict, name: str) -> registry.VariantSpec:
+    trained = registry.get(info["variant"])
+    target = registry.get(name)
+    if target.kind != "generator":
+        raise UsageError(f"--name {name}: {name} is a {target.kind}, not a generator")
+    want = {**dict(trained.kwargs), **dict(info.get("overrides") or {})}
+    if target.builder != trained.builder or dict(target.kwargs) != want:
+        raise UsageError(f"the run trained {info['variant']}"
+                         f"{' with overrides ' + str(info['overrides']) if info.get('overrides') else ''}; "
+                         f"its weights do not fit {name} ({dict(target.kwargs)})")
+    return target
+
+
+def _read_source(run_dir: Path, which: str) -> tuple[dict, dict]:
+    """(tensors, facts) of the best or the last checkpoint; facts: step, wall_time_s, validation."""
+    if which == "best":
+        path = run_dir / "best" / "weights.safetensors"
+        if not path.is_file():
+            raise DeblurError(f"{run_dir}: no best checkpoint yet (no validation has run); use --last")
+        import json
+
+        with open(run_dir / "best" / "info.json", encoding="utf-8") as fh:
+            info = json.load(fh)
+        tensors = adapters.load_safetensors(path)
+        return tensors, {"step": info["step"], "wall_time_s": info.get("wall_time_s"),
+                         "validation": {**info["metrics"], "step": info["step"], "weights": info["weights"]},
+                         "validated": info["weights"]}
+    folder = ckpt.latest(run_dir / "checkpoints")
+    if folder is None:
+        raise DeblurError(f"{run_dir}: no checkpoint to export")
+    tensors, meta = ckpt.read_tensors(folder / "state")
+    last_val = meta.get("last_val")
+    validation = last_val if last_val and last_val.get("step") == meta["step"] else None
+    return tensors, {"step": meta["step"], "wall_time_s": meta.get("wall_time_s"), "validation": validation,
+                     "validated": (last_val or {}).get("weights")}
+
+
+def _fits(spec: registry.VariantSpec, state: dict) -> None:
+    import torch
+
+    with torch.device("meta"):
+        expected = spec.build().state_dict()
+    missing = sorted(set(expected) - set(state))
+    extra = sorted(set(state) - set(expected))
+    shapes = [k for k in expected if k in state and tuple(state[k].shape) != tuple(expected[k].shape)]
+    if missing or extra or shapes:
+        first = (missing or extra or shapes)[0]
+        raise DeblurError(f"the run's weights do not fit {spec.name} ({len(missing)} missing, {len(extra)} "
+                          f"unexpected, {len(shapes)} mis-shaped keys; first: {first})")
+
+
+def export_run(run: str | Path, name: Optional[str] = None, which: str = "best", ema: Optional[bool] = None,
+               dtype: str = "auto", weights_dir: Optional[Path] = None,
+               manifest_path: Optional[Path] = None) -> ExportResult:
+    """Export a run's weights (see the module docstring); ``weights_dir``/``manifest_path`` for tests."""
+    if which not in ("best", "last"):
+        raise UsageError("choose --best or --last")
+    if dtype not in ("auto", "fp16", "fp32"):
+        raise UsageError(f"--dtype must be auto, fp16 or fp32, not {dtype!r}")
+    run_dir = find_run(str(run))
+    info = read_run(run_dir)
+    variant = name or info["variant"]
+    spec = _check_variant(info, variant)
+    tensors, facts = _read_source(run_dir, which)
+    has_ema = any(k.startswith("ema/") for k in tensors)
+    if ema and not has_ema:
+        raise UsageError(f"{run_dir}: the run kept no EMA weights ([train] ema = 0)")
+    use_ema = has_ema if ema is None else ema
+    prefix = "ema/" if use_ema else "generator/"
+    state = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+    _fits(spec, state)
+    weights = "ema" if use_ema else "generator"
+    validation = facts["validation"] if facts.get("validated") == weights else None
+
+    n_params = sum(v.numel() for v in state.values() if v.is_floating_point())
+    if dtype == "auto":
+        dtype = "fp16" if (n_params > HALF_ABOVE and spec.supports_half) else "fp32"
+    root = adapters.manifest_root(manifest_path)
+    out = Path(weights_dir) if weights_dir is not None else adapters.manifest_root() / "deblur_cli" / "weights"
+    path = (out / f"{variant}.safetensors").resolve()
+    try:
+        bundled = path.relative_to(root.resolve()).as_posix()
+    except ValueError:
+        raise UsageError(f"{path}: bundled weights must lie inside {root} (the manifest's folder)") from None
+    sha = adapters.save_weights(state, path, dtype=dtype, metadata={"variant": variant})
+
+    warm = info.get("warm_start") or {}
+    step = int(facts["step"])
+    wall = float(facts.get("wall_time_s") or 0.0)
+    training = {
+        "recipe": {"config": info.get("config"), "config_file": info.get("config_file"),
+                   "config_sha256": info.get("config_sha256")},
+        "steps": step,
+        "steps_total": int(warm.get("steps_total") or 0) + step,
+        "warm_start": ({"sha256": warm.get("sha256"), "steps_total": warm.get("steps_total")}
+                       if warm else None),
+        "wall_time_s": round(wall, 1),
+        "wall_time_total_s": round(float(warm.get("wall_time_total_s") or 0.0) + wall, 1),
+        "hardware": info.get("sessions") and [s.get("hardware") for s in info["sessions"]],
+        "date": now_iso(),
+        "exported": {"checkpoint": which, "weights": weights, "run": str(run_dir)},
+        "validation": ({**validation, "set": info.get("validation_set")} if validation else None),
+        "command": info.get("command"),
+    }
+    fields = {"status": "trained", "bundled": bundled, "sha256": sha, "bytes": path.stat().st_size,
+              "dtype": dtype, "training": {k: v for k, v in training.items() if v is not None}}
+    adapters.update_manifest_entry(variant, fields, manifest_path)
+    return ExportResult(variant, path, sha, fields["bytes"], dtype, step, training["steps_total"], which,
+                        weights, validation)
