@@ -50,7 +50,8 @@ def device_name(device: torch.device | str) -> str:
         return f"{torch.cuda.get_device_name(index)} (cuda:{index})"
     if dev.type == "mps":
         return f"Apple GPU (mps), {platform.machine()}"
-    return f"{cpu_name()} (cpu, {torch.get_num_threads()} threads)"
+    threads = torch.get_num_threads()
+    return f"{cpu_name()} (cpu, {threads} thread{'s' if threads != 1 else ''})"
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,97 @@
-"""Placeholder until the `bench` command lands (being written now)."""
+"""`deblur bench`: time per image, throughput, achieved GFLOP/s against a plain-conv reference, peak memory.
+
+Thin layer over :mod:`deblur_cli.bench`; torch is imported inside the command only.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from .errors import UsageError, friendly_errors, set_debug
+from .options import DebugOpt, DeviceOpt, PrecisionOpt, WeightsOpt
+
+EPILOG = (
+    "Examples:\n\n"
+    "  deblur bench --random-weights                      (every compact preset at 1280x720)\n\n"
+    "  deblur bench -m bag --random-weights --repeat 1    (the paper-size BAG; paper: 1.13 s on a GTX 1080 Ti)\n\n"
+    "  deblur bench -m bag-compact --size 640x360 --json"
+)
 
 
-def register(app) -> None:
-    pass
+def parse_size(text: str) -> tuple[int, int]:
+    """``"1280x720"`` -> (height 720, width 1280); ``"512"`` -> (512, 512)."""
+    parts = text.lower().replace("*", "x").split("x")
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        raise UsageError(f"--size must be WIDTHxHEIGHT (e.g. 1280x720) or one number, not {text!r}") from None
+    if len(values) == 1:
+        values *= 2
+    if len(values) != 2 or min(values) < 8:
+        raise UsageError(f"--size must be WIDTHxHEIGHT with sides of at least 8 pixels, not {text!r}")
+    return values[1], values[0]
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("bench", epilog=EPILOG)
+    @friendly_errors
+    def bench_command(
+        model: Annotated[Optional[str], typer.Option(
+            "--model", "-m", help="Variant name(s), comma separated (default: every compact preset).")] = None,
+        size: Annotated[str, typer.Option("--size", help="Image size WIDTHxHEIGHT.")] = "1280x720",
+        repeat: Annotated[int, typer.Option("--repeat", help="Timed runs per variant (median reported).")] = 3,
+        tile: Annotated[int, typer.Option("--tile", help="Tile side for the tiled timing; 0 skips it.")] = 512,
+        random_weights: Annotated[bool, typer.Option(
+            "--random-weights", help="Untrained networks: speed does not depend on trained values.")] = False,
+        weights: WeightsOpt = None,
+        device: DeviceOpt = "auto",
+        precision: PrecisionOpt = "auto",
+        threads: Annotated[Optional[int], typer.Option("--threads", help="CPU threads for torch.")] = None,
+        no_reference: Annotated[bool, typer.Option(
+            "--no-reference", help="Skip the plain 3x3 convolution reference.")] = False,
+        folder: Annotated[Optional[int], typer.Option(
+            "--folder", help="Also time a folder run of N images through the file pipeline.")] = None,
+        json_out: Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON report.")] = False,
+        debug: DebugOpt = False,
+    ) -> None:
+        """Measure how fast each variant restores an image on this machine."""
+        set_debug(debug)
+        import torch
+        from rich.console import Console
+
+        from ..bench import report as rep
+        from ..bench.runner import BenchOptions, default_variants, run_bench
+        from ..eval.targets import parse_models
+
+        height, width = parse_size(size)
+        if repeat < 1:
+            raise UsageError("--repeat must be at least 1")
+        if tile < 0:
+            raise UsageError("--tile must be 0 (skip) or a number of pixels")
+        if threads is not None:
+            if threads < 1:
+                raise UsageError("--threads must be at least 1")
+            torch.set_num_threads(threads)
+        variants = parse_models(model) or default_variants()
+        if weights and len(variants) != 1:
+            raise UsageError("--weights goes with a single -m NAME")
+        from .. import registry
+
+        for name in variants:
+            registry.get(name)  # unknown names fail before any timing
+        options = BenchOptions(height=height, width=width, repeat=repeat, device=device, precision=precision,
+                               tile=tile, random_weights=random_weights, weights=weights,
+                               reference=not no_reference)
+        err = Console(stderr=True)
+        report = run_bench(variants, options, progress=lambda what: err.print(f"timing {what} ...",
+                                                                              highlight=False))
+        if folder:
+            from ..bench.folder import folder_throughput
+
+            report.folder = folder_throughput(variants[0], options, folder)
+        if json_out:
+            typer.echo(rep.to_json(report))
+        else:
+            rep.print_rich(report, Console())

@@ -121,19 +121,14 @@ def metric_description(crop_border: int, y_channel: bool) -> str:
 
 def default_load(variant: str, options: EvalOptions) -> LoadedRestorer:
     """Weights through the resolver (with its compact fallback), network through the engine."""
-    from ..inference.engine import Restorer
+    from ..inference.api import build_restorer, load_model
 
     if options.random_weights:
         spec = registry.get(variant)
-        module = spec.build()
-        return LoadedRestorer(Restorer(module, spec, options.device, options.precision, options.tile),
-                              variant, "random init (untrained)")
-    from ..weights.loader import load_generator
-
-    loaded = load_generator(variant, options.weights, device="cpu")
-    restorer = Restorer(loaded.module, loaded.spec, options.device, options.precision, options.tile,
-                        name=loaded.variant, weights_path=loaded.weights_path)
-    return LoadedRestorer(restorer, loaded.variant, str(loaded.weights_path), loaded.note)
+        restorer = build_restorer(spec.build(), spec, options.device, options.precision, options.tile)
+        return LoadedRestorer(restorer, variant, "random init (untrained)")
+    restorer = load_model(variant, options.weights, options.device, options.precision, options.tile)
+    return LoadedRestorer(restorer, restorer.name, str(restorer.weights_path), getattr(restorer, "note", None))
 
 
 Loader = Callable[[str, EvalOptions], LoadedRestorer]

@@ -1,0 +1,105 @@
+"""Render a :class:`~.runner.BenchReport` as a terminal table, or as JSON (``--json``)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+
+from .runner import BenchReport, VariantBench
+
+
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1e3:,.0f}" if seconds >= 1 else f"{seconds * 1e3:.1f}"
+
+
+def paper_note(r: VariantBench, report: BenchReport) -> str | None:
+    """E.g. "bag: 1.13 s per 1280x720 GoPro image on an NVIDIA GeForce GTX 1080 Ti (004-table2); here 21.3 s"."""
+    if r.paper is None or r.median is None:
+        return None
+    which = "" if r.paper.same_network else f" for the paper-size {r.variant.removesuffix('-compact')}"
+    hardware, table, _ = (r.paper.where.split(", ", 2) + ["", ""])[:3]
+    here = f"{r.median:.3g} s here at {report.width}x{report.height}"
+    return f"{r.variant}: the paper reports {r.paper.seconds:g} s per GoPro image{which} on {hardware} ({table}); {here}"
+
+
+def header(report: BenchReport) -> list[str]:
+    lines = [f"Device: {report.device}; torch {report.torch}, {report.precision}; image "
+             f"{report.width}x{report.height}; median of {report.repeat} runs after warm-up."]
+    cores = os.cpu_count() or 1
+    if report.load_average is not None:
+        busy = report.load_average > 0.5 * cores
+        lines.append(f"1-minute load average at start: {report.load_average:.2f} on {cores} cores"
+                     + (": the machine is busy, figures read slow (on a shared CPU, --threads 1 avoids "
+                        "threads waiting on each other)." if busy else "."))
+    ref = report.reference
+    if ref is not None:
+        lines.append(f"Reference: plain 3x3 conv {ref.channels}->{ref.channels} at {ref.width}x{ref.height}: "
+                     f"{_ms(ref.seconds)} ms, {ref.gflops_per_s:.1f} GFLOP/s (what this machine reaches on "
+                     "the simplest dense arithmetic).")
+    return lines
+
+
+def row_cells(r: VariantBench, report: BenchReport) -> list[str]:
+    if r.status != "ok":
+        return [r.variant, r.status] + ["-"] * (len(COLUMNS) - 2)
+    mp = report.width * report.height / 1e6
+    gfs = r.gflops_per_s
+    ref = report.reference.gflops_per_s if report.reference else None
+    tiled = "-" if r.tiled_seconds is None else _ms(r.tiled_seconds)
+    mem = "-" if r.peak_memory is None else f"{r.peak_memory / 2**20:,.0f}"
+    return [r.variant, "random" if r.weights.startswith("random") else "trained", _ms(r.median),
+            f"{mp / r.median:.2f}", f"{r.flops / 1e9:,.1f}", f"{gfs:.1f}" if gfs else "-",
+            f"{100 * gfs / ref:.0f}%" if gfs and ref else "-", mem, tiled]
+
+
+COLUMNS = ["variant", "weights", "ms/img", "MP/s", "GFLOP", "GFLOP/s", "% conv", "MiB", "ms tiled"]
+
+
+def print_rich(report: BenchReport, console=None) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = console or Console()
+    table = Table(header_style="bold", title=f"deblur bench, {report.width}x{report.height}")
+    for i, col in enumerate(COLUMNS):
+        table.add_column(col, justify="left" if i < 2 else "right", no_wrap=i < 2)
+    for r in report.results:
+        table.add_row(*(escape(c) for c in row_cells(r, report)), style=None if r.status == "ok" else "dim")
+    console.print(table)
+    for line in header(report):
+        console.print(f"[dim]- {escape(line)}[/dim]", highlight=False)
+    methods = {r.memory_method for r in report.results if r.memory_method}
+    if methods:
+        console.print(f"[dim]- MiB: peak memory of one run, {escape('; '.join(sorted(methods)))}. GFLOP: per "
+                      "image, convolutions and matrix products (2 per multiply-add). % conv: achieved GFLOP/s "
+                      "over the reference's.[/dim]", highlight=False)
+    tiled = sorted({(r.tiles, r.tile) for r in report.results if r.tiled_seconds is not None})
+    if tiled:
+        console.print("[dim]- ms tiled: the same image in "
+                      + ", ".join(f"{n} tiles of {t}px" for n, t in tiled) + " (--tile).[/dim]", highlight=False)
+    for r in report.results:
+        note = paper_note(r, report)
+        if note:
+            console.print(f"- {escape(note)}", highlight=False)
+    for r in report.results:
+        if r.message:
+            console.print(f"[dim]- {escape(r.variant)}: {escape(r.message)}[/dim]", highlight=False)
+    if report.folder:
+        f = report.folder
+        console.print(f"Folder run ({f['variant']}, {f['images']} images, {f['format']}): "
+                      f"{_ms(f['seconds_per_image'])} ms/image, {f['images_per_s']:.2f} images/s; model only "
+                      f"{_ms(f['model_only_seconds_per_image'])} ms/image; I/O and conversion "
+                      f"{100 * f['overhead_fraction']:.0f}% of the time ({f['method']}).", highlight=False)
+
+
+def to_json(report: BenchReport) -> str:
+    doc = asdict(report)
+    doc["reference"] = None if report.reference is None else {
+        **asdict(report.reference), "gflops_per_s": report.reference.gflops_per_s}
+    doc["results"] = [{**asdict(r), "median_seconds": r.median, "best_seconds": r.best,
+                       "megapixels_per_s": (report.width * report.height / 1e6 / r.median) if r.median else None,
+                       "gflops": None if r.flops is None else r.flops / 1e9, "gflops_per_s": r.gflops_per_s}
+                      for r in report.results]
+    return json.dumps(doc, indent=2)
