@@ -1,5 +1,127 @@
-"""Placeholder until the `run` command lands (being written now)."""
+"""`deblur run INPUTS...` (typed as `deblur INPUTS...`): deblur photos and folders.
+
+Thin: options are parsed here, the work is done by ``deblur_cli.inference`` (planning in ``paths``, the
+pipeline in ``pipeline``, sharding under torchrun in ``distributed``). torch is imported only inside the
+command, so `deblur --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from .errors import UsageError, friendly_errors, set_debug
+from .options import DebugOpt, DeviceOpt, JsonOpt, PrecisionOpt, TileOpt, WeightsOpt
+
+HELP = """Deblur photos: files, folders (--recursive for sub-folders) or glob patterns.
+
+Results go beside each input as NAME_deblurred.EXT, or under -o DIR (mirroring sub-folders), or to -o FILE for one input. Existing results are skipped (--overwrite to redo them); an input is never overwritten.
+
+Exit code: 0 when every file is done or skipped, 1 when any failed, 2 for bad options.
+
+Examples:  deblur photo.jpg   |   deblur shots/ -o sharp/ --recursive   |   deblur a.png -m deblurgan --compare
+"""
 
 
-def register(app) -> None:
-    pass
+def register(app: typer.Typer) -> None:
+    app.command("run", help=HELP, no_args_is_help=True)(run)
+
+
+@friendly_errors
+def run(
+    inputs: Annotated[list[str], typer.Argument(help="Image files, folders or glob patterns.", show_default=False)],
+    model: Annotated[str, typer.Option("--model", "-m", help="Variant; see `deblur models`.")] = "bag",
+    weights: WeightsOpt = None,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Output folder (or file, for one input).")] = None,
+    recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Look into sub-folders; keep the tree.")] = False,
+    suffix: Annotated[str, typer.Option("--suffix", help="Added to the name of results written beside inputs.")] = "_deblurred",
+    ext: Annotated[Optional[str], typer.Option("--ext", help="Output format, e.g. png (default: the input's).")] = None,
+    quality: Annotated[int, typer.Option("--quality", min=1, max=100, help="JPEG/WebP quality.")] = 95,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Redo results that already exist.")] = False,
+    tile: TileOpt = "auto",
+    device: DeviceOpt = "auto",
+    precision: PrecisionOpt = "auto",
+    compare: Annotated[bool, typer.Option("--compare", help="Also write NAME_compare.EXT: input | result.")] = False,
+    save_attention: Annotated[bool, typer.Option("--save-attention", help="BAG: also write the 4 spatial attention maps as PNGs.")] = False,
+    max_pixels: Annotated[Optional[int], typer.Option("--max-pixels", help="Largest image to open, in pixels (0: no limit; default: Pillow's ~89 M).")] = None,
+    as_json: JsonOpt = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary; errors still print.")] = False,
+    debug: DebugOpt = False,
+) -> None:
+    set_debug(debug)
+    if max_pixels is not None and max_pixels < 0:
+        raise UsageError("--max-pixels must be 0 (no limit) or a positive number of pixels")
+
+    from ..inference import distributed
+    from ..inference.paths import collect_inputs, normalize_ext, plan_outputs
+
+    ext = normalize_ext(ext)
+    items = _drop_earlier_extras(collect_inputs(inputs, recursive), suffix, output)
+    jobs = plan_outputs(items, output, suffix=suffix, ext=ext)
+
+    launch = distributed.launch_from_env()
+    device = distributed.device_for(launch, device)
+    with distributed.process_group(launch, device):
+        outcomes = distributed.run_sharded(
+            lambda: _run_shard(distributed.shard(jobs, launch), model, weights, device, precision, tile,
+                               ext, quality, overwrite, max_pixels, compare, save_attention,
+                               show_progress=launch.is_main and not quiet and not as_json, debug=debug),
+            launch)
+    results = distributed.unshard([r for r, _ in outcomes], len(jobs))
+    info = {**outcomes[0][1], "processes": launch.world}
+    failed = any(r.status == "failed" for r in results)
+    if launch.is_main:
+        _report(results, info, as_json, quiet)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _run_shard(jobs, model, weights, device, precision, tile, ext, quality, overwrite, max_pixels, compare,
+               save_attention, show_progress, debug):
+    from ..inference.api import load_model
+    from ..inference.devices import precision_name
+    from ..inference.pipeline import BatchOptions, ConsoleReporter, run_batch
+
+    restorer = load_model(model, weights=weights, device=device, precision=precision, tile=tile)
+    if restorer.note and show_progress:
+        print(f"note: {restorer.note}", file=sys.stderr)
+    options = BatchOptions(ext=ext, quality=quality, overwrite=overwrite, max_pixels=max_pixels,
+                           compare=compare, save_attention=save_attention)
+    results = run_batch(jobs, restorer, options, ConsoleReporter(show_bar=show_progress, debug=debug))
+    info = {"model": restorer.name, "weights": str(restorer.weights_path), "device": str(restorer.device),
+            "precision": precision_name(restorer.dtype), "tile": tile, "tile_mode": restorer.tile_mode,
+            "note": restorer.note}
+    return results, info
+
+
+def _drop_earlier_extras(items, suffix: str, output):
+    """Beside-input runs: --compare / --save-attention files of an earlier run are not new inputs."""
+    import re
+
+    if output is not None or not suffix:
+        return items
+    ours = re.compile(re.escape(suffix) + r"_(compare|attention(_\d+)?)$")
+    return [i for i in items if i.explicit or i.problem or not ours.search(i.path.stem)]
+
+
+def _report(results, info: dict, as_json: bool, quiet: bool) -> None:
+    from ..inference.pipeline import summarize
+
+    summary = summarize(results)
+    if as_json:
+        print(json.dumps({**info, "summary": summary, "files": [r.to_dict() for r in results]}, indent=2))
+    if quiet:
+        return
+    for r in results:
+        for note in r.notes:
+            print(f"note: {r.src}: {note}", file=sys.stderr)
+    parts = [f"{summary['ok']} deblurred"]
+    if summary["skipped"]:
+        parts.append(f"{summary['skipped']} skipped (existing results; --overwrite to redo)")
+    if summary["failed"]:
+        parts.append(f"{summary['failed']} failed")
+    print(f"{', '.join(parts)} in {summary['seconds']:.1f} s with {info['model']} on {info['device']} "
+          f"({info['precision']})", file=sys.stderr)

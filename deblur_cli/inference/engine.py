@@ -61,7 +61,7 @@ class Restorer:
 
     def __init__(self, module: nn.Module, spec, device: str | torch.device = "cpu", precision: str = "fp32",
                  tile: str | int | None = "0", overlap: int | None = None, tile_mode: str = "auto",
-                 stats_passes: int = 1, channels_last: bool | None = None, name: str | None = None,
+                 stats_passes: int = 0, channels_last: bool | None = None, name: str | None = None,
                  weights_path=None):
         self.spec = spec
         self.device = resolve_device(device)

@@ -1,0 +1,122 @@
+"""Share a batch between processes started by torchrun: ``torchrun --nproc-per-node N -m deblur_cli IN -o OUT``.
+
+Every rank plans the same job list (planning is deterministic), takes jobs ``rank::world`` and runs
+them on its own device: ``cuda:LOCAL_RANK`` when CUDA is used, else the CPU. Ranks never exchange
+tensors; they exchange only their outcomes at the end (``all_gather_object``), so every rank knows
+every file's result, rank 0 prints the summary, and all ranks exit with the same code. An error that
+stops a rank before the end (weights missing, a bad option) is shared the same way, so no rank waits
+forever on a peer that has already left.
+
+Process group backend: gloo on CPU, nccl on CUDA.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Callable, Iterator, Sequence, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Launch:
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def launch_from_env() -> Launch:
+    """The torchrun environment (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``); a single process without it."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return Launch()
+    return Launch(int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", os.environ["RANK"])))
+
+
+def device_for(launch: Launch, requested: str) -> str:
+    """``auto`` and ``cuda`` become ``cuda:LOCAL_RANK`` under torchrun when CUDA exists; an explicit
+    ``cuda:N``, ``cpu`` or ``mps`` is kept as given."""
+    import torch
+
+    if launch.world > 1 and requested in ("auto", "cuda") and torch.cuda.is_available():
+        return f"cuda:{launch.local_rank % torch.cuda.device_count()}"
+    if launch.world > 1 and requested == "auto":
+        return "cpu"
+    return requested
+
+
+def shard(items: Sequence[T], launch: Launch) -> list[T]:
+    return list(items[launch.rank::launch.world])
+
+
+def unshard(parts: Sequence[Sequence[T]], total: int) -> list[T]:
+    """Inverse of ``shard``: item ``i`` came from rank ``i % world`` at position ``i // world``."""
+    world = len(parts)
+    return [parts[i % world][i // world] for i in range(total) if i // world < len(parts[i % world])]
+
+
+@contextmanager
+def process_group(launch: Launch, device: str) -> Iterator[None]:
+    """Join the torchrun process group for the block (nothing to do for a single process)."""
+    if launch.world <= 1:
+        yield
+        return
+    import torch
+    import torch.distributed as dist
+
+    backend = "nccl" if device.startswith("cuda") else "gloo"
+    if backend == "nccl":
+        torch.cuda.set_device(torch.device(device))  # object collectives run on the current device
+    dist.init_process_group(backend=backend)
+    try:
+        yield
+    finally:
+        dist.destroy_process_group()
+
+
+def gather(value: T, launch: Launch) -> list[T]:
+    """Every rank's ``value``, in rank order, on every rank."""
+    if launch.world <= 1:
+        return [value]
+    import torch.distributed as dist
+
+    out: list = [None] * launch.world
+    dist.all_gather_object(out, value)
+    return out
+
+
+def run_sharded(work: Callable[[], T], launch: Launch) -> list[T]:
+    """Run ``work`` on every rank and gather the results; an exception on any rank is re-raised on every
+    rank (the first failing rank's), after the gather, so all ranks stop together with the same error."""
+    try:
+        outcome = ("ok", work())
+    except BaseException as exc:  # noqa: BLE001 - shared with the peers, then re-raised
+        outcome = ("error", exc)
+    outcomes = gather(_picklable(outcome), launch)
+    for kind, value in outcomes:
+        if kind == "error":
+            if outcome[0] == "error":
+                raise outcome[1]
+            raise value
+    return [value for _, value in outcomes]
+
+
+def _picklable(outcome):
+    kind, value = outcome
+    if kind != "error":
+        return outcome
+    import pickle
+
+    try:
+        pickle.dumps(value)
+        return outcome
+    except Exception:  # noqa: BLE001 - some exceptions carry unpicklable state
+        from ..errors import DeblurError
+
+        return kind, DeblurError(str(value))

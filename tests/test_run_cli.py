@@ -1,0 +1,142 @@
+"""`deblur INPUTS ...` end to end on a temporary folder, with a tiny random-init checkpoint passed via --weights."""
+
+import hashlib
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from deblur_cli import registry
+from deblur_cli.cli.app import main
+from deblur_cli.weights.io import save_weights
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("weights") / "bag-compact.safetensors"
+    save_weights(registry.build("bag-compact"), path, metadata={"variant": "bag-compact"})
+    return path
+
+
+@pytest.fixture()
+def shots(tmp_path):
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "shots"
+    (folder / "sub").mkdir(parents=True)
+    for name, size in (("a.png", (30, 41)), ("b.jpg", (28, 36)), ("sub/c.png", (24, 24))):
+        Image.fromarray((rng.random((*size, 3)) * 255).astype(np.uint8)).save(folder / name)
+    return folder
+
+
+def deblur(capsys, *args):
+    """Run the CLI in-process; returns (exit code, stdout, stderr)."""
+    try:
+        main([str(a) for a in args])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_folder_run_writes_expected_names_then_skips_then_overwrites(capsys, shots, checkpoint, tmp_path):
+    out = tmp_path / "out"
+    common = (shots, "-m", "bag-compact", "--weights", checkpoint, "-o", out, "--recursive")
+    code, _, err = deblur(capsys, *common)
+    assert code == 0, err
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == \
+        ["a.png", "b.jpg", "sub/c.png"]
+    assert Image.open(out / "a.png").size == (41, 30)
+    assert "3 deblurred" in err
+
+    stamp = (out / "a.png").stat().st_mtime_ns
+    code, stdout, _ = deblur(capsys, *common, "--json")
+    report = json.loads(stdout)
+    assert code == 0
+    assert [f["status"] for f in report["files"]] == ["skipped"] * 3
+    assert (out / "a.png").stat().st_mtime_ns == stamp
+
+    code, stdout, _ = deblur(capsys, *common, "--json", "--overwrite")
+    assert [f["status"] for f in json.loads(stdout)["files"]] == ["ok"] * 3
+
+
+def test_beside_inputs_with_suffix_compare_and_inputs_untouched(capsys, shots, checkpoint):
+    before = {p: digest(p) for p in shots.rglob("*.*")}
+    code, _, err = deblur(capsys, shots / "a.png", shots / "b.jpg", "-m", "bag-compact", "--weights", checkpoint,
+                          "--compare", "--tile", "0")
+    assert code == 0, err
+    assert (shots / "a_deblurred.png").is_file() and (shots / "b_deblurred.jpg").is_file()
+    side = Image.open(shots / "a_deblurred_compare.png")
+    assert side.size == (2 * 41, 30)
+    assert {p: digest(p) for p in before} == before  # inputs never overwritten
+    # a folder re-run treats our results (and their compare images) as earlier outputs, not new inputs
+    code, stdout, _ = deblur(capsys, shots, "-m", "bag-compact", "--weights", checkpoint, "--json")
+    files = {f["src"].rsplit("/", 1)[-1]: f["status"] for f in json.loads(stdout)["files"]}
+    assert files["a.png"] == "skipped" and files["b.jpg"] == "skipped"
+    assert "a_deblurred_compare.png" not in files
+
+
+def test_bad_file_fails_alone_with_one_line_and_exit_code_1(capsys, shots, checkpoint, tmp_path):
+    (shots / "broken.png").write_bytes(b"this is not a png")
+    code, stdout, err = deblur(capsys, shots, "-m", "bag-compact", "--weights", checkpoint, "-o", tmp_path / "o",
+                               "--json")
+    assert code == 1
+    report = json.loads(stdout)
+    assert report["summary"]["failed"] == 1 and report["summary"]["ok"] == 2
+    failed = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(failed) == 1 and "broken.png" in failed[0]
+    assert "Traceback" not in err
+    assert (tmp_path / "o" / "a.png").is_file()
+
+
+def test_tiled_run_keeps_size(capsys, tmp_path, checkpoint):
+    src = tmp_path / "big.png"
+    Image.fromarray((np.random.default_rng(1).random((90, 150, 3)) * 255).astype(np.uint8)).save(src)
+    code, _, err = deblur(capsys, src, "-m", "bag-compact", "--weights", checkpoint, "--tile", "64", "-q")
+    assert code == 0, err
+    assert err == ""  # --quiet: no summary
+    assert Image.open(tmp_path / "big_deblurred.png").size == (150, 90)
+
+
+def test_save_attention_writes_grid_and_one_png_per_module(capsys, shots, checkpoint, tmp_path):
+    code, stdout, err = deblur(capsys, shots / "a.png", "-m", "bag-compact", "--weights", checkpoint,
+                               "-o", tmp_path / "r.png", "--save-attention", "--json")
+    assert code == 0, err
+    extras = json.loads(stdout)["files"][0]["extras"]
+    assert [p.rsplit("/", 1)[-1] for p in extras] == ["r_attention.png"] + [f"r_attention_{k}.png" for k in (1, 2, 3, 4)]
+    grid = Image.open(tmp_path / "r_attention.png")
+    assert grid.mode == "L" and grid.size[0] > 2 * 41 and grid.size[1] > 2 * 30
+    assert Image.open(tmp_path / "r_attention_1.png").size == (41, 30)
+
+
+def test_usage_errors_exit_2(capsys, shots, checkpoint):
+    code, _, err = deblur(capsys, shots / "a.png", "-m", "bag-compact", "--weights", checkpoint,
+                          "--device", "cpu", "--precision", "fp16")
+    assert code == 2 and "fp16 is not supported on CPU" in err
+    code, _, err = deblur(capsys, shots / "a.png", "--weights", checkpoint, "-m", "bag-compact", "--tile", "huge")
+    assert code == 2 and "--tile" in err
+    assert not (shots / "a_deblurred.png").exists()
+
+
+def test_missing_input_is_reported_and_fails(capsys, tmp_path, checkpoint):
+    code, _, err = deblur(capsys, tmp_path / "nope.jpg", "-m", "bag-compact", "--weights", checkpoint)
+    assert code == 1 and "nope.jpg" in err
+
+
+def test_help_does_not_import_torch():
+    code = ("import sys\nfrom deblur_cli.cli.app import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "try:\n    main(['run', '--help'])\nexcept SystemExit:\n    pass\n"
+            "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "--save-attention" in out
+    assert out.strip().endswith("NO-TORCH")
