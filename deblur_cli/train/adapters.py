@@ -64,7 +64,7 @@ def sha256_file(path: Path) -> str:
     return shared(path)
 
 
-def bundled_generator_state(variant: str) -> Optional[tuple[dict, dict]]:
+def bundled_generator_state(variant: str, manifest_path: Optional[Path] = None) -> Optional[tuple[dict, dict]]:
     """(state dict, manifest entry) of ``variant``'s own weights on this machine (bundled or cached).
 
     No network, and never another variant's weights (no compact fallback): a warm start must match the
@@ -73,13 +73,13 @@ def bundled_generator_state(variant: str) -> Optional[tuple[dict, dict]]:
     from ..weights.manifest import load_manifest
     from ..weights.resolve import find_local
 
-    manifest = load_manifest()
+    manifest = load_manifest(manifest_file(manifest_path), root=manifest_root(manifest_path))
     entry = manifest.get(variant)
     found = find_local(variant, manifest)
     if entry is None or found is None:
         return None
     path, _source = found
-    raw = manifest_entry(variant) or {}
+    raw = manifest_entry(variant, manifest_path) or {}
     return load_safetensors(path, expected_sha256=entry.sha256), raw
 
 

@@ -58,6 +58,7 @@ class RunOptions:
     progress: bool = True
     tensorboard: bool = True
     command: Optional[str] = None  # how the run was started, for run.json (default: sys.argv)
+    manifest: Optional[Path] = None  # weights manifest to warm-start from (default: the package's)
 
 
 @dataclass
@@ -205,7 +206,7 @@ class Trainer:
                 raise DeblurError(f"--init-from-bundled: {self.cfg.path} overrides the architecture of "
                                   f"{variant}, so the bundled weights do not fit")
             return None
-        found = adapters.bundled_generator_state(variant)
+        found = adapters.bundled_generator_state(variant, self.opts.manifest)
         if found is None:
             if want:
                 raise DeblurError(f"--init-from-bundled: {variant} has no bundled weights "
@@ -218,10 +219,12 @@ class Trainer:
             raise DeblurError(f"bundled weights of {variant} do not fit its network: "
                               f"{str(exc).splitlines()[0]}") from None
         self.notes.append(f"warm start from the bundled {variant} weights "
-                          f"({entry.get('steps_total', 0)} steps so far); --from-scratch to start fresh")
+                          f"({(entry.get('training') or {}).get('steps_total', 0)} steps so far); "
+                          "--from-scratch to start fresh")
+        history = entry.get("training") or {}
         return {"variant": variant, "sha256": entry.get("sha256"),
-                "steps_total": int(entry.get("steps_total") or 0),
-                "wall_time_total_s": float(entry.get("wall_time_total_s") or entry.get("wall_time_s") or 0.0)}
+                "steps_total": int(history.get("steps_total") or 0),
+                "wall_time_total_s": float(history.get("wall_time_total_s") or history.get("wall_time_s") or 0.0)}
 
     def _state(self) -> tuple[dict, dict]:
         tensors: dict[str, torch.Tensor] = {}

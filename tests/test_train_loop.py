@@ -1,0 +1,280 @@
+"""The training loop on tiny CPU runs: exact resume, warm start, time budget, perceptual weights, export.
+
+Networks are compact variants shrunk by overrides (a few thousand parameters), images 32x32, a few steps.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file, safe_open
+
+from deblur_cli import registry
+from deblur_cli.errors import DeblurError
+from deblur_cli.train import checkpoint as ckpt
+from deblur_cli.train.config import load_config
+from deblur_cli.train.loop import RunOptions, train
+
+TINY_BAG = '{ channels = 8, growth = 4, modules = 1 }'
+
+
+def tiny_config(tmp_path: Path, *, variant: str = "bag-compact", overrides: str = TINY_BAG, losses: str = "",
+                extra: str = "", max_steps: int = 4, name: str = "tiny.toml") -> Path:
+    losses = losses or '[[losses]]\ntype = "l1"\n'
+    model = f'[model]\nvariant = "{variant}"\n' + (f"overrides = {overrides}\n" if overrides else "")
+    text = f"""{model}
+[data]
+kind = "noise"
+length = 6
+crop = 32
+batch = 2
+workers = 0
+[data.val]
+kind = "noise"
+count = 2
+crop = 32
+{losses}
+[optim]
+lr = 1e-3
+[train]
+max_steps = {max_steps}
+val_every = 2
+ckpt_every = 100
+log_every = 1
+ema = 0.9
+{extra}
+"""
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def run(cfg_path: Path, run_dir: Path, **options) -> object:
+    options.setdefault("progress", False)
+    options.setdefault("tensorboard", False)
+    options.setdefault("warm_start", False)
+    return train(load_config(cfg_path), RunOptions(run_dir=str(run_dir), **options))
+
+
+def final_state(run_dir: Path) -> dict:
+    return load_file(str(ckpt.latest(run_dir / "checkpoints") / "state.safetensors"))
+
+
+def assert_identical(a: dict, b: dict, prefixes: tuple) -> None:
+    keys = [k for k in a if k.startswith(prefixes)]
+    assert keys and set(keys) == {k for k in b if k.startswith(prefixes)}
+    for k in keys:
+        assert torch.equal(a[k], b[k]), k
+
+
+def _has_discriminators() -> bool:
+    try:
+        import deblur_cli.models.discriminators  # noqa: F401
+    except ModuleNotFoundError:
+        return False
+    return True
+
+
+ADVERSARIAL = '''
+[discriminator]
+variant = "patchgan-compact"
+overrides = { ndf = 4, layers = 2 }
+[[losses]]
+type = "l1"
+weight = 10.0
+[[losses]]
+type = "wgan_gp"
+weight = 0.1
+n_critic = 2
+'''
+
+
+@pytest.mark.parametrize("adversarial", [False, True], ids=["l1", "l1+wgan_gp"])
+def test_resume_is_bit_identical_to_a_straight_run(tmp_path, adversarial):
+    if adversarial and not _has_discriminators():
+        pytest.skip("deblur_cli.models.discriminators not written yet")
+    # 6 noise items at batch 2: 3 batches per epoch, so 4 steps cross an epoch boundary; the stop at step 2
+    # falls mid-epoch, and validation (EMA weights) runs at steps 2 and 4 in both runs
+    cfg = tiny_config(tmp_path, losses=ADVERSARIAL if adversarial else "")
+    straight = run(cfg, tmp_path / "straight")
+    first = run(cfg, tmp_path / "split", max_steps=2)
+    assert first.step == 2 and first.stopped == "max_steps"
+    second = run(cfg, tmp_path / "split")
+    assert (straight.step, second.step, second.resumed_from) == (4, 4, 2)
+    a, b = final_state(tmp_path / "straight"), final_state(tmp_path / "split")
+    prefixes = ("generator/", "ema/", "optim_g/", "rng/") + (("discriminator/", "optim_d/") if adversarial else ())
+    assert_identical(a, b, prefixes)
+    assert straight.last_val == second.last_val  # same weights, same validation numbers
+
+
+def test_rerunning_a_finished_run_does_nothing(tmp_path):
+    cfg = tiny_config(tmp_path, max_steps=2)
+    run(cfg, tmp_path / "r")
+    before = final_state(tmp_path / "r")
+    again = run(cfg, tmp_path / "r")
+    assert again.step == 2 and again.resumed_from == 2
+    assert_identical(before, final_state(tmp_path / "r"), ("generator/",))
+
+
+def test_resume_refuses_a_different_recipe(tmp_path):
+    run(tiny_config(tmp_path, max_steps=1), tmp_path / "r")
+    other = tiny_config(tmp_path, max_steps=1, extra="seed = 5", name="other.toml")
+    with pytest.raises(DeblurError, match="different config"):
+        run(other, tmp_path / "r")
+
+
+def test_resume_flag_requires_a_checkpoint(tmp_path):
+    with pytest.raises(DeblurError, match="--resume: no checkpoint"):
+        run(tiny_config(tmp_path), tmp_path / "empty", resume=True)
+
+
+def test_time_budget_stops_cleanly_with_a_checkpoint(tmp_path):
+    result = run(tiny_config(tmp_path, max_steps=100000), tmp_path / "r", time_budget=1.0)
+    assert result.stopped == "time_budget" and result.step < 100000
+    folder = ckpt.latest(tmp_path / "r" / "checkpoints")
+    assert folder is not None and json.loads((folder / "state.json").read_text())["step"] == result.step
+    resumed = run(tiny_config(tmp_path, max_steps=100000), tmp_path / "r", max_steps=result.step + 1)
+    assert resumed.resumed_from == result.step and resumed.step == result.step + 1
+
+
+def test_logs_and_best_checkpoint(tmp_path):
+    result = run(tiny_config(tmp_path), tmp_path / "r")
+    rows = (tmp_path / "r" / "train.csv").read_text().splitlines()
+    assert rows[0].split(",")[:6] == ["step", "epoch", "wall_s", "lr", "loss", "l1"] and len(rows) == 5
+    val = (tmp_path / "r" / "val.csv").read_text().splitlines()
+    assert len(val) == 3  # header + steps 2 and 4
+    info = json.loads((tmp_path / "r" / "best" / "info.json").read_text())
+    assert info["step"] == result.best["step"] and info["weights"] == "ema"
+    lrs = [float(r.split(",")[3]) for r in rows[1:]]
+    # constant for the first half, then linearly towards zero after the last step: 1, 1, 1, 1/2
+    assert lrs == pytest.approx([1e-3, 1e-3, 1e-3, 5e-4])
+
+
+def test_perceptual_loss_without_weights_stops_before_training(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub-cache"))
+    monkeypatch.delenv("DEBLUR_VGG19_WEIGHTS", raising=False)
+    cfg = tiny_config(tmp_path, losses='[[losses]]\ntype = "perceptual"\nweight = 100.0\n')
+    with pytest.raises(DeblurError) as info:
+        run(cfg, tmp_path / "r")
+    message = str(info.value)
+    assert "VGG19" in message and "--vgg-weights" in message and "l1 or l2" in message and str(cfg) in message
+    assert not (tmp_path / "r" / "checkpoints").exists()
+
+
+def test_perceptual_loss_with_given_weights_trains(tmp_path):
+    from deblur_cli.train.vgg import VGG19Features
+
+    # torchvision-named weights as a converted ImageNet file would have them (random values here)
+    vgg = VGG19Features("conv3_3")
+    weights = tmp_path / "vgg19.safetensors"
+    from safetensors.torch import save_file
+
+    save_file({k: v.contiguous() for k, v in vgg.state_dict().items()}, str(weights))
+    assert "features.14.weight" in vgg.state_dict()  # conv3_3 is index 14 in torchvision's features
+    cfg = tiny_config(tmp_path, losses='[[losses]]\ntype = "perceptual"\nweight = 1.0\n', max_steps=1)
+    result = run(cfg, tmp_path / "r", vgg_weights=str(weights))
+    header = (tmp_path / "r" / "train.csv").read_text().splitlines()[0]
+    assert result.step == 1 and "perceptual" in header.split(",")
+
+
+# --- warm start and export -------------------------------------------------------------------------------
+
+def _bundle(tmp_path: Path, variant: str, steps_total: int, seed: int = 123) -> tuple[Path, dict]:
+    """A temporary manifest whose ``variant`` entry has bundled weights (random, from ``seed``)."""
+    from deblur_cli.weights.io import save_weights
+
+    torch.manual_seed(seed)
+    state = registry.build(variant).state_dict()
+    sha = save_weights(state, tmp_path / "weights" / f"{variant}.safetensors", metadata={"variant": variant})
+    spec = registry.get(variant)
+    manifest = tmp_path / "weights_manifest.json"
+    manifest.write_text(json.dumps({"format": 1, "variants": {variant: {
+        "architecture": spec.family, "preset": spec.preset, "status": "trained",
+        "bundled": f"weights/{variant}.safetensors", "sha256": sha, "bytes": 1, "dtype": "fp32",
+        "training": {"steps_total": steps_total}}}}))
+    return manifest, state
+
+
+def test_warm_start_then_export_accumulates_steps(tmp_path):
+    from deblur_cli.train import adapters
+    from deblur_cli.train.export import export_run
+
+    variant = "deblurgan-compact"
+    manifest, bundled = _bundle(tmp_path, variant, steps_total=500)
+    cfg = tiny_config(tmp_path, variant=variant, overrides="", max_steps=2)
+    # automatic warm start: nothing to resume, and the variant has bundled weights
+    result = run(cfg, tmp_path / "r", warm_start=None, manifest=manifest)
+    assert result.warm_start["steps_total"] == 500
+    assert result.warm_start["sha256"] == adapters.manifest_entry(variant, manifest)["sha256"]
+    trained = final_state(tmp_path / "r")
+    # after 2 small steps the generator is still near the bundled weights, far from a fresh initialisation
+    torch.manual_seed(0)
+    fresh = registry.build(variant).state_dict()
+    key = next(k for k, v in bundled.items() if v.is_floating_point() and v.dim() == 4)
+    near = (trained[f"generator/{key}"] - bundled[key]).abs().max()
+    far = (fresh[key] - bundled[key]).abs().max()
+    assert near < 0.05 < far
+
+    out = export_run(tmp_path / "r", which="last", weights_dir=tmp_path / "weights", manifest_path=manifest)
+    entry = json.loads(manifest.read_text())["variants"][variant]
+    assert entry["status"] == "trained" and entry["sha256"] == out.sha256 == adapters.sha256_file(out.path)
+    assert entry["bundled"] == f"weights/{variant}.safetensors" and entry["bytes"] == out.path.stat().st_size
+    assert entry["training"]["steps_total"] == 502 and entry["training"]["steps"] == 2
+    assert entry["training"]["recipe"]["config_sha256"] == load_config(cfg).sha256
+    assert entry["training"]["validation"]["psnr"] == result.last_val["psnr"]
+    assert entry["training"]["hardware"][0]["device"] == "cpu"
+    with safe_open(str(out.path), "pt") as fh:
+        assert fh.metadata()["variant"] == variant
+        assert set(fh.keys()) == set(bundled)  # a plain generator state dict, loadable by the engine
+    assert out.dtype == "fp32"  # under a million parameters
+
+
+def test_export_refuses_weights_that_fit_no_variant(tmp_path):
+    from deblur_cli.train.export import export_run
+
+    run(tiny_config(tmp_path, max_steps=2), tmp_path / "r")  # bag-compact shrunk by overrides
+    with pytest.raises(DeblurError, match="do not fit bag-compact"):
+        export_run(tmp_path / "r", weights_dir=tmp_path / "w", manifest_path=tmp_path / "m.json")
+
+
+def test_explicit_warm_start_without_bundled_weights_is_an_error(tmp_path):
+    with pytest.raises(DeblurError, match="--init-from-bundled"):
+        run(tiny_config(tmp_path), tmp_path / "r", warm_start=True)  # overrides: no bundled file can fit
+
+
+# --- adversarial losses ----------------------------------------------------------------------------------
+
+def test_gradient_penalty_is_zero_for_a_unit_gradient_critic():
+    from deblur_cli.train.adversarial import Adversarial
+
+    class Linear(torch.nn.Module):  # D(x) = <w, x> with ||w|| = 1: gradient norm 1 everywhere
+        def __init__(self, w):
+            super().__init__()
+            self.w = w
+
+        def forward(self, x):
+            return (x.flatten(1) * self.w).sum(1)
+
+    w = torch.randn(3 * 4 * 4)
+    real, fake = torch.rand(2, 3, 4, 4), torch.rand(2, 3, 4, 4)
+    assert Adversarial.gradient_penalty(Linear(w / w.norm()), real, fake) < 1e-10
+    assert Adversarial.gradient_penalty(Linear(3 * w / w.norm()), real, fake) == pytest.approx(4.0, rel=1e-5)
+
+
+def test_bce_losses_follow_the_report():
+    from deblur_cli.train.adversarial import Adversarial
+
+    class Const(torch.nn.Module):
+        def forward(self, x):
+            return torch.where(x.mean() > 0.5, 2.0, -1.0) * torch.ones(x.shape[0], 1, 2, 2)
+
+    adv = Adversarial("bce")
+    real, fake = torch.ones(1, 3, 4, 4), torch.zeros(1, 3, 4, 4)
+    d_loss, _ = adv.d_loss(Const(), real, fake)
+    sp = torch.nn.functional.softplus
+    assert d_loss == pytest.approx(0.5 * (sp(torch.tensor(-2.0)) + sp(torch.tensor(-1.0))).item())
+    assert adv.g_loss(Const(), fake) == pytest.approx(sp(torch.tensor(1.0)).item())
