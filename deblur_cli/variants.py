@@ -40,7 +40,12 @@ for _preset, _size, _suffix in (("paper", _BAG_PAPER, ""), ("compact", _BAG_COMP
 
 # --- DeblurGAN (Kupyn et al. 2018, used by papers 001 and 004) --------------------------------------------
 _DG = "deblur_cli.models.deblurgan:DeblurGANGenerator"
-for _preset, _size, _suffix in (("paper", dict(ngf=64, blocks=9), ""), ("compact", dict(ngf=16, blocks=6), "-compact")):
+# Compact presets: no dropout (DeblurGAN's 0.5 slows the short CPU training runs they exist for). The
+# feedback variant runs the whole network 4 times, so its compact preset is narrower (ngf 8, 4 blocks) to
+# stay near the others' time on a 1280x720 image (docs/readme_parts/models.md has the measurements).
+_DG_FEEDBACK_COMPACT = dict(ngf=8, blocks=4, dropout=0.0)
+for _preset, _size, _suffix in (("paper", dict(ngf=64, blocks=9), ""),
+                                ("compact", dict(ngf=16, blocks=6, dropout=0.0), "-compact")):
     register(VariantSpec(
         name=f"deblurgan{_suffix}", family="deblurgan", preset=_preset, builder=_DG, kwargs=dict(_size),
         paper="DeblurGAN (Kupyn et al. 2018); " + P001 + ", Table 3",
@@ -55,7 +60,8 @@ for _preset, _size, _suffix in (("paper", dict(ngf=64, blocks=9), ""), ("compact
         multiple_of=4, tiling="discouraged"))
     register(VariantSpec(
         name=f"deblurgan-feedback{_suffix}", family="deblurgan", preset=_preset, builder=_DG,
-        kwargs={**_size, "feedback_iterations": 4}, paper=P001 + ", section 4.1.6",
+        kwargs={**(_size if _preset == "paper" else _DG_FEEDBACK_COMPACT), "feedback_iterations": 4},
+        paper=P001 + ", section 4.1.6",
         description="DeblurGAN with a ConvLSTM feedback between encoder and decoder, 4 iterations",
         table_rows=("001-table3:DeblurGAN + Feedback",) if _preset == "paper" else (),
         multiple_of=4, tiling="discouraged"))
@@ -71,7 +77,8 @@ _P2P_ROWS = {  # name -> (kwargs, Table 1 row)
                                  spectral_norm=True),
                             "Pix2Pix + Sl. Attn + Ch. Attn + GR + SN + Percep. Loss"),
 }
-for _preset, _size, _suffix in (("paper", dict(ngf=64, levels=8), ""), ("compact", dict(ngf=16, levels=5), "-compact")):
+for _preset, _size, _suffix in (("paper", dict(ngf=64, levels=8), ""),
+                                ("compact", dict(ngf=16, levels=5, dropout=0.0), "-compact")):
     for _name, (_kw, _row) in _P2P_ROWS.items():
         register(VariantSpec(
             name=f"{_name}{_suffix}", family="pix2pix", preset=_preset, builder=_P2P, kwargs={**_size, **_kw},
