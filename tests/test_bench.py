@@ -91,3 +91,12 @@ def test_parse_size(text, expected):
 def test_bad_size_is_a_usage_error():
     out = CliRunner().invoke(app, ["bench", "--size", "big", "--random-weights"])
     assert out.exit_code == 2 and "--size" in out.output
+
+
+def test_folder_run_throughput_is_reported():
+    out = CliRunner().invoke(app, ["bench", "-m", "bag-compact", "--random-weights", "--size", "40x32",
+                                   "--repeat", "1", "--tile", "0", "--no-reference", "--folder", "2", "--json"])
+    assert out.exit_code == 0, out.output
+    folder = json.loads(out.stdout)["folder"]
+    assert folder["images"] == 2 and folder["seconds_per_image"] > 0 and folder["model_only_seconds_per_image"] > 0
+    assert folder["images_per_s"] == pytest.approx(1 / folder["seconds_per_image"])

@@ -68,8 +68,10 @@ def register(app: typer.Typer) -> None:
         height, width = parse_size(size)
         if repeat < 1:
             raise UsageError("--repeat must be at least 1")
-        if tile < 0:
-            raise UsageError("--tile must be 0 (skip) or a number of pixels")
+        from ..inference.tiling import MIN_TILE
+
+        if tile < 0 or 0 < tile < MIN_TILE:
+            raise UsageError(f"--tile must be 0 (skip the tiled timing) or at least {MIN_TILE} pixels, not {tile}")
         if threads is not None:
             if threads < 1:
                 raise UsageError("--threads must be at least 1")

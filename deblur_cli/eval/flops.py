@@ -67,7 +67,10 @@ def count_flops(module: nn.Module, height: int = FULL_HD_720[0], width: int = FU
         pass
     scale = min(1.0, fallback_side / max(ph, pw))
     sh, sw = padded_size(max(1, round(ph * scale)), max(1, round(pw * scale)), multiple_of)
-    cpu = copy.deepcopy(module).to("cpu", torch.float32).eval()
+    cpu = copy.deepcopy(module)
+    if any(t.is_meta for t in (*cpu.parameters(), *cpu.buffers())):
+        cpu = cpu.to_empty(device="cpu")  # values do not change the count, only shapes do
+    cpu = cpu.to("cpu", torch.float32).eval()
     flops = _count(cpu, torch.rand(1, 3, sh, sw))
     return FlopCount(flops * (ph * pw) / (sh * sw), height, width, (ph, pw),
                      f"CPU at {sw}x{sh}, scaled by pixel ratio")

@@ -1,0 +1,94 @@
+"""Time variants with `deblur bench` and write the markdown table the README quotes, plus the raw JSON.
+
+    python benchmarks/speed_table.py --out benchmarks/results/cpu-compact            # every compact preset
+    python benchmarks/speed_table.py -m bag --repeat 1 --out benchmarks/results/cpu-bag
+
+Each run writes ``<out>.json`` (the full ``deblur bench --json`` report) and ``<out>.md`` (the table, with
+the machine, the command and the load average). Variants are timed one process each, so a slow or failing
+variant cannot disturb the others' memory figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from deblur_cli.bench.runner import default_variants
+
+
+def bench_one(variant: str, args: argparse.Namespace) -> dict:
+    cmd = [sys.executable, "-m", "deblur_cli", "bench", "-m", variant, "--size", args.size, "--repeat",
+           str(args.repeat), "--tile", str(args.tile), "--json"]
+    if args.random_weights:
+        cmd.append("--random-weights")
+    if args.threads:
+        cmd += ["--threads", str(args.threads)]
+    if args.folder:
+        cmd += ["--folder", str(args.folder)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        return {"variant": variant, "error": done.stderr.strip().splitlines()[-1:] or ["failed"]}
+    return json.loads(done.stdout)
+
+
+def _row(doc: dict) -> str:
+    r = doc["results"][0]
+    if r["status"] != "ok":
+        return f"| {r['variant']} | {r['status']} | | | | | | | |"
+    ref = doc["reference"]["gflops_per_s"] if doc.get("reference") else None
+    gfs = r["gflops_per_s"]
+    tiled = f"{r['tiled_seconds'] * 1e3:,.0f} ({r['tiles']} x {r['tile']} px)" if r["tiled_seconds"] else "-"
+    mem = "-" if r["peak_memory"] is None else f"{r['peak_memory'] / 2**20:,.0f}"
+    return (f"| {r['variant']} | {r['params'] / 1e6:.2f} | {r['gflops']:,.1f} | {r['median_seconds'] * 1e3:,.0f} | "
+            f"{r['megapixels_per_s']:.3f} | {gfs:.1f} | {100 * gfs / ref:.0f}% | {mem} | {tiled} |")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("-m", "--model", help="comma-separated variants (default: every compact preset)")
+    p.add_argument("--size", default="1280x720")
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--tile", type=int, default=512)
+    p.add_argument("--threads", type=int)
+    p.add_argument("--folder", type=int, help="also time a folder run of N images, for each variant")
+    p.add_argument("--trained", dest="random_weights", action="store_false",
+                   help="use trained weights instead of random init")
+    p.add_argument("--out", type=Path, required=True, help="output path without extension")
+    args = p.parse_args()
+    variants = [v.strip() for v in args.model.split(",")] if args.model else default_variants()
+    docs, started = [], time.strftime("%Y-%m-%d %H:%M")
+    for v in variants:
+        print(f"timing {v} ...", file=sys.stderr, flush=True)
+        docs.append(bench_one(v, args))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.with_suffix(".json").write_text(json.dumps(docs, indent=2))
+    ok = [d for d in docs if "results" in d]
+    lines = ["| variant | params (M) | GFLOP/image | ms/image | MP/s | GFLOP/s | of 3x3 conv | peak MiB | ms tiled |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += [_row(d) for d in ok]
+    lines += [f"| {d['variant']} | failed: {' '.join(d['error'])} | | | | | | | |" for d in docs if "error" in d]
+    if ok:
+        d = ok[0]
+        loads = [f"{x['load_average']:.1f}" for x in ok if x.get("load_average") is not None]
+        ref = d.get("reference") or {}
+        lines += ["", f"Machine: {d['device']}, torch {d['torch']}, {d['precision']}; {d['width']}x{d['height']} "
+                  f"random image; median of {d['repeat']} runs after one warm-up; started {started}; 1-minute "
+                  f"load average at each variant's start: {', '.join(loads) or 'n/a'}.",
+                  f"3x3 conv 64->64 reference: {ref.get('gflops_per_s', float('nan')):.1f} GFLOP/s "
+                  "(measured in each variant's process; the table's percentage uses that process's figure).",
+                  f"Command: `python benchmarks/speed_table.py {' '.join(sys.argv[1:])}`"]
+        folders = [x["folder"] for x in ok if x.get("folder")]
+        for f in folders:
+            lines.append(f"Folder run ({f['variant']}, {f['images']} images, {f['format']}): "
+                         f"{f['seconds_per_image'] * 1e3:,.0f} ms/image against {f['model_only_seconds_per_image'] * 1e3:,.0f} "
+                         f"ms model-only ({100 * f['overhead_fraction']:.0f}% I/O and conversion).")
+    args.out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
