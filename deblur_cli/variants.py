@@ -134,3 +134,12 @@ register(VariantSpec(name="patchgan-compact", family="discriminator", preset="co
 register(VariantSpec(name="report-disc", family="discriminator", preset="paper", kind="discriminator",
                      builder="deblur_cli.models.discriminators:ReportDiscriminator", kwargs=dict(ndf=64),
                      paper=P003 + ", section 3.4"))
+
+# --- Feature network of the perceptual loss (papers 001 eq. 7, 004 eq. 7); used by `deblur train` only ---
+# ImageNet weights are not bundled: the manifest entry `vgg19-imagenet` names where to get them
+# (hub repo id and filename); `deblur train --vgg-weights PATH` gives a local file.
+register(VariantSpec(name="vgg19-imagenet", family="vgg", preset="paper", kind="feature",
+                     builder="deblur_cli.train.vgg:VGG19Features", kwargs=dict(layer="conv3_3"),
+                     paper="Simonyan & Zisserman 2015 (VGG19); perceptual loss of Johnson et al. 2016",
+                     description="ImageNet VGG19 features up to conv3_3 (the 7th conv, paper 004's i = 7), "
+                     "torchvision state-dict names"))

@@ -154,3 +154,42 @@ def test_every_preset_parses_and_builds(name, monkeypatch):
     assert (d is None) == (cfg.adversarial is None)
     if cfg.data.kind == "gopro":
         assert cfg.data.val.kind == "gopro" and cfg.data.crop in (256, None)
+
+
+# --- the command line ------------------------------------------------------------------------------------
+
+def _cli(*args: str):
+    from typer.testing import CliRunner
+
+    from deblur_cli.cli.app import app
+
+    return CliRunner().invoke(app, ["train", *args])
+
+
+def test_cli_lists_presets_with_their_table_rows():
+    result = _cli("--list")
+    assert result.exit_code == 0
+    line = next(l for l in result.output.splitlines() if l.startswith("004-table1-bag "))
+    assert "bag" in line and "004-table1:BAG" in line
+    assert "cpu/bag-compact" in result.output and "_bag" not in result.output
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (("--preset", "004-table1-bga"), 1, "unknown preset '004-table1-bga'; did you mean 004-table1-bag"),
+    ((), 2, "give exactly one of --config FILE or --preset NAME"),
+    (("--preset", "cpu/bag-compact", "--time-budget", "soon"), 2, "--time-budget: cannot read duration"),
+    (("--preset", "cpu/bag-compact", "--init-from-bundled", "--from-scratch"), 2, "contradict"),
+])
+def test_cli_errors_are_one_line(args, code, message):
+    result = _cli(*args)
+    assert result.exit_code == code
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_train_command_module_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, deblur_cli.cli.train_cmd, deblur_cli.train.config; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -85,9 +85,10 @@ def find_vgg19_weights(explicit: Optional[str] = None, config: str = "") -> Path
 
 def load_vgg19(layer: str, explicit: Optional[str] = None, config: str = "") -> VGG19Features:
     path = find_vgg19_weights(explicit, config)
+    from .. import registry
     from . import adapters
 
-    net = VGG19Features(layer)
+    net: VGG19Features = registry.get(VGG19_ENTRY).build(layer=layer)  # the registry is the one door
     try:
         net.load_features(adapters.load_safetensors(path), source=str(path))
     except Exception as exc:
