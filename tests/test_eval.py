@@ -207,3 +207,26 @@ def test_repackaged_layouts_are_recognised(tmp_path):
             _write(root / "test" / sub / name, img)
         evalset = open_dataset("gopro", root=root)
         assert expected in evalset.description and "re-packaged" in evalset.description
+
+
+def test_a_line_that_fails_midway_does_not_stop_the_others(gopro):
+    from deblur_cli.errors import DeblurError
+
+    class FailsOnSecondImage(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.calls = 0
+
+        def forward(self, x):
+            self.calls += 1
+            if self.calls > 2:  # warm-up and the first timed image succeed
+                raise DeblurError("out of memory on cpu even with 64px tiles")
+            return x
+
+    loaders = {"bag-compact": _loader(FailsOnSecondImage()), "deblurgan-compact": _loader(nn.Identity())}
+    report = run_eval(targets_for_models(["bag-compact", "deblurgan-compact"]), open_dataset("gopro", root=gopro),
+                      EvalOptions(flops=False), load=lambda v, o: loaders[v](v, o))
+    failed, ok = report.results
+    assert failed.status == "failed" and "after 1 images" in failed.message and len(failed.images) == 1
+    assert ok.status == "ok" and len(ok.images) == 3
+    assert "bag-compact: failed" in rep.to_markdown(report)

@@ -81,6 +81,8 @@ def notes(report: EvalReport) -> list[str]:
     lines = [f"Dataset: {report.dataset}; {report.n_images} images evaluated.",
              f"Input (blurred vs sharp): PSNR {_fmt(report.input_psnr, 2)} dB, SSIM {_fmt(report.input_ssim, 4)}.",
              f"Metrics: {report.metric}.", f"Device: {report.device}; time = model only, per image, after warm-up."]
+    if any(math.isinf(x) for r in report.results for s in r.images for x in (s.psnr, s.input_psnr)):
+        lines.append("PSNR inf: an image identical to its sharp reference (MSE 0); JSON writes it as null.")
     methods = {r.flops_method for r in report.results if r.flops is not None}
     if methods:
         lines.append("GFLOPs per 1280x720 image (FlopCounterMode: convolutions and matrix products, 2 per "
@@ -118,6 +120,9 @@ def _cells(row: dict) -> list[str]:
     else:
         model = f"({row['status']})"
     params = None if row["params"] is None else row["params"] / 1e6
+    if row["status"] != "ok":  # a line that failed part-way: its partial means are in the JSON, not here
+        row = {**row, **dict.fromkeys(("psnr", "ssim", "input_psnr", "input_ssim", "gain_db",
+                                       "seconds_per_image"))}
     return [row["line"], model, _fmt(row["psnr"], 2), _fmt(row["ssim"], 4), _fmt(row["input_psnr"], 2),
             _fmt(row["input_ssim"], 4), _fmt(row["gain_db"], 2, ""), _fmt(row["seconds_per_image"], 3),
             _fmt(params, 2), _fmt(row["gflops_1280x720"], 1), _paper(row["paper_psnr"]),

@@ -21,7 +21,7 @@ from typing import Callable
 import torch
 
 from .. import registry
-from ..errors import DeblurError
+from ..errors import DeblurError, UsageError
 from .datasets import EvalSet
 from .flops import FULL_HD_720, count_flops, count_parameters
 from .metrics import psnr_ssim
@@ -165,6 +165,8 @@ def evaluate_target(target: Target, evalset: EvalSet, options: EvalOptions, *, l
         return result
     try:
         loaded = (load or default_load)(target.variant, options)
+    except UsageError:
+        raise  # a bad option (device, precision, tile) is wrong for every line: stop with it
     except (DeblurError, ImportError) as exc:
         result.status = "no weights" if _is_weights_missing(exc) else "failed"
         result.message = str(exc)
@@ -181,8 +183,19 @@ def evaluate_target(target: Target, evalset: EvalSet, options: EvalOptions, *, l
             loaded.variant, getattr(restorer, "module", None))
     cache = input_cache if input_cache is not None else {}
     n = len(evalset) if options.limit is None else min(options.limit, len(evalset))
+    try:
+        _score_images(restorer, loaded.variant, evalset, n, options, cache, result, progress, sink)
+    except DeblurError as exc:  # e.g. out of memory even with the smallest tiles: this line only
+        result.status, result.message = "failed", f"{exc} (after {len(result.images)} images)"
+    return result
+
+
+def _score_images(restorer, variant: str, evalset: EvalSet, n: int, options: EvalOptions,
+                  cache: dict[str, tuple[float, float]], result: TargetResult, progress: Progress | None,
+                  sink: ImageSink | None) -> None:
     from ..bench.timing import synchronize
 
+    device = getattr(restorer, "device", torch.device("cpu"))
     for i in range(n):
         item = evalset.items[i]
         blur = item["blur"].unsqueeze(0).to(device)
@@ -201,10 +214,9 @@ def evaluate_target(target: Target, evalset: EvalSet, options: EvalOptions, *, l
             cache[name] = (float(ip[0]), float(iss[0]))
         result.images.append(ImageScore(name, float(p[0]), float(s[0]), *cache[name], seconds))
         if sink is not None:
-            sink(loaded.variant, name, blur, out, sharp)
+            sink(variant, name, blur, out, sharp)
         if progress is not None:
-            progress(target.label, i + 1, n)
-    return result
+            progress(result.target.label, i + 1, n)
 
 
 def input_baseline(evalset: EvalSet, options: EvalOptions, cache: dict[str, tuple[float, float]]) -> None:
