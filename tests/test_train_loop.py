@@ -126,6 +126,14 @@ def test_resume_refuses_a_different_recipe(tmp_path):
         run(other, tmp_path / "r")
 
 
+def test_a_longer_max_steps_in_the_config_continues_the_run(tmp_path):
+    run(tiny_config(tmp_path, max_steps=2), tmp_path / "r")
+    longer = tiny_config(tmp_path, max_steps=3, name="longer.toml")  # bookkeeping only: same recipe
+    result = run(longer, tmp_path / "r")
+    assert (result.resumed_from, result.step) == (2, 3)
+    assert json.loads((tmp_path / "r" / "run.json").read_text())["config_sha256"] == load_config(longer).sha256
+
+
 def test_resume_flag_requires_a_checkpoint(tmp_path):
     with pytest.raises(DeblurError, match="--resume: no checkpoint"):
         run(tiny_config(tmp_path), tmp_path / "empty", resume=True)

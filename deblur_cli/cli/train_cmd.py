@@ -36,7 +36,7 @@ def train(
     data_root: Annotated[Optional[str], typer.Option("--data-root", help="GoPro root folder (holds train/ and test/).")] = None,
     run_dir: Annotated[Optional[str], typer.Option("--run-dir", help="Run folder (default ~/.cache/deblur/runs/<config>, or $DEBLUR_RUNS/<config>).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Require a checkpoint to continue from (resuming is otherwise automatic).")] = False,
-    init_from_bundled: Annotated[bool, typer.Option("--init-from-bundled", help="Start from the variant's bundled weights (automatic when they exist and there is nothing to resume).")] = False,
+    init_from_bundled: Annotated[bool, typer.Option("--init-from-bundled", help="Start from the variant's bundled weights (automatic for configs with [train] warm_start = true, as the CPU presets, when there is nothing to resume).")] = False,
     from_scratch: Annotated[bool, typer.Option("--from-scratch", help="Never start from bundled weights.")] = False,
     max_steps: Annotated[Optional[int], typer.Option("--max-steps", help="Stop at this step (the schedule keeps the config's length).")] = None,
     time_budget: Annotated[Optional[str], typer.Option("--time-budget", help="Stop cleanly, with a checkpoint, after this long: seconds or 90m, 1.5h.")] = None,

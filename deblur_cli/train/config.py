@@ -126,6 +126,7 @@ class TrainSection:
     channels_last: bool = False  # CUDA only
     seed: int = 0
     best_by: str = "psnr"  # psnr (higher is better) | l1 (lower is better; report 003)
+    warm_start: bool = True  # start from the variant's bundled weights when there is nothing to resume
     time_budget: str = ""  # e.g. "90m"; empty = none; `--time-budget` overrides
 
 
@@ -151,7 +152,8 @@ class TrainConfig:
     train: TrainSection
     paper: PaperConfig
     resolved: dict  # the merged TOML content, for the recipe hash and the run folder
-    sha256: str
+    sha256: str  # recipe hash: everything that trains (see recipe_hash)
+    resume_key: str  # the same without bookkeeping, so a run can continue with a longer max_steps
 
     @property
     def adversarial(self) -> Optional[LossConfig]:
@@ -300,6 +302,18 @@ def recipe_hash(resolved: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+# Keys a run may change between sessions: how long and how often, not what is trained.
+BOOKKEEPING = {"train": ("max_steps", "val_every", "ckpt_every", "log_every", "time_budget"),
+               "data": ("workers",)}
+
+
+def resume_hash(resolved: dict) -> str:
+    """:func:`recipe_hash` without the :data:`BOOKKEEPING` keys: equal means a run can resume."""
+    trimmed = {k: ({kk: vv for kk, vv in v.items() if kk not in BOOKKEEPING.get(k, ())} if isinstance(v, dict) else v)
+               for k, v in resolved.items()}
+    return recipe_hash(trimmed)
+
+
 def parse_config(resolved: dict, path: Path, name: str) -> TrainConfig:
     """Validate a merged TOML document; every error names ``path`` and the offending key."""
     top = ("description", "model", "discriminator", "data", "losses", "optim", "train", "paper")
@@ -324,7 +338,7 @@ def parse_config(resolved: dict, path: Path, name: str) -> TrainConfig:
     description = _coerce(resolved.get("description", ""), str, f"{path}: description")
     cfg = TrainConfig(name=name, path=path, description=description, model=model, discriminator=disc,
                       data=data, losses=losses, optim=optim, train=train, paper=paper,
-                      resolved=resolved, sha256=recipe_hash(resolved))
+                      resolved=resolved, sha256=recipe_hash(resolved), resume_key=resume_hash(resolved))
     _check_semantics(cfg)
     return cfg
 

@@ -52,7 +52,7 @@ class RunOptions:
     max_steps: Optional[int] = None  # stop at this step (the schedule follows the config's max_steps)
     time_budget: Optional[float] = None  # seconds
     resume: bool = False  # True: a checkpoint must exist (otherwise resuming is automatic)
-    warm_start: Optional[bool] = None  # None: bundled weights when there is nothing to resume; True: must
+    warm_start: Optional[bool] = None  # None: the config's [train] warm_start; True: must; False: never
     vgg_weights: Optional[str] = None
     workers: Optional[int] = None
     progress: bool = True
@@ -187,7 +187,7 @@ class Trainer:
                     "multiple_of": self.spec.multiple_of, "validation_set": describe_val_set(cfg),
                     "command": session["command"], "sessions": [session]})
             else:
-                add_session(self.run_dir, session)
+                add_session(self.run_dir, session, cfg)
             (self.run_dir / "best").mkdir(parents=True, exist_ok=True)
             self.ckpt_root.mkdir(parents=True, exist_ok=True)
         dist_utils.barrier(self.ctx)
@@ -198,7 +198,7 @@ class Trainer:
 
     def _warm_start(self, g: torch.nn.Module) -> Optional[dict]:
         want = self.opts.warm_start
-        if want is False:
+        if want is False or (want is None and not self.cfg.train.warm_start):
             return None
         variant = self.cfg.model.variant
         if self.cfg.model.overrides:

@@ -59,6 +59,7 @@ def start_run(run_dir: Path, cfg, extra: dict) -> dict:
         "config": cfg.name,
         "config_file": config_file_label(cfg.path),
         "config_sha256": cfg.sha256,
+        "resume_key": cfg.resume_key,
         "variant": cfg.model.variant,
         "overrides": cfg.model.overrides,
         "created": now_iso(),
@@ -81,16 +82,19 @@ def config_file_label(path: Path) -> str:
         return str(path)
 
 
-def add_session(run_dir: Path, session: dict) -> None:
-    """Record one more training session (who resumed the run, on what, from which step)."""
+def add_session(run_dir: Path, session: dict, cfg) -> None:
+    """Record one more training session (who resumed the run, on what, from which step); the config's
+    hash becomes the run's (it may differ from the first session's in bookkeeping keys only)."""
     info = read_run(run_dir)
     info.setdefault("sessions", []).append(session)
+    info["config_sha256"] = cfg.sha256
     write_json(run_dir / "run.json", info)
 
 
 def check_same_config(run_dir: Path, cfg) -> None:
+    """A run continues only under the same recipe (its length and logging may change)."""
     info = read_run(run_dir)
-    if info.get("config_sha256") != cfg.sha256:
+    if info.get("resume_key") != cfg.resume_key:
         raise DeblurError(f"{run_dir} was started with a different config ({info.get('config')}, recipe "
                           f"{str(info.get('config_sha256'))[:12]}); this one is {cfg.name} "
                           f"({cfg.sha256[:12]}). Use --run-dir for a new run, or delete the old folder")
