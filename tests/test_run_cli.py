@@ -140,3 +140,58 @@ def test_help_does_not_import_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "--save-attention" in out
     assert out.strip().endswith("NO-TORCH")
+
+
+def test_max_pixels_guards_each_file(capsys, shots, checkpoint, tmp_path):
+    code, _, err = deblur(capsys, shots / "a.png", "-m", "bag-compact", "--weights", checkpoint,
+                          "-o", tmp_path / "r.png", "--max-pixels", "100")
+    assert code == 1 and "a.png" in err and "--max-pixels" in err
+    code, _, err = deblur(capsys, shots / "a.png", "-m", "bag-compact", "--weights", checkpoint,
+                          "-o", tmp_path / "r.png", "--max-pixels", "2000")
+    assert code == 0, err
+
+
+def test_restore_file_library_call(shots, tmp_path):
+    from torch import nn
+
+    from deblur_cli.inference.api import build_restorer, restore_file
+
+    class Identity(nn.Module):
+        def forward(self, x):
+            return x
+
+    restorer = build_restorer(Identity(), registry.get("bag-compact"))
+    restore_file(shots / "a.png", tmp_path / "same.png", restorer=restorer)
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "same.png")),
+                                  np.asarray(Image.open(shots / "a.png")))
+
+
+def test_pipeline_decodes_ahead_while_the_network_runs(shots, tmp_path, monkeypatch):
+    import threading
+
+    from deblur_cli.inference import imageio, pipeline
+    from deblur_cli.inference.paths import Job
+
+    second_read = threading.Event()
+    real_read = imageio.read_image
+
+    def read(path, max_pixels=None):
+        if path.name == "b.jpg":
+            second_read.set()
+        return real_read(path, max_pixels)
+
+    class WaitsForReader:
+        name = "test"
+
+        def restore(self, rgb, progress=None):
+            # the first image is "in the network" until the reader has decoded the second one
+            assert second_read.wait(10), "reader did not run ahead"
+            return rgb
+
+    monkeypatch.setattr(imageio, "read_image", read)
+    jobs = [Job(shots / "a.png", tmp_path / "a.png"), Job(shots / "b.jpg", tmp_path / "b.jpg"),
+            Job(shots / "missing.png", tmp_path / "m.png")]
+    results = pipeline.run_batch(jobs, WaitsForReader())
+    assert [r.status for r in results] == ["ok", "ok", "failed"]
+    assert "missing.png" in results[2].message()
+    assert results[0].size == (41, 30) and results[0].seconds > 0
