@@ -2,7 +2,7 @@
 
 Training goes through the shared implementations (``deblur_cli.weights``, ``deblur_cli.inference.engine``,
 ``deblur_cli.eval.metrics``) so that its files, checksums and validation numbers are the ones the rest of
-the tool reads and reports. The only local stand-in is the metric pair, for an install without ``eval``.
+the tool reads and reports; everything is imported when first used, so importing training stays light.
 """
 
 from __future__ import annotations
@@ -96,14 +96,8 @@ def validation_runner(module: Any, spec: Any, device: Any, channels_last: bool) 
 
 
 def psnr_ssim(restored: Any, sharp: Any) -> tuple[float, float]:
-    """PSNR (dB) and SSIM of two 1x3xHxW tensors in [0, 1], as ``deblur eval`` measures them."""
-    try:
-        from ..eval.metrics import psnr_ssim as shared
-    except ImportError:
-        from .metrics_fallback import psnr, ssim
+    """PSNR (dB) and SSIM of two 1x3xHxW tensors in [0, 1], exactly as ``deblur eval`` measures them."""
+    from ..eval.metrics import psnr_ssim as shared
 
-        a = restored[0].permute(1, 2, 0).double().cpu().numpy()
-        b = sharp[0].permute(1, 2, 0).double().cpu().numpy()
-        return psnr(a, b), ssim(a, b)
     p, s = shared(restored, sharp)
     return float(p[0]), float(s[0])
