@@ -38,12 +38,13 @@ def bench_one(variant: str, args: argparse.Namespace) -> dict:
 def _row(doc: dict) -> str:
     r = doc["results"][0]
     if r["status"] != "ok":
-        return f"| {r['variant']} | {r['status']} | | | | | | | |"
+        return f"| {r['variant']} | {r['status']} | | | | | | | | |"
     ref = doc["reference"]["gflops_per_s"] if doc.get("reference") else None
     gfs = r["gflops_per_s"]
     tiled = f"{r['tiled_seconds'] * 1e3:,.0f} ({r['tiles']} x {r['tile']} px)" if r["tiled_seconds"] else "-"
     mem = "-" if r["peak_memory"] is None else f"{r['peak_memory'] / 2**20:,.0f}"
     return (f"| {r['variant']} | {r['params'] / 1e6:.2f} | {r['gflops']:,.1f} | {r['median_seconds'] * 1e3:,.0f} | "
+            f"{r['median_cpu_seconds'] * 1e3:,.0f} | "
             f"{r['megapixels_per_s']:.3f} | {gfs:.1f} | {100 * gfs / ref:.0f}% | {mem} | {tiled} |")
 
 
@@ -67,10 +68,11 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(docs, indent=2))
     ok = [d for d in docs if "results" in d]
-    lines = ["| variant | params (M) | GFLOP/image | ms/image | MP/s | GFLOP/s | of 3x3 conv | peak MiB | ms tiled |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| variant | params (M) | GFLOP/image | ms/image | CPU ms/image | MP/s | GFLOP/s | of 3x3 conv | peak MiB "
+             "| ms tiled |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     lines += [_row(d) for d in ok]
-    lines += [f"| {d['variant']} | failed: {' '.join(d['error'])} | | | | | | | |" for d in docs if "error" in d]
+    lines += [f"| {d['variant']} | failed: {' '.join(d['error'])} | | | | | | | | |" for d in docs if "error" in d]
     if ok:
         d = ok[0]
         loads = [f"{x['load_average']:.1f}" for x in ok if x.get("load_average") is not None]

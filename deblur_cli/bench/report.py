@@ -49,11 +49,11 @@ def row_cells(r: VariantBench, report: BenchReport) -> list[str]:
     tiled = "-" if r.tiled_seconds is None else _ms(r.tiled_seconds)
     mem = "-" if r.peak_memory is None else f"{r.peak_memory / 2**20:,.0f}"
     return [r.variant, "random" if r.weights.startswith("random") else "trained", _ms(r.median),
-            f"{mp / r.median:.2f}", f"{r.flops / 1e9:,.1f}", f"{gfs:.1f}" if gfs else "-",
+            _ms(r.cpu_median), f"{mp / r.median:.2f}", f"{r.flops / 1e9:,.1f}", f"{gfs:.1f}" if gfs else "-",
             f"{100 * gfs / ref:.0f}%" if gfs and ref else "-", mem, tiled]
 
 
-COLUMNS = ["variant", "weights", "ms/img", "MP/s", "GFLOP", "GFLOP/s", "% conv", "MiB", "ms tiled"]
+COLUMNS = ["variant", "weights", "ms/img", "cpu ms", "MP/s", "GFLOP", "GFLOP/s", "% conv", "MiB", "ms tiled"]
 
 
 def print_rich(report: BenchReport, console=None) -> None:
@@ -72,6 +72,8 @@ def print_rich(report: BenchReport, console=None) -> None:
         console.print(f"[dim]- {escape(line)}[/dim]", highlight=False)
     methods = {r.memory_method for r in report.results if r.memory_method}
     if methods:
+        console.print("[dim]- cpu ms: this process's CPU time per image (all threads); with --threads 1 on a busy "
+                      "machine it is close to the idle-machine time.[/dim]", highlight=False)
         console.print(f"[dim]- MiB: peak memory of one run, {escape('; '.join(sorted(methods)))}. GFLOP: per "
                       "image, convolutions and matrix products (2 per multiply-add). % conv: achieved GFLOP/s "
                       "over the reference's.[/dim]", highlight=False)
@@ -99,6 +101,7 @@ def to_json(report: BenchReport) -> str:
     doc["reference"] = None if report.reference is None else {
         **asdict(report.reference), "gflops_per_s": report.reference.gflops_per_s}
     doc["results"] = [{**asdict(r), "median_seconds": r.median, "best_seconds": r.best,
+                       "median_cpu_seconds": r.cpu_median,
                        "megapixels_per_s": (report.width * report.height / 1e6 / r.median) if r.median else None,
                        "gflops": None if r.flops is None else r.flops / 1e9, "gflops_per_s": r.gflops_per_s}
                       for r in report.results]

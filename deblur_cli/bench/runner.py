@@ -57,6 +57,7 @@ class ConvReference:
     width: int
     seconds: float
     flops: float
+    cpu_seconds: float | None = None
 
     @property
     def gflops_per_s(self) -> float:
@@ -79,7 +80,8 @@ class VariantBench:
     precision: str = ""
     params: int | None = None
     flops: float | None = None  # per image at the bench size (padded as the engine runs it)
-    seconds: list[float] = field(default_factory=list)  # whole-image timed runs
+    seconds: list[float] = field(default_factory=list)  # whole-image timed runs, wall clock
+    cpu_seconds: list[float] = field(default_factory=list)  # process CPU time of the same runs
     peak_memory: int | None = None
     memory_method: str = ""
     tile: int = 0
@@ -94,6 +96,10 @@ class VariantBench:
     @property
     def best(self) -> float | None:
         return min(self.seconds) if self.seconds else None
+
+    @property
+    def cpu_median(self) -> float | None:
+        return statistics.median(self.cpu_seconds) if self.cpu_seconds else None
 
     @property
     def gflops_per_s(self) -> float | None:
@@ -143,7 +149,7 @@ def conv_reference(height: int, width: int, device: torch.device, dtype: torch.d
     with torch.inference_mode():
         timing = time_call(lambda: conv(x), device, warmup=1, repeat=repeat)
     flops = 2.0 * 9 * channels * channels * height * width
-    return ConvReference(channels, height, width, timing.median, flops)
+    return ConvReference(channels, height, width, timing.median, flops, statistics.median(timing.cpu_seconds))
 
 
 def _restorer(variant: str, options: BenchOptions, tile: int):
@@ -185,7 +191,8 @@ def bench_variant(variant: str, options: BenchOptions) -> VariantBench:
     result.params, result.flops = count_parameters(restorer.module), count.flops
     x = torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(0)).to(device)
     run = lambda: restorer.restore_tensor(x)  # noqa: E731
-    result.seconds = time_call(run, device, warmup=options.warmup, repeat=options.repeat).seconds
+    timing = time_call(run, device, warmup=options.warmup, repeat=options.repeat)
+    result.seconds, result.cpu_seconds = timing.seconds, timing.cpu_seconds
     peak = measure_peak_memory(run, device)
     result.peak_memory, result.memory_method = peak.bytes, peak.method
     if options.tile and options.tile < max(h, w):

@@ -2,6 +2,8 @@
 
 - GPU work is asynchronous: the clock is read only after ``synchronize`` so a time covers the whole pass.
 - The first passes pay for kernel selection, allocator growth and lazy initialisation: callers warm up first.
+- On a shared CPU the wall clock also counts time spent waiting for a core. The process's CPU time does not:
+  with one thread it is close to what the run takes on an idle machine, so both are recorded.
 - Peak memory: on CUDA ``torch.cuda.max_memory_allocated`` after ``reset_peak_memory_stats`` (tensors only,
   not the caching allocator's reserve). On CPU the process's peak resident set: Linux lets a process reset
   its own high-water mark (``echo 5 > /proc/self/clear_refs``), after which ``VmHWM`` in
@@ -56,7 +58,8 @@ def device_name(device: torch.device | str) -> str:
 
 @dataclass(frozen=True)
 class Timing:
-    seconds: list[float]  # one entry per timed repetition
+    seconds: list[float]  # wall clock, one entry per timed repetition
+    cpu_seconds: list[float]  # this process's CPU time (all its threads) over the same repetitions
 
     @property
     def median(self) -> float:
@@ -73,14 +76,15 @@ def time_call(fn: Callable[[], object], device: torch.device | str, *, warmup: i
     for _ in range(warmup):
         fn()
     synchronize(device)
-    times = []
+    times, cpu = [], []
     for _ in range(max(1, repeat)):
         synchronize(device)
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn()
         synchronize(device)
         times.append(time.perf_counter() - start)
-    return Timing(times)
+        cpu.append(time.process_time() - start_cpu)
+    return Timing(times, cpu)
 
 
 @dataclass(frozen=True)
