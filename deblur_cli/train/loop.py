@@ -38,8 +38,8 @@ from .data import EpochBatches, build_train_dataset, build_val_dataset, rescale
 from .ema import EMA
 from .losses import ContentLoss, finest
 from .runlog import RunLog
-from .rundir import (add_session, check_same_config, hardware, now_iso, read_run, resolve_run_dir, start_run,
-                     write_json)
+from .rundir import (add_session, check_same_config, clear_logs, hardware, now_iso, read_run, resolve_run_dir,
+                     start_run, write_json)
 from .schedule import lr_factor, set_lr
 from .validate import Validator
 
@@ -182,6 +182,7 @@ class Trainer:
             session = {"started": now_iso(), "from_step": self.step, "hardware": hardware(self.device, self.ctx.world),
                        "command": self.opts.command or " ".join(sys.argv)}
             if self.resume_from is None:
+                clear_logs(self.run_dir)  # a run folder without a checkpoint starts over
                 start_run(self.run_dir, cfg, {
                     "warm_start": self.warm, "generator_parameters": count_parameters(g),
                     "multiple_of": self.spec.multiple_of, "validation_set": describe_val_set(cfg),

@@ -74,6 +74,15 @@ def start_run(run_dir: Path, cfg, extra: dict) -> dict:
     return info
 
 
+def clear_logs(run_dir: Path) -> None:
+    """Remove the logs and best weights of an earlier attempt that never reached a checkpoint
+    (only in a folder that run.json marks as a run, and only the files a run writes)."""
+    if not (run_dir / "run.json").is_file():
+        return
+    for name in ("train.csv", "val.csv", "best/weights.safetensors", "best/info.json"):
+        (run_dir / name).unlink(missing_ok=True)
+
+
 def config_file_label(path: Path) -> str:
     """A shipped config as its path in the repository (``deblur_cli/configs/...``), others as given."""
     try:

@@ -1,6 +1,7 @@
 """Validation on a fixed held-out set: PSNR, SSIM and L1 of the generator's restorations.
 
-The set is read once and kept in memory (it is small by design: ``[data.val] count``). Images go through
+Small sets are read once and kept in memory (up to :data:`CACHE_BYTES`); larger ones (64 whole GoPro frames
+are 1.4 GB as float32) are read again at each validation. Images go through
 the same path as inference (:func:`adapters.validation_runner`: padding to the variant's multiple,
 finest output, clamping), one at a time at full size, so the numbers are those a user would measure.
 Under ``torchrun`` each rank scores every world-th image and the sums are combined. Random generators
@@ -18,6 +19,8 @@ from .checkpoint import frozen_rng
 from .data import centre_crop, rescale
 from .distributed import DistContext, all_sum
 
+CACHE_BYTES = 256 * 2**20
+
 
 class Validator:
     def __init__(self, dataset, spec, ctx: DistContext, scale: float = 1.0, crop: Optional[int] = None,
@@ -26,15 +29,22 @@ class Validator:
         self.channels_last = channels_last
         self._items: Optional[list] = None
 
-    def _load(self) -> list:
-        if self._items is None:
-            items = []
-            for i in range(self.ctx.rank, len(self.dataset), self.ctx.world):
-                item = self.dataset[i]
-                pair = [rescale(centre_crop(item[k][None].float(), self.crop), self.scale) for k in ("blur", "sharp")]
-                items.append(pair)
-            self._items = items
-        return self._items
+    def _pairs(self):
+        if self._items is not None:
+            yield from self._items
+            return
+        mine = range(self.ctx.rank, len(self.dataset), self.ctx.world)
+        kept: list = []
+        for i in mine:
+            item = self.dataset[i]
+            pair = [rescale(centre_crop(item[k][None].float(), self.crop), self.scale) for k in ("blur", "sharp")]
+            if kept is not None:
+                kept.append(pair)
+                if sum(t.numel() * t.element_size() for p in kept for t in p) * len(mine) / len(kept) > CACHE_BYTES:
+                    kept = None  # too large to keep: read again next time
+            yield pair
+        if kept is not None:
+            self._items = kept
 
     @torch.no_grad()
     def run(self, module: torch.nn.Module) -> dict:
@@ -44,7 +54,7 @@ class Validator:
         try:
             with frozen_rng():
                 restore = adapters.validation_runner(module, self.spec, self.ctx.device, self.channels_last)
-                for blur, sharp in self._load():
+                for blur, sharp in self._pairs():
                     out = restore(blur.to(self.ctx.device))
                     out = out.float().clamp(0, 1).cpu()
                     p, s = adapters.psnr_ssim(out, sharp)
