@@ -38,7 +38,7 @@ def _unavailable(reason: str, config: str, repo: str, filename: str) -> Perceptu
     where = f" in {config}" if config else ""
     return PerceptualWeightsUnavailable(
         f"the perceptual loss needs ImageNet VGG19 weights ({VGG19_ENTRY}, not bundled): {reason}. "
-        f"Download them once (`huggingface-cli download {repo} {filename}`) and pass --vgg-weights PATH "
+        f"Download them once (`hf download {repo} {filename}`) and pass --vgg-weights PATH "
         f"(or set DEBLUR_VGG19_WEIGHTS), or replace the perceptual entry of [[losses]]{where} with l1 or l2")
 
 
