@@ -24,7 +24,7 @@ import torch
 
 from deblur_cli import registry
 from deblur_cli.inference.engine import Restorer
-from deblur_cli.inference.norm_stats import has_instance_norm
+from deblur_cli.inference.norm_stats import has_global_statistics
 from deblur_cli.inference.tiling import default_overlap
 
 DEFAULT_VARIANTS = ["bag-compact", "deblurgan-compact", "pix2pix-compact", "pix2pix-sa-gr-compact",
@@ -122,7 +122,7 @@ def main() -> None:
         overlap = args.overlap if args.overlap is not None else default_overlap(
             args.tile, spec.tiling, spec.multiple_of)
         for _label, mode, passes in MODES:
-            if mode == "global-stats" and not has_instance_norm(module):
+            if mode == "global-stats" and not has_global_statistics(module):
                 cells.append("n/a")
                 continue
             restorer = Restorer(module, spec, tile=args.tile, overlap=args.overlap, tile_mode=mode,

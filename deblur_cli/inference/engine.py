@@ -7,8 +7,9 @@
   images; the finest (last) one is the result.
 - Tiling (``tile``): ``0`` never tiles, ``N`` tiles with N-pixel squares when the image is larger,
   ``auto`` runs the whole image when it fits in the memory available and otherwise the largest tile
-  that fits (:mod:`.tiling`). InstanceNorm variants tile in ``global-stats`` mode by default
-  (:mod:`.norm_stats`): all tiles share the whole image's normalisation statistics.
+  that fits (:mod:`.tiling`). Variants with per-image statistics (InstanceNorm, channel attention)
+  tile in ``global-stats`` mode by default (:mod:`.norm_stats`): all tiles share the whole image's
+  statistics.
 - Out of memory (CUDA, MPS, or a failed CPU allocation): the tile side is halved and the image is run
   again, down to ``tiling.MIN_TILE``; then a ``DeblurError`` says what to try.
 - Memory layout: channels_last on CUDA in half precision (what tensor cores want); contiguous NCHW on
@@ -29,7 +30,7 @@ from ..errors import DeblurError, UsageError
 from ..models.blocks import pad_to_multiple
 from . import tiling
 from .devices import available_memory, empty_cache, is_out_of_memory, resolve_device, resolve_precision
-from .norm_stats import SharedNormStats, has_instance_norm
+from .norm_stats import SharedStats, has_global_statistics
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ class Restorer:
         if tile_mode not in TILE_MODES:
             raise UsageError(f"unknown tile mode {tile_mode!r}; use {', '.join(TILE_MODES)}")
         if tile_mode == "auto":
-            tile_mode = "global-stats" if has_instance_norm(module) else "plain"
+            tile_mode = "global-stats" if has_global_statistics(module) else "plain"
         self.tile_mode = tile_mode
         self.stats_passes = stats_passes  # full-resolution refinements of the global statistics
         if channels_last is None:
@@ -145,8 +146,8 @@ class Restorer:
         overlap = self.overlap if self.overlap is not None else tiling.default_overlap(
             tile, self.spec.tiling, self.spec.multiple_of)
         tiles = tiling.plan_tiles(h, w, tile, overlap, self.spec.multiple_of)
-        if self.tile_mode == "global-stats" and has_instance_norm(self.module):
-            with SharedNormStats(self.module) as stats:
+        if self.tile_mode == "global-stats" and has_global_statistics(self.module):
+            with SharedStats(self.module) as stats:
                 self._record_downscaled(x, tile, stats)
                 for _ in range(self.stats_passes):
                     with stats.apply(accumulate=True):  # full-resolution statistics, pooled over tile cores
@@ -179,7 +180,7 @@ class Restorer:
     def _crop(x: torch.Tensor, t: tiling.Tile) -> torch.Tensor:
         return x[..., t.top:t.top + t.height, t.left:t.left + t.width]
 
-    def _record_downscaled(self, x: torch.Tensor, tile: int, stats: SharedNormStats) -> None:
+    def _record_downscaled(self, x: torch.Tensor, tile: int, stats: SharedStats) -> None:
         """First estimate of the whole image's statistics: one pass over a copy shrunk to a tile's area."""
         h, w = x.shape[-2:]
         scale = min(1.0, tile / (h * w) ** 0.5)
@@ -189,7 +190,7 @@ class Restorer:
         with stats.record():
             self._forward(small, None)
 
-    def _forward(self, x: torch.Tensor, collect: Collect | None, stats: SharedNormStats | None = None,
+    def _forward(self, x: torch.Tensor, collect: Collect | None, stats: SharedStats | None = None,
                  t: tiling.Tile | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """One network pass on a piece of the image: pad, run, take the finest output, crop."""
         x = x.to(device=self.device, dtype=self.dtype)

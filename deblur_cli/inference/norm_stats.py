@@ -1,24 +1,27 @@
-"""InstanceNorm-aware tiling ("global-stats"): every tile is normalised with the whole image's statistics.
+"""Statistics-aware tiling ("global-stats"): every tile uses the whole image's statistics.
 
 Why: BAG and DeblurGAN normalise every feature map by its own mean and variance (InstanceNorm without
-running statistics). Cut the image into tiles and each tile gets its own statistics, so a dark tile
-and a bright tile are pushed toward the same contrast: the tiled result differs from the whole-image
-result and seams appear where the statistics jump.
+running statistics), and the channel attention of RiR and pix2pix (squeeze-and-excitation, paper 001
+eq. 3-4) weighs channels by their spatial mean. Cut the image into tiles and each tile gets its own
+statistics, so a dark tile and a bright tile are pushed toward the same contrast: the tiled result
+differs from the whole-image result and seams appear where the statistics jump.
 
-What: a context manager that takes over every ``nn.InstanceNorm2d`` of a network and can
+What: a context manager that takes over every ``nn.InstanceNorm2d`` (mean and variance) and every
+``ChannelAttention`` (mean) of a network and can
 
-- ``record()``: let the layers run normally and keep each one's per-channel mean and variance
-  (used on a downscaled copy of the whole image, which fits in memory when the full image does not);
-- ``apply()``: normalise with the kept statistics instead of the input's own, so all tiles share them;
-  while doing so it can ``accumulate`` the statistics each layer sees over the tile's *core* (the
-  pixels the tile alone owns) at full resolution, and ``commit()`` turns the sums into new statistics.
+- ``record()``: let the layers run normally and keep each one's per-channel statistics (used on a
+  downscaled copy of the whole image, which fits in memory when the full image does not);
+- ``apply()``: use the kept statistics instead of the input's own, so all tiles share them; while
+  doing so it can ``accumulate`` the statistics each layer sees over the tile's *core* (the pixels the
+  tile alone owns) at full resolution, and ``commit()`` turns the sums into new statistics.
 
 Statistics are keyed by layer *and* call order within a forward pass, so networks that reuse a layer
 (a multi-scale generator sharing weights across scales, a feedback loop) keep one entry per use.
+Self-attention (non-local blocks) relates every position to every other one; no shared statistic can
+make a tile see the rest of the image, so variants with it stay "discouraged" for tiling.
 
-The engine's ``global-stats`` mode records on the downscaled image, runs one full-resolution pass
-over the tiles that only accumulates statistics, commits them and then produces the output with them.
-The benchmark ``benchmarks/tiling_agreement.py`` measures what each step buys.
+The engine records on the downscaled image, optionally refines with ``stats_passes`` full-resolution
+accumulate passes, then produces the output. ``benchmarks/tiling_agreement.py`` measures each step.
 """
 
 from __future__ import annotations
@@ -29,18 +32,30 @@ from typing import Iterator
 import torch
 from torch import nn
 
-
-def has_instance_norm(module: nn.Module) -> bool:
-    return any(isinstance(m, nn.InstanceNorm2d) and not m.track_running_stats for m in module.modules())
+from ..models.blocks import ChannelAttention
 
 
-class SharedNormStats:
-    """Takes over a network's InstanceNorm layers for the duration of a ``with`` block."""
+def _shared_layers(module: nn.Module) -> list[tuple[str, nn.Module]]:
+    found = []
+    for m in module.modules():
+        if isinstance(m, nn.InstanceNorm2d) and not m.track_running_stats:
+            found.append(("norm", m))
+        elif isinstance(m, ChannelAttention):
+            found.append(("pool", m))
+    return found
+
+
+def has_global_statistics(module: nn.Module) -> bool:
+    """True when the network computes per-image statistics that tiling would make per-tile."""
+    return bool(_shared_layers(module))
+
+
+class SharedStats:
+    """Takes over a network's statistics layers for the duration of a ``with`` block."""
 
     def __init__(self, module: nn.Module):
         self.module = module
-        self.layers = [m for m in module.modules()
-                       if isinstance(m, nn.InstanceNorm2d) and not m.track_running_stats]
+        self.layers = _shared_layers(module)
         self.stats: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor]] = {}
         self._sums: dict[tuple[int, int], list] = {}
         self._calls = [0] * len(self.layers)
@@ -48,19 +63,19 @@ class SharedNormStats:
         self._core: tuple[int, int, int, int, int, int] | None = None
         self._handles: list = []
 
-    def __enter__(self) -> "SharedNormStats":
+    def __enter__(self) -> "SharedStats":
         # The layers' forward is replaced (not hooked) for the block: a hook would compute the per-input
         # normalisation first only to throw it away, and InstanceNorm is a sizeable share of CPU time.
         self._handles.append(self.module.register_forward_pre_hook(self._reset_calls))
-        for index, layer in enumerate(self.layers):
-            layer.forward = self._make_forward(index, layer)
+        for index, (kind, layer) in enumerate(self.layers):
+            layer.forward = self._make_forward(index, kind, layer)
         return self
 
     def __exit__(self, *exc) -> None:
         for h in self._handles:
             h.remove()
         self._handles.clear()
-        for layer in self.layers:
+        for _kind, layer in self.layers:
             del layer.forward  # back to the class's own forward
 
     @contextmanager
@@ -74,8 +89,8 @@ class SharedNormStats:
 
     @contextmanager
     def apply(self, accumulate: bool = False) -> Iterator[None]:
-        """Forward passes inside normalise with the kept statistics; with ``accumulate``, also sum what
-        each layer sees over the core set by ``set_core`` (call ``commit`` afterwards)."""
+        """Forward passes inside use the kept statistics; with ``accumulate``, also sum what each layer
+        sees over the core set by ``set_core`` (call ``commit`` afterwards)."""
         if not self.stats and self.layers:
             raise RuntimeError("no statistics recorded")
         self._mode = "accumulate" if accumulate else "apply"
@@ -98,11 +113,11 @@ class SharedNormStats:
             self.stats[key] = (mean.float(), var.float())
         self._sums = {}
 
-    # -- hooks -------------------------------------------------------------------------------------
+    # -- the replaced forwards ---------------------------------------------------------------------
     def _reset_calls(self, *_args) -> None:
         self._calls = [0] * len(self.layers)
 
-    def _make_forward(self, index: int, layer: nn.InstanceNorm2d):
+    def _make_forward(self, index: int, kind: str, layer: nn.Module):
         def forward(x: torch.Tensor) -> torch.Tensor:
             key = (index, self._calls[index])
             self._calls[index] += 1
@@ -112,7 +127,10 @@ class SharedNormStats:
             elif self._mode in ("apply", "accumulate"):
                 if self._mode == "accumulate":
                     self._accumulate(key, x)
-                return self._normalise(layer, x, *self.stats[key])
+                mean, var = self.stats[key]
+                if kind == "norm":
+                    return _instance_norm(layer, x, mean, var)
+                return _channel_attention(layer, x, mean)
             return type(layer).forward(layer, x)
 
         return forward
@@ -134,12 +152,18 @@ class SharedNormStats:
         else:
             self._sums[key] = [total, squares, count]
 
-    @staticmethod
-    def _normalise(layer: nn.InstanceNorm2d, x: torch.Tensor, mean: torch.Tensor,
+
+def _instance_norm(layer: nn.InstanceNorm2d, x: torch.Tensor, mean: torch.Tensor,
                    var: torch.Tensor) -> torch.Tensor:
-        mean = mean.to(x.device)[:, :, None, None]
-        scale = torch.rsqrt(var.to(x.device)[:, :, None, None] + layer.eps)
-        y = (x.float() - mean) * scale
-        if layer.affine:
-            y = y * layer.weight.float()[None, :, None, None] + layer.bias.float()[None, :, None, None]
-        return y.to(x.dtype)
+    """InstanceNorm's y = (x - mean) / sqrt(var + eps) * weight + bias, with given statistics."""
+    mean = mean.to(x.device)[:, :, None, None]
+    scale = torch.rsqrt(var.to(x.device)[:, :, None, None] + layer.eps)
+    y = (x.float() - mean) * scale
+    if layer.affine:
+        y = y * layer.weight.float()[None, :, None, None] + layer.bias.float()[None, :, None, None]
+    return y.to(x.dtype)
+
+
+def _channel_attention(layer: ChannelAttention, x: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
+    """Squeeze-and-excitation (paper 001 eq. 3-4) with a given spatial mean: x * fc(mean)."""
+    return x * layer.fc(mean.to(device=x.device, dtype=x.dtype)[:, :, None, None])
