@@ -286,3 +286,38 @@ def test_bce_losses_follow_the_report():
     sp = torch.nn.functional.softplus
     assert d_loss == pytest.approx(0.5 * (sp(torch.tensor(-2.0)) + sp(torch.tensor(-1.0))).item())
     assert adv.g_loss(Const(), fake) == pytest.approx(sp(torch.tensor(1.0)).item())
+
+
+# --- every loss and discriminator arrangement the presets use runs ---------------------------------------
+
+@pytest.mark.parametrize("variant, overrides, disc, losses, data", [
+    ("multiscale-compact", "{ channels = 4, blocks = 1 }", 'variant = "patchgan-compact"\noverrides = { ndf = 4, layers = 2 }',
+     '[[losses]]\ntype = "multiscale_l2"\nscale_weights = [0.2, 0.3, 0.5]\n[[losses]]\ntype = "bce"\nweight = 0.01\n', ""),
+    ("pix2pix-sa-sn-compact", "{ ngf = 4, levels = 3 }",
+     'variant = "patchgan-sn"\nconditional = true\noverrides = { ndf = 4, layers = 2, norm = "batch" }',
+     '[[losses]]\ntype = "hinge"\n[[losses]]\ntype = "l1"\nweight = 100.0\n', ""),
+    ("resnet-gan-compact", "{ ngf = 4, blocks = 1 }", 'variant = "report-disc"\noverrides = { ndf = 4 }',
+     '[[losses]]\ntype = "bce"\n[[losses]]\ntype = "l1"\nweight = 100.0\n', "crop = 64\nscale = 0.5\n"),
+], ids=["multiscale_l2+bce", "conditional-sn+hinge", "report+scaled"])
+def test_preset_arrangements_train_a_step(tmp_path, variant, overrides, disc, losses, data):
+    pytest.importorskip("deblur_cli.models.discriminators")
+    path = tiny_config(tmp_path, variant=variant, overrides=overrides, max_steps=1,
+                       losses=f"[discriminator]\n{disc}\n{losses}")
+    text = path.read_text().replace("crop = 32\nbatch = 2", f"{data or 'crop = 32'}\nbatch = 2")
+    path.write_text(text.replace("[data.val]\nkind = \"noise\"\ncount = 2\ncrop = 32", "[data.val]\nkind = \"noise\"\ncount = 1\ncrop = 32"))
+    result = run(path, tmp_path / "r")
+    header = (tmp_path / "r" / "train.csv").read_text().splitlines()[0].split(",")
+    assert result.step == 1 and "adv" in header and "d_loss" in header
+    assert all(torch.isfinite(v).all() for v in final_state(tmp_path / "r").values() if v.is_floating_point())
+
+
+def test_multiscale_l2_compares_each_scale_with_the_downsampled_target():
+    from deblur_cli.train.losses import multiscale_l2
+
+    sharp = torch.rand(1, 3, 8, 8)
+    coarse = torch.nn.functional.avg_pool2d(sharp, 2)
+    outputs = [coarse, sharp + 0.1]
+    # the coarse output equals the 2x box-filtered target: only the fine scale contributes, k * 0.1^2
+    assert multiscale_l2(outputs, sharp, [1.0, 2.0]).item() == pytest.approx(2.0 * 0.01, rel=1e-4)
+    with pytest.raises(DeblurError, match="one k_i per scale"):
+        multiscale_l2(outputs, sharp, [1.0])
