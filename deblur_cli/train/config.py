@@ -14,216 +14,22 @@ imports no torch.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import sys
-import typing
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-from ..errors import DeblurError
+from .schema import (ADVERSARIAL_LOSSES, DATA_KINDS, LOSS_KEYS, PIXEL_LOSSES, ConfigError,  # noqa: F401 (re-exported)
+                     DataConfig, DiscriminatorConfig, LossConfig, ModelConfig, OptimConfig, PaperConfig,
+                     TrainConfig, TrainSection, ValConfig, build_section, coerce)
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
-
-PIXEL_LOSSES = ("l1", "l2", "perceptual", "multiscale_l2")
-ADVERSARIAL_LOSSES = ("wgan_gp", "bce", "hinge")
-DATA_KINDS = ("synthetic", "gopro", "pairs", "noise")
-
-
-class ConfigError(DeblurError):
-    """A config file that cannot be used; the message names the file and the key."""
-
-
-# --- the schema ------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class ModelConfig:
-    variant: str
-    overrides: dict = field(default_factory=dict)  # architecture kwargs passed to the registry builder
-
-
-@dataclass(frozen=True)
-class DiscriminatorConfig:
-    variant: str
-    overrides: dict = field(default_factory=dict)
-    conditional: bool = False  # pix2pix: D sees (blur, image) stacked, 6 channels; DeblurGAN: image only
-
-
-@dataclass(frozen=True)
-class ValConfig:
-    kind: str = "synthetic"  # synthetic | gopro | pairs | noise | none
-    count: int = 16  # images; for file datasets, evenly spaced over the set
-    seed: int = 1_000_003  # procedural sets: must differ from the training seed
-    crop: Optional[int] = 128  # procedural sets: image side; file sets: centre crop (none = whole image)
-    root: str = ""
-    split: str = "test"
-    blur_kind: str = "blur"
-    blur_dir: str = ""
-    sharp_dir: str = ""
-
-
-@dataclass(frozen=True)
-class DataConfig:
-    kind: str = "synthetic"
-    root: str = ""  # GoPro root; `--data-root` overrides
-    split: str = "train"
-    blur_kind: str = "blur"
-    blur_dir: str = ""
-    sharp_dir: str = ""
-    length: int = 10_000  # procedural sets: items per epoch
-    size: Optional[int] = None  # procedural sets: rendered image side (none = the crop); crops then vary
-    motion: str = "mixed"  # procedural sets: mixed | shake | objects | kernel | none
-    cache_dir: str = ""  # procedural sets: keep rendered pairs here ("auto" = ~/.cache/deblur/synth)
-    crop: Optional[int] = 256  # random crop side; none = whole images (then every image must share a size)
-    augment: bool = True  # random flips and transposes with the crop
-    scale: float = 1.0  # resize factor applied to whole batches (report 003 trained at 640x360 = 0.5)
-    batch: int = 1  # per process
-    workers: int = 2
-    seed: int = 0
-    val: ValConfig = field(default_factory=ValConfig)
-
-
-@dataclass(frozen=True)
-class LossConfig:
-    type: str
-    weight: float = 1.0
-    layer: str = "conv3_3"  # perceptual: VGG19 layer (torchvision naming, pre-activation)
-    scale_weights: tuple = ()  # multiscale_l2: k_i per output scale, coarsest first
-    gp_weight: float = 10.0  # wgan_gp: lambda of the gradient penalty
-    n_critic: int = 1  # adversarial: discriminator updates per generator update
-
-
-_LOSS_KEYS = {
-    "l1": (), "l2": (), "perceptual": ("layer",), "multiscale_l2": ("scale_weights",),
-    "wgan_gp": ("gp_weight", "n_critic"), "bce": ("n_critic",), "hinge": ("n_critic",),
-}
-
-
-@dataclass(frozen=True)
-class OptimConfig:
-    lr: float = 1e-4  # generator
-    lr_d: Optional[float] = None  # discriminator; none = same as the generator
-    betas: tuple = (0.9, 0.999)
-    schedule: str = "linear_decay"  # linear_decay: constant, then linearly to zero | constant
-    decay_start: float = 0.5  # fraction of max_steps where the linear decay begins
-
-
-@dataclass(frozen=True)
-class TrainSection:
-    max_steps: int = 1000  # generator updates
-    val_every: int = 500
-    ckpt_every: int = 500
-    log_every: int = 50
-    ema: float = 0.0  # EMA decay of the generator weights; 0 = off
-    amp: str = "off"  # off | bf16 | fp16 (CUDA only; ignored on CPU)
-    channels_last: bool = False  # CUDA only
-    seed: int = 0
-    best_by: str = "psnr"  # psnr (higher is better) | l1 (lower is better; report 003)
-    warm_start: bool = True  # start from the variant's bundled weights when there is nothing to resume
-    time_budget: str = ""  # e.g. "90m"; empty = none; `--time-budget` overrides
-
-
-@dataclass(frozen=True)
-class PaperConfig:
-    rows: tuple = ()  # e.g. ("004-table1:BAG",)
-    source: str = ""  # sections of the paper the recipe comes from
-    recipe: str = ""  # what the paper did
-    differences: tuple = ()  # what we do differently, and why
-    reported: dict = field(default_factory=dict)  # the paper's numbers for this row, e.g. {psnr = 29.41}
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    name: str  # preset name or file stem; the default run folder name
-    path: Path
-    description: str
-    model: ModelConfig
-    discriminator: Optional[DiscriminatorConfig]
-    data: DataConfig
-    losses: tuple
-    optim: OptimConfig
-    train: TrainSection
-    paper: PaperConfig
-    resolved: dict  # the merged TOML content, for the recipe hash and the run folder
-    sha256: str  # recipe hash: everything that trains (see recipe_hash)
-    resume_key: str  # the same without bookkeeping, so a run can continue with a longer max_steps
-
-    @property
-    def adversarial(self) -> Optional[LossConfig]:
-        return next((l for l in self.losses if l.type in ADVERSARIAL_LOSSES), None)
-
-    @property
-    def content_losses(self) -> tuple:
-        return tuple(l for l in self.losses if l.type in PIXEL_LOSSES)
-
-    def uses_perceptual(self) -> bool:
-        return any(l.type == "perceptual" for l in self.losses)
-
-
-# --- type checking ---------------------------------------------------------------------------------------
-
-def _type_name(tp: Any) -> str:
-    origin = typing.get_origin(tp)
-    if origin is typing.Union:
-        return " or ".join(_type_name(a) for a in typing.get_args(tp) if a is not type(None)) + " or none"
-    if tp is tuple:
-        return "array"
-    return getattr(tp, "__name__", str(tp))
-
-
-def _coerce(value: Any, tp: Any, where: str) -> Any:
-    origin = typing.get_origin(tp)
-    if origin is typing.Union:
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if value == "none":  # TOML has no null; "none" spells it
-            return None
-        return _coerce(value, args[0], where)
-    if tp is bool:
-        ok = isinstance(value, bool)
-    elif tp is int:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif tp is float:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        value = float(value) if ok else value
-    elif tp is str:
-        ok = isinstance(value, str)
-    elif tp is dict:
-        ok = isinstance(value, dict)
-    elif tp is tuple:
-        ok = isinstance(value, list)
-        value = tuple(value) if ok else value
-    else:  # pragma: no cover - schema error, not user error
-        raise TypeError(f"unsupported schema type {tp!r}")
-    if not ok:
-        raise ConfigError(f"{where}: expected {_type_name(tp)}, got {type(value).__name__} {value!r}")
-    return value
-
-
-def _build(cls: type, table: Any, where: str, **extra: Any) -> Any:
-    """Validate one TOML table into dataclass ``cls``: unknown keys and wrong types are errors."""
-    if not isinstance(table, dict):
-        raise ConfigError(f"{where}: expected a table, got {type(table).__name__}")
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls) if f.name not in extra]
-    unknown = sorted(set(table) - set(names))
-    if unknown:
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r} (allowed: {', '.join(names)})")
-    kwargs = dict(extra)
-    for f in dataclasses.fields(cls):
-        if f.name in extra:
-            continue
-        if f.name in table:
-            kwargs[f.name] = _coerce(table[f.name], hints[f.name], f"{where} {f.name}")
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            raise ConfigError(f"{where}: missing required key {f.name!r}")
-    return cls(**kwargs)
 
 
 # --- loading ---------------------------------------------------------------------------------------------
@@ -322,20 +128,20 @@ def parse_config(resolved: dict, path: Path, name: str) -> TrainConfig:
         raise ConfigError(f"{path}: unknown key {unknown[0]!r} (allowed: extends, {', '.join(top)})")
     if "model" not in resolved:
         raise ConfigError(f"{path}: missing required table [model]")
-    model = _build(ModelConfig, resolved["model"], f"{path}: [model]")
-    disc = (_build(DiscriminatorConfig, resolved["discriminator"], f"{path}: [discriminator]")
+    model = build_section(ModelConfig, resolved["model"], f"{path}: [model]")
+    disc = (build_section(DiscriminatorConfig, resolved["discriminator"], f"{path}: [discriminator]")
             if "discriminator" in resolved else None)
     data_table = dict(resolved.get("data", {}))
-    val = _build(ValConfig, data_table.pop("val", {}), f"{path}: [data.val]")
-    data = _build(DataConfig, data_table, f"{path}: [data]", val=val)
+    val = build_section(ValConfig, data_table.pop("val", {}), f"{path}: [data.val]")
+    data = build_section(DataConfig, data_table, f"{path}: [data]", val=val)
     raw_losses = resolved.get("losses", [])
     if not isinstance(raw_losses, list) or not raw_losses:
         raise ConfigError(f"{path}: [[losses]]: give at least one loss as an array of tables")
     losses = tuple(_loss(item, f"{path}: [[losses]] #{i + 1}") for i, item in enumerate(raw_losses))
-    optim = _build(OptimConfig, resolved.get("optim", {}), f"{path}: [optim]")
-    train = _build(TrainSection, resolved.get("train", {}), f"{path}: [train]")
-    paper = _build(PaperConfig, resolved.get("paper", {}), f"{path}: [paper]")
-    description = _coerce(resolved.get("description", ""), str, f"{path}: description")
+    optim = build_section(OptimConfig, resolved.get("optim", {}), f"{path}: [optim]")
+    train = build_section(TrainSection, resolved.get("train", {}), f"{path}: [train]")
+    paper = build_section(PaperConfig, resolved.get("paper", {}), f"{path}: [paper]")
+    description = coerce(resolved.get("description", ""), str, f"{path}: description")
     cfg = TrainConfig(name=name, path=path, description=description, model=model, discriminator=disc,
                       data=data, losses=losses, optim=optim, train=train, paper=paper,
                       resolved=resolved, sha256=recipe_hash(resolved), resume_key=resume_hash(resolved))
@@ -345,16 +151,16 @@ def parse_config(resolved: dict, path: Path, name: str) -> TrainConfig:
 
 def _loss(item: Any, where: str) -> LossConfig:
     if not isinstance(item, dict) or "type" not in item:
-        raise ConfigError(f"{where}: each loss needs a `type` ({', '.join(_LOSS_KEYS)})")
+        raise ConfigError(f"{where}: each loss needs a `type` ({', '.join(LOSS_KEYS)})")
     kind = item["type"]
-    if kind not in _LOSS_KEYS:
-        raise ConfigError(f"{where} type: unknown loss {kind!r} (known: {', '.join(_LOSS_KEYS)})")
-    allowed = {"type", "weight", *_LOSS_KEYS[kind]}
+    if kind not in LOSS_KEYS:
+        raise ConfigError(f"{where} type: unknown loss {kind!r} (known: {', '.join(LOSS_KEYS)})")
+    allowed = {"type", "weight", *LOSS_KEYS[kind]}
     extra = sorted(set(item) - allowed)
     if extra:
         raise ConfigError(f"{where}: key {extra[0]!r} does not apply to a {kind} loss "
                           f"(allowed: {', '.join(sorted(allowed))})")
-    return _build(LossConfig, item, where)
+    return build_section(LossConfig, item, where)
 
 
 def _check_semantics(cfg: TrainConfig) -> None:

@@ -16,8 +16,6 @@ make runs close but not bit-identical.
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
 import signal
 import sys
 import time
@@ -30,7 +28,7 @@ from torch.utils.data import DataLoader
 
 from .. import registry
 from ..errors import DeblurError
-from . import adapters, checkpoint as ckpt, distributed as dist_utils
+from . import checkpoint as ckpt, distributed as dist_utils
 from .build import (build_adversarial, build_discriminator, build_generator, build_optimizer,
                     count_parameters, seed_everything)
 from .config import TrainConfig, parse_duration
@@ -39,8 +37,9 @@ from .ema import EMA
 from .losses import ContentLoss, finest
 from .runlog import RunLog
 from .rundir import (add_session, check_same_config, clear_logs, hardware, now_iso, read_run, resolve_run_dir,
-                     start_run, write_json)
+                     start_run)
 from .schedule import lr_factor, set_lr
+from .state import Checkpointing
 from .validate import Validator
 
 
@@ -104,7 +103,9 @@ def threading_is_main() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-class Trainer:
+class Trainer(Checkpointing):
+    """One training run (one process of it under torchrun): set up in ``__init__``, trained by ``run``."""
+
     def __init__(self, cfg: TrainConfig, opts: RunOptions, ctx: dist_utils.DistContext):
         self.cfg, self.opts = cfg, opts
         self.t0 = time.monotonic()
@@ -194,117 +195,6 @@ class Trainer:
         dist_utils.barrier(self.ctx)
         if self.resume_from is not None:
             self.warm = read_run(self.run_dir).get("warm_start")
-
-    # --- warm start and state ----------------------------------------------------------------------------
-
-    def _warm_start(self, g: torch.nn.Module) -> Optional[dict]:
-        want = self.opts.warm_start
-        if want is False or (want is None and not self.cfg.train.warm_start):
-            return None
-        variant = self.cfg.model.variant
-        if self.cfg.model.overrides:
-            if want:
-                raise DeblurError(f"--init-from-bundled: {self.cfg.path} overrides the architecture of "
-                                  f"{variant}, so the bundled weights do not fit")
-            return None
-        found = adapters.bundled_generator_state(variant, self.opts.manifest)
-        if found is None:
-            if want:
-                raise DeblurError(f"--init-from-bundled: {variant} has no bundled weights "
-                                  "(see `deblur models`); train from scratch without the flag")
-            return None
-        state, entry = found
-        try:
-            g.load_state_dict(state)
-        except RuntimeError as exc:
-            raise DeblurError(f"bundled weights of {variant} do not fit its network: "
-                              f"{str(exc).splitlines()[0]}") from None
-        self.notes.append(f"warm start from the bundled {variant} weights "
-                          f"({(entry.get('training') or {}).get('steps_total', 0)} steps so far); "
-                          "--from-scratch to start fresh")
-        history = entry.get("training") or {}
-        return {"variant": variant, "sha256": entry.get("sha256"),
-                "steps_total": int(history.get("steps_total") or 0),
-                "wall_time_total_s": float(history.get("wall_time_total_s") or history.get("wall_time_s") or 0.0)}
-
-    def _state(self) -> tuple[dict, dict]:
-        tensors: dict[str, torch.Tensor] = {}
-        tensors.update({f"generator/{k}": v for k, v in self.g_plain.state_dict().items()})
-        meta: dict = {}
-        if self.d_plain is not None:
-            tensors.update({f"discriminator/{k}": v for k, v in self.d_plain.state_dict().items()})
-            t, meta["optim_d"] = ckpt.flatten_optimizer(self.opt_d, "optim_d")
-            tensors.update(t)
-        if self.ema is not None:
-            tensors.update({f"ema/{k}": v for k, v in self.ema.state_dict().items()})
-        t, meta["optim_g"] = ckpt.flatten_optimizer(self.opt_g, "optim_g")
-        tensors.update(t)
-        rng_t, meta["rng"] = ckpt.capture_rng()
-        tensors.update(rng_t)
-        meta.update(step=self.step, epoch=self.epoch, batch_in_epoch=self.batch_in_epoch,
-                    wall_time_s=self.wall_time(), best=self.best, last_val=self.last_val,
-                    last_val_step=self.last_val_step, horizon=self.horizon, world=self.ctx.world,
-                    config_sha256=self.cfg.sha256, scaler_g=self.scaler_g.state_dict(),
-                    scaler_d=self.scaler_d.state_dict())
-        return tensors, meta
-
-    def _load(self, folder: Path, g, d) -> None:
-        tensors, meta = ckpt.read_tensors(folder / "state")
-
-        def part(prefix: str) -> dict:
-            return {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + "/")}
-
-        g.load_state_dict(part("generator"))
-        if d is not None:
-            d.load_state_dict(part("discriminator"))
-            self.opt_d.load_state_dict(ckpt.unflatten_optimizer(tensors, meta["optim_d"], "optim_d"))
-        if self.ema is not None:
-            ema_state = part("ema")
-            self.ema.load_state_dict(ema_state if ema_state else g.state_dict())
-        self.opt_g.load_state_dict(ckpt.unflatten_optimizer(tensors, meta["optim_g"], "optim_g"))
-        if meta.get("scaler_g"):
-            self.scaler_g.load_state_dict(meta["scaler_g"])
-            self.scaler_d.load_state_dict(meta["scaler_d"])
-        self.step, self.epoch, self.batch_in_epoch = meta["step"], meta["epoch"], meta["batch_in_epoch"]
-        self.wall_before = float(meta.get("wall_time_s", 0.0))
-        self.best, self.last_val = meta.get("best"), meta.get("last_val")
-        self.last_val_step = meta.get("last_val_step", -1)
-        if self.ctx.rank == 0:
-            ckpt.restore_rng(tensors, meta["rng"])
-        elif (folder / f"rng-rank{self.ctx.rank}.json").is_file() and meta.get("world") == self.ctx.world:
-            ckpt.restore_rng(*ckpt.read_tensors(folder / f"rng-rank{self.ctx.rank}"))
-        else:  # a different process count: the data order is re-sharded anyway
-            seed_everything(self.cfg.train.seed * 1009 + 1 + self.ctx.rank + 7919 * self.step)
-        self.notes.append(f"resumed from step {self.step} ({folder})")
-
-    def save_checkpoint(self) -> None:
-        folder = ckpt.step_dir(self.ckpt_root, self.step)
-        tmp = self.ckpt_root / f".writing-{folder.name}"
-        if self.ctx.is_main:
-            shutil.rmtree(tmp, ignore_errors=True)
-            tmp.mkdir(parents=True)
-        dist_utils.barrier(self.ctx)
-        if not self.ctx.is_main:
-            ckpt.write_tensors(tmp / f"rng-rank{self.ctx.rank}", *ckpt.capture_rng())
-        dist_utils.barrier(self.ctx)
-        if self.ctx.is_main:
-            ckpt.write_tensors(tmp / "state", *self._state())
-            shutil.rmtree(folder, ignore_errors=True)
-            os.replace(tmp, folder)
-            ckpt.publish(self.ckpt_root, folder)
-        dist_utils.barrier(self.ctx)
-        self.last_ckpt_step = self.step
-
-    def _save_best(self, metrics: dict, weights: str) -> None:
-        best_dir = self.run_dir / "best"
-        tensors = {f"generator/{k}": v for k, v in self.g_plain.state_dict().items()}
-        if self.ema is not None:
-            tensors.update({f"ema/{k}": v for k, v in self.ema.state_dict().items()})
-        ckpt.write_tensors(best_dir / "writing", tensors, {})
-        os.replace(best_dir / "writing.safetensors", best_dir / "weights.safetensors")
-        (best_dir / "writing.json").unlink(missing_ok=True)
-        write_json(best_dir / "info.json", {"step": self.step, "metrics": metrics, "weights": weights,
-                                            "best_by": self.cfg.train.best_by, "wall_time_s": self.wall_time()})
 
     # --- the loop ----------------------------------------------------------------------------------------
 
