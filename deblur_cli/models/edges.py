@@ -9,7 +9,7 @@ The steps are the classical ones, run on the luminance of an image in [0, 1]:
 2. Sobel gradients, scaled by 1/8 so the magnitude is an intensity change per pixel (a ramp of slope s
    gives s). scikit-image's ``canny`` uses the unscaled Sobel, so its thresholds are 8x ours.
 3. Non-maximum suppression: the gradient direction is quantised to 0/45/90/135 degrees and a pixel is kept
-   where its magnitude is not below either neighbour along that direction.
+   where its magnitude is above the next neighbour along that direction and not below the previous one.
 4. Double threshold on that magnitude: ``high`` (0.05) marks strong edges, ``low`` (0.02) weak ones; both
    are absolute, not relative to the image's maximum, so a tile and the whole image agree.
 5. Hysteresis, approximated: a weak pixel is kept when it touches a kept pixel; this is repeated
@@ -79,7 +79,9 @@ def canny(image: torch.Tensor, low: float = 0.02, high: float = 0.05, sigma: flo
     keep = torch.zeros_like(magnitude, dtype=torch.bool)
     for where, (dy, dx) in ((horizontal, (0, 1)), (diagonal & same_sign, (1, 1)), (vertical, (1, 0)),
                             (diagonal & ~same_sign, (1, -1))):
-        keep |= where & (magnitude >= _neighbour(padded, dy, dx)) & (magnitude >= _neighbour(padded, -dy, -dx))
+        # ">" on one side breaks ties: of two equal maxima side by side (a step edge between pixels)
+        # exactly one is kept, so edges stay one pixel wide
+        keep |= where & (magnitude > _neighbour(padded, dy, dx)) & (magnitude >= _neighbour(padded, -dy, -dx))
     thin = magnitude * keep
 
     weak = thin >= low
