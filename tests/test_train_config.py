@@ -118,6 +118,11 @@ def test_presets_cover_every_paper_table_row_and_compact_variant():
     assert {f"cpu/{n}" for n in compact} <= set(PRESETS)
 
 
+def test_presets_for_variant():
+    assert tc.presets_for_variant("bag-compact") == ["cpu/bag-compact"]
+    assert tc.presets_for_variant("bag") == ["004-table1-bag", "004-table2-bag"]
+
+
 def test_unknown_preset_suggests_names():
     with pytest.raises(tc.ConfigError, match="did you mean 004-table1-bag"):
         tc.load_preset("004-table1-bga")

@@ -40,6 +40,17 @@ def list_presets() -> list[str]:
                   if not p.name.startswith("_"))
 
 
+def presets_for_variant(variant: str) -> list[str]:
+    """Presets that train ``variant`` (e.g. ``bag-compact`` -> ``["cpu/bag-compact"]``), for hints like
+    "train it: deblur train --preset ..."."""
+    found = []
+    for name in list_presets():
+        raw = _resolve(CONFIG_DIR / f"{name}.toml")
+        if isinstance(raw.get("model"), dict) and raw["model"].get("variant") == variant:
+            found.append(name)
+    return found
+
+
 def preset_path(name: str) -> Path:
     path = CONFIG_DIR / f"{name.removesuffix('.toml')}.toml"
     if not path.is_file() or ".." in Path(name).parts:
