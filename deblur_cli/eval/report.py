@@ -36,8 +36,11 @@ def _finite(value):
     return value
 
 
-def flat_row(r: TargetResult) -> dict:
+def flat_row(r: TargetResult, dataset_input: tuple[float | None, float | None] = (None, None)) -> dict:
+    """One line as plain values. A line that scored no image shows the whole set's input scores
+    (``dataset_input``): the blurred-vs-sharp baseline is the same whichever model did not run."""
     paper, t = r.target.paper, r.target.table
+    input_psnr, input_ssim = (r.input_psnr, r.input_ssim) if r.images else dataset_input
     gain = r.psnr - r.input_psnr if r.psnr is not None and r.input_psnr is not None else None
     return {
         "line": r.target.label,
@@ -48,8 +51,8 @@ def flat_row(r: TargetResult) -> dict:
         "images": len(r.images),
         "psnr": _num(r.psnr, 3),
         "ssim": _num(r.ssim, 4),
-        "input_psnr": _num(r.input_psnr, 3),
-        "input_ssim": _num(r.input_ssim, 4),
+        "input_psnr": _num(input_psnr, 3),
+        "input_ssim": _num(input_ssim, 4),
         "gain_db": _num(gain, 3),
         "seconds_per_image": _num(r.seconds, 4),
         "device": r.device,
@@ -66,7 +69,7 @@ def flat_row(r: TargetResult) -> dict:
 
 
 def flat_rows(report: EvalReport) -> list[dict]:
-    return [flat_row(r) for r in report.results]
+    return [flat_row(r, (report.input_psnr, report.input_ssim)) for r in report.results]
 
 
 def _tables(report: EvalReport) -> list:
@@ -121,8 +124,7 @@ def _cells(row: dict) -> list[str]:
         model = f"({row['status']})"
     params = None if row["params"] is None else row["params"] / 1e6
     if row["status"] != "ok":  # a line that failed part-way: its partial means are in the JSON, not here
-        row = {**row, **dict.fromkeys(("psnr", "ssim", "input_psnr", "input_ssim", "gain_db",
-                                       "seconds_per_image"))}
+        row = {**row, **dict.fromkeys(("psnr", "ssim", "gain_db", "seconds_per_image"))}
     return [row["line"], model, _fmt(row["psnr"], 2), _fmt(row["ssim"], 4), _fmt(row["input_psnr"], 2),
             _fmt(row["input_ssim"], 4), _fmt(row["gain_db"], 2, ""), _fmt(row["seconds_per_image"], 3),
             _fmt(params, 2), _fmt(row["gflops_1280x720"], 1), _paper(row["paper_psnr"]),
