@@ -3,9 +3,10 @@
     python benchmarks/tiling_agreement.py                      # compact presets, 1280x720, 256 px tiles
     python benchmarks/tiling_agreement.py -m bag-compact --tile 384 --threads 2
 
-Modes: ``plain`` (every tile normalised by its own statistics), ``global-stats`` with 0, 1 or 2
-full-resolution refinement passes (0 = statistics of a downscaled copy of the whole image only; the
-engine's default is 1). Variants without InstanceNorm have nothing to share: only ``plain`` is run.
+Modes: ``plain`` (every tile normalised by its own statistics; the engine's default), ``global-stats``
+with 0, 1 or 2 full-resolution refinement passes (0 = statistics of a downscaled copy of the whole
+image only). Variants without InstanceNorm or channel attention have nothing to share: only ``plain``
+is run for them.
 Trained weights are used where the resolver finds them on this machine. Otherwise the network is
 random-initialised (seed 0), and with ``--quick-train N`` then trained for N steps of L1 loss on
 procedural pairs (64 px crops, batch 4): a benchmark-only stand-in that behaves like a restoration
@@ -29,8 +30,8 @@ from deblur_cli.inference.tiling import default_overlap
 
 DEFAULT_VARIANTS = ["bag-compact", "deblurgan-compact", "pix2pix-compact", "pix2pix-sa-gr-compact",
                     "rir-compact", "multiscale-compact", "resnet-gan-compact"]
-MODES = [("plain", "plain", 0), ("global, downscaled only", "global-stats", 0),
-         ("global, +1 pass (default)", "global-stats", 1), ("global, +2 passes", "global-stats", 2)]
+MODES = [("plain (default)", "plain", 0), ("global, downscaled only", "global-stats", 0),
+         ("global, +1 pass", "global-stats", 1), ("global, +2 passes", "global-stats", 2)]
 
 
 def test_image(width: int, height: int, seed: int) -> np.ndarray:

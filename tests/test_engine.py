@@ -201,15 +201,18 @@ def test_global_stats_tiling_agrees_with_whole_image_better_than_plain(channel_a
     net, rgb = norm_net(channel_attention), gradient_image(160, 240)
     whole = Restorer(net, spec(tiling_hint="discouraged"), tile=0).restore(rgb)
     plain = Restorer(net, spec(tiling_hint="discouraged"), tile=64, tile_mode="plain").restore(rgb)
-    shared = Restorer(net, spec(tiling_hint="discouraged"), tile=64).restore(rgb)  # auto -> global-stats
+    shared = Restorer(net, spec(tiling_hint="discouraged"), tile=64, tile_mode="global-stats").restore(rgb)
     assert psnr(shared, whole) > psnr(plain, whole) + 3
-    exact = Restorer(net, spec(), tile=64, stats_passes=2).restore(rgb)  # two statistics layers: exact
+    exact = Restorer(net, spec(), tile=64, tile_mode="global-stats", stats_passes=2).restore(rgb)  # two statistics layers: exact
     assert psnr(exact, whole) > 60
 
 
-def test_tile_mode_auto_picks_global_stats_only_for_instance_norm():
-    assert Restorer(norm_net(), spec()).tile_mode == "global-stats"
-    assert Restorer(local_net(False), spec()).tile_mode == "plain"
+def test_tile_mode_defaults_to_plain_and_global_stats_leaves_plain_networks_alone():
+    assert Restorer(norm_net(), spec()).tile_mode == "plain"
+    net, rgb = local_net(False), image(100, 130)
+    plain = Restorer(net, spec(), tile=64, overlap=32).restore(rgb)
+    shared = Restorer(net, spec(), tile=64, overlap=32, tile_mode="global-stats").restore(rgb)
+    np.testing.assert_array_equal(plain, shared)  # nothing to share in a network without statistics
     with pytest.raises(UsageError):
         Restorer(Identity(), spec(), tile_mode="magic")
 

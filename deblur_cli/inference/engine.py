@@ -7,9 +7,11 @@
   images; the finest (last) one is the result.
 - Tiling (``tile``): ``0`` never tiles, ``N`` tiles with N-pixel squares when the image is larger,
   ``auto`` runs the whole image when it fits in the memory available and otherwise the largest tile
-  that fits (:mod:`.tiling`). Variants with per-image statistics (InstanceNorm, channel attention)
-  tile in ``global-stats`` mode by default (:mod:`.norm_stats`): all tiles share the whole image's
-  statistics.
+  that fits (:mod:`.tiling`). Tiles are blended in ``plain`` mode: each tile is normalised by its own
+  statistics. ``tile_mode="global-stats"`` (:mod:`.norm_stats`) makes InstanceNorm and channel-attention
+  variants share statistics taken from a downscaled copy of the whole image; it brings random-init
+  networks closer to their whole-image output but trained ones further away (README, "Tiling"), so it
+  is an option, not the default.
 - Out of memory (CUDA, MPS, or a failed CPU allocation): the tile side is halved and the image is run
   again, down to ``tiling.MIN_TILE``; then a ``DeblurError`` says what to try.
 - Memory layout: channels_last on CUDA in half precision (what tensor cores want); contiguous NCHW on
@@ -38,7 +40,7 @@ Progress = Callable[[int, int], None]  # (tiles done, tiles in total)
 # Extra per-pixel outputs to blend like the image, e.g. BAG's attention maps: module -> list of N1HW maps.
 Collect = Callable[[nn.Module], Sequence[torch.Tensor]]
 
-TILE_MODES = ("auto", "plain", "global-stats")
+TILE_MODES = ("plain", "global-stats")
 # Fraction of the free memory a run may plan to use: the rest is the output canvas, the allocator's
 # fragmentation and other processes. The out-of-memory fallback catches what the estimate misses.
 MEMORY_SHARE = {"cuda": 0.7, "mps": 0.5, "cpu": 0.4}
@@ -61,7 +63,7 @@ class Restorer:
     """A generator ready to restore images: ``restore(rgb)`` for numpy HxWx3, ``restore_tensor(x)`` for 1x3xHxW."""
 
     def __init__(self, module: nn.Module, spec, device: str | torch.device = "cpu", precision: str = "fp32",
-                 tile: str | int | None = "0", overlap: int | None = None, tile_mode: str = "auto",
+                 tile: str | int | None = "0", overlap: int | None = None, tile_mode: str = "plain",
                  stats_passes: int = 0, channels_last: bool | None = None, name: str | None = None,
                  weights_path=None):
         self.spec = spec
@@ -71,8 +73,6 @@ class Restorer:
         self.overlap = overlap
         if tile_mode not in TILE_MODES:
             raise UsageError(f"unknown tile mode {tile_mode!r}; use {', '.join(TILE_MODES)}")
-        if tile_mode == "auto":
-            tile_mode = "global-stats" if has_global_statistics(module) else "plain"
         self.tile_mode = tile_mode
         self.stats_passes = stats_passes  # full-resolution refinements of the global statistics
         if channels_last is None:

@@ -20,8 +20,13 @@ Statistics are keyed by layer *and* call order within a forward pass, so network
 Self-attention (non-local blocks) relates every position to every other one; no shared statistic can
 make a tile see the rest of the image, so variants with it stay "discouraged" for tiling.
 
-The engine records on the downscaled image, optionally refines with ``stats_passes`` full-resolution
-accumulate passes, then produces the output. ``benchmarks/tiling_agreement.py`` measures each step.
+The engine's ``tile_mode="global-stats"`` records on the downscaled image, optionally refines with
+``stats_passes`` full-resolution accumulate passes, then produces the output. Measured with
+``benchmarks/tiling_agreement.py``: it helps random-init networks, whose output swings with every
+statistic, but moves (even lightly) trained BAG and DeblurGAN further from their whole-image output
+than plain tiling with a quarter-tile overlap does; statistics of a downscaled image are not those of
+the full-size one, and the refinement passes (a fixed-point iteration through ~30 stacked
+normalisations) can diverge. So it is opt-in; the numbers are in the README's tiling section.
 """
 
 from __future__ import annotations
