@@ -16,7 +16,8 @@ Choices where the paper is silent (written down as the brief asks):
 - Multi-level residual connection (Fig. 3): each module is residual, r_k = M_k(h_k) + h_k (one-level, eq. 4),
   and the next module's input also receives the first module's input: h_{k+1} = r_k + h_0 for k >= 1.
   The network output is r_K + h_0. The ``one-level`` ablation uses h_{k+1} = r_k.
-- Image range [0, 1]; the global skip adds the decoder output to the input image.
+- Image range [0, 1]; the global skip adds the decoder output to the input image. The decoder's last layer starts
+  at zero, so an untrained generator returns its input (short CPU runs start from "no change", not from noise).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .blocks import ResBlock, SpatialAttention, conv_norm_act, norm_layer
+from .blocks import ResBlock, SpatialAttention, conv_norm_act, norm_layer, zero_init_
 
 
 class DenseBlockUnit(nn.Module):
@@ -102,7 +103,7 @@ class BAGGenerator(nn.Module):
             norm_layer(norm, c // 2), nn.ReLU(inplace=True),
             nn.ConvTranspose2d(c // 2, c // 4, 3, stride=2, padding=1, output_padding=1, bias=False),
             norm_layer(norm, c // 4), nn.ReLU(inplace=True),
-            nn.ConvTranspose2d(c // 4, 3, 7, stride=1, padding=3),
+            zero_init_(nn.ConvTranspose2d(c // 4, 3, 7, stride=1, padding=3)),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
