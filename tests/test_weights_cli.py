@@ -68,7 +68,7 @@ def test_info_describes_spec_paper_rows_and_weights(tiny_manifest):
     result = runner.invoke(app, ["info", "bag"])
     assert result.exit_code == 0, result.output
     for text in ("004 Blur-Attention-GAN", "004-table2:BAG: psnr 29.4, ssim 0.89", "uses bag-compact",
-                 "deblur train --config deblur_cli/configs/bag.toml", "params: 8,247,439"):
+                 "train it: deblur train --preset 004-table1-bag", "params: 8,247,439"):
         assert text in result.stdout, text
     assert "status: untrained" in runner.invoke(app, ["info", TINY]).stdout
     report = json.loads(runner.invoke(app, ["info", TINY_COMPACT, "--json"]).stdout)

@@ -78,7 +78,7 @@ def test_no_weights_anywhere_says_how_to_get_them(setup):
     message = str(err.value)
     assert f"no weights for {TINY} or its compact fallback {TINY_COMPACT}" in message
     assert f"deblur models download {TINY}" in message
-    assert f"deblur train --config deblur_cli/configs/{TINY}.toml" in message
+    assert "deblur train --config YOUR_CONFIG.toml" in message  # no shipped preset trains the test-only variant
     assert "variants with weights: bag-compact" in message
     with pytest.raises(WeightsUnavailableError, match=f"no weights for {TINY_COMPACT} \\("):
         resolve_weights(TINY_COMPACT, manifest=manifest)  # a compact variant has no further fallback

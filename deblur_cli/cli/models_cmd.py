@@ -30,7 +30,7 @@ def list_models(
     """Every generator variant: family, preset, where its weights are, measured quality.
 
     Weights: bundled (ships with deblur), cached (downloaded), hub (published, `deblur models download NAME`),
-    none (train it: `deblur train --config deblur_cli/configs/NAME.toml`).
+    none (train it: `deblur train --preset cpu/NAME`).
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -211,4 +211,6 @@ def _print_info(report: dict[str, Any]) -> None:
         for key, value in (entry.get(section) or {}).items():
             console.print(f"  {section}.{key}: {value}")
     if entry.get("status") != "trained":
-        console.print(f"  train it: deblur train --config deblur_cli/configs/{report['name']}.toml")
+        from ..weights.hints import train_command
+
+        console.print(f"  train it: {train_command(report['name'])}")

@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .hints import train_command
 from .errors import WeightsIntegrityError, WeightsUnavailableError
 from .io import sha256_file
 from .manifest import HubRef, Manifest, WeightsEntry, load_manifest
@@ -104,7 +105,7 @@ def _trained_entry(name: str, manifest: Manifest) -> WeightsEntry:
     if entry is None or not entry.trained:
         raise WeightsUnavailableError(
             f"{name} has no trained weights yet, so there is nothing to download; train them with "
-            f"`deblur train --config deblur_cli/configs/{name}.toml`")
+            f"`{train_command(name)}`")
     return entry
 
 

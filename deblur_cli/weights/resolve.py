@@ -23,6 +23,7 @@ from pathlib import Path
 
 from .. import registry
 from . import hub
+from .hints import train_command
 from .errors import WeightsUnavailableError
 from .manifest import Manifest, load_manifest
 
@@ -131,4 +132,4 @@ def _unavailable_message(name: str, fallback: str | None, manifest: Manifest, pr
     have = f"variants with weights: {', '.join(ready)}" if ready else "no variant has weights yet"
     return (f"no weights for {asked} ({'; '.join(problems)}). Get published ones with "
             f"`deblur models download {name}`, or train them with "
-            f"`deblur train --config deblur_cli/configs/{name}.toml`; {have}.")
+            f"`{train_command(name)}`; {have}.")
