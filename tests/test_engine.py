@@ -78,6 +78,14 @@ def test_tiled_equals_whole_for_a_local_network(strided):
     np.testing.assert_allclose(tiled, whole, atol=1e-5)
 
 
+def test_tiles_off_the_stride_grid_would_not_match():
+    # Why tile starts snap to multiple_of: the same strided network tiled on a 2-pixel grid differs.
+    net, rgb = local_net(True), image(150, 203, seed=1)
+    whole = Restorer(net, spec(multiple_of=4), tile=0).restore(rgb)
+    off_grid = Restorer(net, spec(multiple_of=2), tile=64, overlap=48).restore(rgb)
+    assert np.abs(off_grid - whole).max() > 0.01
+
+
 def test_pads_to_multiple_and_crops_back_odd_sizes():
     rgb = image(37, 55)
     out = Restorer(MustBeMultiple(), spec(multiple_of=4)).restore(rgb)

@@ -24,7 +24,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from ..errors import DeblurError
+from ..errors import DeblurError, UsageError
 from .paths import Job, should_skip
 
 QUEUE_DEPTH = 2
@@ -190,7 +190,7 @@ def _restore(restorer, rgb: np.ndarray, collect, progress: Callable[[int, int], 
 def _attention_collector(restorer):
     module = restorer.module
     if not hasattr(module, "keep_attention_maps"):
-        raise DeblurError(f"--save-attention: {restorer.name} has no spatial attention maps (BAG variants do)")
+        raise UsageError(f"--save-attention: {restorer.name} has no spatial attention maps (BAG variants do)")
     module.keep_attention_maps(True)
     return lambda m: m.attention_maps()
 

@@ -158,7 +158,7 @@ def activation_bytes_per_pixel(module, multiple_of: int, device, dtype) -> float
     allocator's fragmentation. Elsewhere there is no allocator to ask, so every leaf layer reports its
     input plus output size and the peak is taken as five times the largest of these, plus the image in
     and out. Five is calibrated against the process's peak resident memory at 512x512 on CPU: the
-    measured peak was 0.5 to 0.9 times this estimate for every compact variant (README, inference
+    measured peak was 0.4 to 0.92 times this estimate for every compact variant (README, inference
     section). An underestimate is caught by the engine's out-of-memory fallback, which halves the tile.
     """
     import torch
