@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .errors import UsageError, friendly_errors, set_debug
+from .errors import DeblurError, UsageError, friendly_errors, set_debug
 from .options import DebugOpt, DeviceOpt, JsonOpt, PrecisionOpt, TileOpt, WeightsOpt
 
 HELP = """Deblur photos: files, folders (--recursive for sub-folders) or glob patterns.
@@ -64,12 +64,17 @@ def run(
 
     launch = distributed.launch_from_env()
     device = distributed.device_for(launch, device)
-    with distributed.process_group(launch, device):
-        outcomes = distributed.run_sharded(
-            lambda: _run_shard(distributed.shard(jobs, launch), model, weights, device, precision, tile,
-                               ext, quality, overwrite, max_pixels, compare, save_attention,
-                               show_progress=launch.is_main and not quiet and not as_json, debug=debug),
-            launch)
+    try:
+        with distributed.process_group(launch, device):
+            outcomes = distributed.run_sharded(
+                lambda: _run_shard(distributed.shard(jobs, launch), model, weights, device, precision, tile,
+                                   ext, quality, overwrite, max_pixels, compare, save_attention,
+                                   show_progress=launch.is_main and not quiet and not as_json, debug=debug),
+                launch)
+    except DeblurError as exc:
+        if launch.is_main:
+            raise
+        raise SystemExit(2 if isinstance(exc, UsageError) else 1) from None  # rank 0 says why, once
     results = distributed.unshard([r for r, _ in outcomes], len(jobs))
     info = {**outcomes[0][1], "processes": launch.world}
     failed = any(r.status == "failed" for r in results)

@@ -70,9 +70,12 @@ def process_group(launch: Launch, device: str) -> Iterator[None]:
     import torch
     import torch.distributed as dist
 
-    backend = "nccl" if device.startswith("cuda") else "gloo"
+    from .devices import resolve_device
+
+    target = resolve_device(device)  # an unusable device is a usage error on every rank, before joining
+    backend = "nccl" if target.type == "cuda" else "gloo"
     if backend == "nccl":
-        torch.cuda.set_device(torch.device(device))  # object collectives run on the current device
+        torch.cuda.set_device(target)  # object collectives run on the current device
     dist.init_process_group(backend=backend)
     try:
         yield
