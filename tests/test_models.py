@@ -24,8 +24,8 @@ DISCRIMINATORS = registry.names("discriminator")
 
 
 def _starts_as_identity(spec: registry.VariantSpec) -> bool:
-    """Global-residual generators whose last conv starts at zero (BAG's global skip is not zero-initialised)."""
-    return spec.family in {"deblurgan", "rir", "multiscale"} or bool(spec.kwargs.get("global_residual"))
+    """Global-residual generators, whose last conv starts at zero."""
+    return spec.family in {"bag", "deblurgan", "rir", "multiscale"} or bool(spec.kwargs.get("global_residual"))
 
 
 def _input(spec: registry.VariantSpec, seed: int = 0) -> torch.Tensor:
