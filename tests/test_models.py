@@ -15,7 +15,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from deblur_cli import registry
-from deblur_cli.models.blocks import FusedSelfAttention, SelfAttention, pad_to_multiple
+from deblur_cli.models.blocks import SelfAttention, pad_to_multiple
 from deblur_cli.models.edges import canny
 
 ALL = registry.names(None)
@@ -205,15 +205,19 @@ def test_bag_keeps_four_attention_maps():
     assert len(maps) == 4 and all(m.shape == (1, 1, 8, 8) for m in maps)
 
 
-def test_fused_self_attention_matches_self_attention():
+def test_self_attention_computes_eq2():
+    """The fused kernel path gives paper 001 eq. 2: y = gamma * softmax(q k^T) v + x."""
     torch.manual_seed(0)
-    reference, fused = SelfAttention(32), FusedSelfAttention(32)
-    fused.load_state_dict(reference.state_dict())
+    block = SelfAttention(32)
     with torch.no_grad():
-        reference.gamma.fill_(0.7)
-        fused.gamma.fill_(0.7)
+        block.gamma.fill_(0.7)
         x = torch.randn(2, 32, 9, 13)
-        torch.testing.assert_close(fused(x), reference(x), rtol=1e-5, atol=1e-5)
+        q = block.query(x).flatten(2).transpose(1, 2)
+        k = block.key(x).flatten(2).transpose(1, 2)
+        v = block.value(x).flatten(2).transpose(1, 2)
+        o = torch.softmax(q @ k.transpose(1, 2), dim=-1) @ v
+        expected = x + 0.7 * o.transpose(1, 2).reshape(x.shape)
+        torch.testing.assert_close(block(x), expected, rtol=1e-5, atol=1e-5)
 
 
 def _shapes_image() -> np.ndarray:

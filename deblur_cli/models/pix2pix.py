@@ -19,7 +19,7 @@ Choices, written down:
   from the bottleneck, which puts one attention at 1/4 resolution: 4,096 tokens at 256x256, but 61,440 at
   1280x768, where non-local attention is O((HW)^2) (the review, paper 000). Mirroring the encoder keeps
   every attention at 1/8 resolution or coarser. ``attention_levels`` overrides the levels (compact presets).
-- ``self_attention`` = non-local block of eq. 2 (``blocks.FusedSelfAttention``, gamma starts at 0);
+- ``self_attention`` = non-local block of eq. 2 (``blocks.SelfAttention``, gamma starts at 0);
   ``channel_attention`` = squeeze-and-excitation of eq. 3-4 at the same places, after the self-attention.
   The bottleneck channel attention is present whenever either attention is enabled.
 - Image convention: the body sees ``2x - 1``; without global residual the output is ``(tanh + 1) / 2``,
@@ -34,13 +34,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .blocks import ChannelAttention, FusedSelfAttention, apply_spectral_norm, zero_init_
+from .blocks import ChannelAttention, SelfAttention, apply_spectral_norm, zero_init_
 
 
 def _attention(channels: int, self_attention: bool, channel_attention: bool) -> nn.Module:
     layers: list[nn.Module] = []
     if self_attention:
-        layers.append(FusedSelfAttention(channels))  # eq. 2
+        layers.append(SelfAttention(channels))  # eq. 2
     if channel_attention:
         layers.append(ChannelAttention(channels))  # eq. 3-4
     return nn.Sequential(*layers)

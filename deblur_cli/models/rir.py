@@ -38,7 +38,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .blocks import ChannelAttention, FusedSelfAttention, apply_spectral_norm, zero_init_
+from .blocks import ChannelAttention, SelfAttention, apply_spectral_norm, zero_init_
 
 
 class ResBlockCA(nn.Module):
@@ -91,7 +91,7 @@ class RiRGenerator(nn.Module):
                                   nn.BatchNorm2d(ch[0]), nn.ReLU(inplace=True))
         self.encoders = nn.ModuleList(
             RiRBlock(ch[k], ch[k + 1], up=False, channel_attention=channel_attention) for k in range(levels - 1))
-        self.attention = FusedSelfAttention(ch[-1]) if self_attention else nn.Identity()
+        self.attention = SelfAttention(ch[-1]) if self_attention else nn.Identity()
         self.decoders = nn.ModuleList(
             RiRBlock(ch[k + 1] * (1 if k == levels - 2 else 2), ch[k], up=True, channel_attention=channel_attention)
             for k in range(levels - 1))
