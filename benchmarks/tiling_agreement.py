@@ -3,10 +3,11 @@
     python benchmarks/tiling_agreement.py                      # compact presets, 1280x720, 256 px tiles
     python benchmarks/tiling_agreement.py -m bag-compact --tile 384 --threads 2
 
-Modes: ``plain`` (every tile normalised by its own statistics; the engine's default), ``global-stats``
-with 0, 1 or 2 full-resolution refinement passes (0 = statistics of a downscaled copy of the whole
-image only). Variants without InstanceNorm or channel attention have nothing to share: only ``plain``
-is run for them.
+Modes: ``plain`` (every tile normalised by its own statistics; the engine's default) and
+``global-stats`` with statistics taken from a downscaled copy of the whole image, pooled over a plain
+pass of the tiles, or pooled and refined by one more full-resolution pass. Variants without
+InstanceNorm or channel attention have nothing to share: only ``plain`` is run for them.
+``--tile`` and ``--overlap`` take comma-separated lists; every combination is run.
 Trained weights are used where the resolver finds them on this machine. Otherwise the network is
 random-initialised (seed 0), and with ``--quick-train N`` then trained for N steps of L1 loss on
 procedural pairs (64 px crops, batch 4): a benchmark-only stand-in that behaves like a restoration
@@ -30,8 +31,12 @@ from deblur_cli.inference.tiling import default_overlap
 
 DEFAULT_VARIANTS = ["bag-compact", "deblurgan-compact", "pix2pix-compact", "pix2pix-sa-gr-compact",
                     "rir-compact", "multiscale-compact", "resnet-gan-compact"]
-MODES = [("plain (default)", "plain", 0), ("global, downscaled only", "global-stats", 0),
-         ("global, +1 pass", "global-stats", 1), ("global, +2 passes", "global-stats", 2)]
+MODES = [  # column label, tile_mode, stats_source, stats_passes
+    ("plain (default)", "plain", "tiles", 0),
+    ("global, downscaled", "global-stats", "downscaled", 0),
+    ("global, pooled from tiles", "global-stats", "tiles", 0),
+    ("global, pooled + 1 pass", "global-stats", "tiles", 1),
+]
 
 
 def test_image(width: int, height: int, seed: int) -> np.ndarray:
@@ -94,8 +99,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-m", "--models", default=",".join(DEFAULT_VARIANTS))
     parser.add_argument("--size", default="1280x720", help="WIDTHxHEIGHT")
-    parser.add_argument("--tile", type=int, default=256)
-    parser.add_argument("--overlap", type=int, default=None, help="default: the engine's (a quarter of the "
+    parser.add_argument("--tile", default="256", help="tile side(s), e.g. 256,512")
+    parser.add_argument("--overlap", default="", help="overlap(s); default: the engine's (a quarter of the "
                         "tile for discouraged variants, an eighth otherwise)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: PyTorch's default)")
@@ -107,7 +112,7 @@ def main() -> None:
     width, height = (int(v) for v in args.size.lower().split("x"))
     rgb = test_image(width, height, args.seed)
 
-    header = ["variant", "weights", "tile / overlap", "whole s"] + [f"{label} dB (s)" for label, _, _ in MODES]
+    header = ["variant", "weights", "tile / overlap", "whole s"] + [f"{mode[0]} dB (s)" for mode in MODES]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for name in args.models.split(","):
@@ -119,20 +124,22 @@ def main() -> None:
         start = time.perf_counter()
         whole = Restorer(module, spec, tile=0).restore(rgb)
         whole_s = time.perf_counter() - start
-        cells = []
-        overlap = args.overlap if args.overlap is not None else default_overlap(
-            args.tile, spec.tiling, spec.multiple_of)
-        for _label, mode, passes in MODES:
-            if mode == "global-stats" and not has_global_statistics(module):
-                cells.append("n/a")
-                continue
-            restorer = Restorer(module, spec, tile=args.tile, overlap=args.overlap, tile_mode=mode,
-                                stats_passes=passes)
-            start = time.perf_counter()
-            tiled = restorer.restore(rgb)
-            cells.append(f"{psnr(tiled, whole):.1f} ({time.perf_counter() - start:.1f})")
-        print(f"| {name} | {weights} | {args.tile} / {overlap} | {whole_s:.1f} | " + " | ".join(cells) + " |",
-              flush=True)
+        for tile in (int(t) for t in args.tile.split(",")):
+            for overlap in ([int(o) for o in args.overlap.split(",")] if args.overlap else [None]):
+                overlap = overlap if overlap is not None else default_overlap(tile, spec.tiling, spec.multiple_of)
+                cells = [agreement(module, spec, rgb, whole, tile, overlap, *mode[1:]) for mode in MODES]
+                print(f"| {name} | {weights} | {tile} / {overlap} | {whole_s:.1f} | " + " | ".join(cells) + " |",
+                      flush=True)
+
+
+def agreement(module, spec, rgb, whole, tile, overlap, mode, source, passes) -> str:
+    if mode == "global-stats" and not has_global_statistics(module):
+        return "n/a"
+    restorer = Restorer(module, spec, tile=tile, overlap=overlap, tile_mode=mode, stats_source=source,
+                        stats_passes=passes)
+    start = time.perf_counter()
+    tiled = restorer.restore(rgb)
+    return f"{psnr(tiled, whole):.1f} ({time.perf_counter() - start:.1f})"
 
 
 if __name__ == "__main__":

@@ -130,6 +130,16 @@ def test_other_errors_are_not_retried():
         Restorer(Broken(), spec()).restore(image(8, 8))
 
 
+def test_global_stats_progress_counts_the_statistics_passes():
+    calls = []
+    Restorer(norm_net(), spec(), tile=64, overlap=16, tile_mode="global-stats", stats_passes=1).restore(
+        gradient_image(100, 150), progress=lambda d, n: calls.append((d, n)))
+    n = 3 * len(tiling.plan_tiles(100, 150, 64, 16, 4))  # pooling pass, refinement pass, output pass
+    assert calls == [(i, n) for i in range(1, n + 1)]
+    with pytest.raises(UsageError):
+        Restorer(norm_net(), spec(), stats_source="magic")
+
+
 def test_progress_reports_every_tile():
     calls = []
     Restorer(Identity(), spec(), tile=64, overlap=16).restore(image(100, 150), progress=lambda d, n: calls.append((d, n)))
@@ -192,14 +202,15 @@ def test_replayed_statistics_reproduce_the_normal_forward(channel_attention):
                 net(x)
             with stats.apply():
                 replayed = net(x)
-            with stats.apply(accumulate=True):
-                stats.set_core((0, 32), (0, 40), (32, 40))
-                net(x)
             recorded = dict(stats.stats)
-            stats.commit()
-        for key, (mean, var) in stats.stats.items():  # pooled full-image sums == the layer's own statistics
-            torch.testing.assert_close(mean, recorded[key][0], atol=1e-5, rtol=1e-4)
-            torch.testing.assert_close(var, recorded[key][1], atol=1e-5, rtol=1e-4)
+            stats.set_core((0, 32), (0, 40), (32, 40))
+            for pooled in (stats.pool(), stats.apply(accumulate=True)):
+                with pooled:
+                    net(x)
+                stats.commit()
+                for key, (mean, var) in stats.stats.items():  # pooled whole-image sums == own statistics
+                    torch.testing.assert_close(mean, recorded[key][0], atol=1e-5, rtol=1e-4)
+                    torch.testing.assert_close(var, recorded[key][1], atol=1e-5, rtol=1e-4)
         torch.testing.assert_close(replayed, expected, atol=1e-5, rtol=1e-4)
         torch.testing.assert_close(net(x), expected)  # the layers are restored after the block
 
@@ -209,8 +220,10 @@ def test_global_stats_tiling_agrees_with_whole_image_better_than_plain(channel_a
     net, rgb = norm_net(channel_attention), gradient_image(160, 240)
     whole = Restorer(net, spec(tiling_hint="discouraged"), tile=0).restore(rgb)
     plain = Restorer(net, spec(tiling_hint="discouraged"), tile=64, tile_mode="plain").restore(rgb)
-    shared = Restorer(net, spec(tiling_hint="discouraged"), tile=64, tile_mode="global-stats").restore(rgb)
-    assert psnr(shared, whole) > psnr(plain, whole) + 3
+    for source in ("downscaled", "tiles"):
+        shared = Restorer(net, spec(tiling_hint="discouraged"), tile=64, tile_mode="global-stats",
+                          stats_source=source).restore(rgb)
+        assert psnr(shared, whole) > psnr(plain, whole) + 3, source
     exact = Restorer(net, spec(), tile=64, tile_mode="global-stats", stats_passes=2).restore(rgb)  # two statistics layers: exact
     assert psnr(exact, whole) > 60
 

@@ -41,6 +41,7 @@ Progress = Callable[[int, int], None]  # (tiles done, tiles in total)
 Collect = Callable[[nn.Module], Sequence[torch.Tensor]]
 
 TILE_MODES = ("plain", "global-stats")
+STATS_SOURCES = ("tiles", "downscaled")
 # Fraction of the free memory a run may plan to use: the rest is the output canvas, the allocator's
 # fragmentation and other processes. The out-of-memory fallback catches what the estimate misses.
 MEMORY_SHARE = {"cuda": 0.7, "mps": 0.5, "cpu": 0.4}
@@ -64,8 +65,8 @@ class Restorer:
 
     def __init__(self, module: nn.Module, spec, device: str | torch.device = "cpu", precision: str = "fp32",
                  tile: str | int | None = "0", overlap: int | None = None, tile_mode: str = "plain",
-                 stats_passes: int = 0, channels_last: bool | None = None, name: str | None = None,
-                 weights_path=None):
+                 stats_source: str = "tiles", stats_passes: int = 0, channels_last: bool | None = None,
+                 name: str | None = None, weights_path=None):
         self.spec = spec
         self.device = resolve_device(device)
         self.dtype = resolve_precision(precision, spec, self.device)
@@ -73,8 +74,11 @@ class Restorer:
         self.overlap = overlap
         if tile_mode not in TILE_MODES:
             raise UsageError(f"unknown tile mode {tile_mode!r}; use {', '.join(TILE_MODES)}")
+        if stats_source not in STATS_SOURCES:
+            raise UsageError(f"unknown statistics source {stats_source!r}; use {', '.join(STATS_SOURCES)}")
         self.tile_mode = tile_mode
-        self.stats_passes = stats_passes  # full-resolution refinements of the global statistics
+        self.stats_source = stats_source  # global-stats: pooled over a plain pass of the tiles, or downscaled
+        self.stats_passes = stats_passes  # global-stats: full-resolution refinements (measured: they hurt)
         if channels_last is None:
             channels_last = self.device.type == "cuda" and self.dtype != torch.float32
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
@@ -147,16 +151,29 @@ class Restorer:
             tile, self.spec.tiling, self.spec.multiple_of)
         tiles = tiling.plan_tiles(h, w, tile, overlap, self.spec.multiple_of)
         if self.tile_mode == "global-stats" and has_global_statistics(self.module):
+            passes = self.stats_passes + (self.stats_source == "tiles")
+            counted = _offset_progress(progress, len(tiles), passes)
             with SharedStats(self.module) as stats:
-                self._record_downscaled(x, tile, stats)
-                for _ in range(self.stats_passes):
-                    with stats.apply(accumulate=True):  # full-resolution statistics, pooled over tile cores
-                        for t in tiles:
-                            self._forward(self._crop(x, t), None, stats, t)
+                if self.stats_source == "downscaled":
+                    self._record_downscaled(x, tile, stats)
+                else:
+                    with stats.pool():  # a plain pass whose statistics are pooled over the tile cores
+                        self._visit(x, tiles, stats, counted, 0)
+                    stats.commit()
+                for p in range(self.stats_passes):
+                    with stats.apply(accumulate=True):  # the same, with the shared statistics in place
+                        self._visit(x, tiles, stats, counted, passes - self.stats_passes + p)
                     stats.commit()
                 with stats.apply():
-                    return self._blend(x, tiles, collect, progress)
+                    return self._blend(x, tiles, collect, counted and (lambda d, n: counted(passes, d)))
         return self._blend(x, tiles, collect, progress)
+
+    def _visit(self, x: torch.Tensor, tiles: list[tiling.Tile], stats: SharedStats, progress, index: int) -> None:
+        """Run every tile for its statistics only."""
+        for i, t in enumerate(tiles):
+            self._forward(self._crop(x, t), None, stats, t)
+            if progress:
+                progress(index, i + 1)
 
     def _blend(self, x: torch.Tensor, tiles: list[tiling.Tile], collect: Collect | None,
                progress: Progress | None) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -209,3 +226,11 @@ class Restorer:
                 maps = torch.cat([F.interpolate(m, size=size, mode="bilinear", align_corners=False)
                                   for m in found], dim=1)[..., :h, :w]
         return y, maps
+
+
+def _offset_progress(progress: Progress | None, per_pass: int, passes: int):
+    """Report statistics passes and the final pass as one run of ``per_pass * (passes + 1)`` tiles."""
+    if progress is None:
+        return None
+    total = per_pass * (passes + 1)
+    return lambda pass_index, done: progress(pass_index * per_pass + done, total)

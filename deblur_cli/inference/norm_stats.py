@@ -85,12 +85,18 @@ class SharedStats:
 
     @contextmanager
     def record(self) -> Iterator[None]:
-        """Forward passes inside keep every layer's own statistics (the last pass wins)."""
-        self._mode = "record"
-        try:
+        """Forward passes inside run normally and keep every layer's statistics of its whole input
+        (the last pass wins): for one pass over a downscaled copy of the image."""
+        with self._in_mode("record"):
             yield
-        finally:
-            self._mode = "off"
+
+    @contextmanager
+    def pool(self) -> Iterator[None]:
+        """Forward passes inside run normally (each tile with its own statistics, as in plain tiling) and
+        sum what every layer sees over the core set by ``set_core``; ``commit`` afterwards."""
+        self._sums = {}
+        with self._in_mode("pool"):
+            yield
 
     @contextmanager
     def apply(self, accumulate: bool = False) -> Iterator[None]:
@@ -98,9 +104,14 @@ class SharedStats:
         sees over the core set by ``set_core`` (call ``commit`` afterwards)."""
         if not self.stats and self.layers:
             raise RuntimeError("no statistics recorded")
-        self._mode = "accumulate" if accumulate else "apply"
         if accumulate:
             self._sums = {}
+        with self._in_mode("accumulate" if accumulate else "apply"):
+            yield
+
+    @contextmanager
+    def _in_mode(self, mode: str) -> Iterator[None]:
+        self._mode = mode
         try:
             yield
         finally:
@@ -129,6 +140,8 @@ class SharedStats:
             if self._mode == "record":
                 xf = x.float()
                 self.stats[key] = (xf.mean(dim=(2, 3)), xf.var(dim=(2, 3), unbiased=False))
+            elif self._mode == "pool":
+                self._accumulate(key, x)
             elif self._mode in ("apply", "accumulate"):
                 if self._mode == "accumulate":
                     self._accumulate(key, x)
