@@ -56,7 +56,7 @@ def test_variants_without_their_own_weights_are_reported_not_timed(monkeypatch):
     assert all("--random-weights" in r["message"] and not r["seconds"] for r in results)
     monkeypatch.setenv("COLUMNS", "160")
     out = CliRunner().invoke(app, args)
-    assert out.exit_code == 0 and "│ bag         │ no weights │" in out.stdout
+    assert out.exit_code == 0 and "bag (no weights)" in out.stdout and "bag-compact (no weights)" in out.stdout
 
 
 def test_paper_time_for_bag_and_its_compact_preset():

@@ -42,32 +42,35 @@ def header(report: BenchReport) -> list[str]:
 
 def row_cells(r: VariantBench, report: BenchReport) -> list[str]:
     if r.status != "ok":
-        return [r.variant, r.status] + ["-"] * (len(COLUMNS) - 2)
+        return [f"{r.variant} ({r.status})"] + ["-"] * (len(COLUMNS) - 1)
     mp = report.width * report.height / 1e6
     gfs = r.gflops_per_s
     ref = report.reference.gflops_per_s if report.reference else None
     tiled = "-" if r.tiled_seconds is None else _ms(r.tiled_seconds)
     mem = "-" if r.peak_memory is None else f"{r.peak_memory / 2**20:,.0f}"
-    return [r.variant, "random" if r.weights.startswith("random") else "trained", _ms(r.median),
-            _ms(r.cpu_median), f"{mp / r.median:.2f}", f"{r.flops / 1e9:,.1f}", f"{gfs:.1f}" if gfs else "-",
-            f"{100 * gfs / ref:.0f}%" if gfs and ref else "-", mem, tiled]
+    name = r.variant + ("" if r.weights.startswith("random") else " (trained)")
+    return [name, _ms(r.median), _ms(r.cpu_median), f"{mp / r.median:.2f}", f"{r.flops / 1e9:,.1f}",
+            f"{gfs:.1f}" if gfs else "-", f"{100 * gfs / ref:.0f}%" if gfs and ref else "-", mem, tiled]
 
 
-COLUMNS = ["variant", "weights", "ms/img", "cpu ms", "MP/s", "GFLOP", "GFLOP/s", "% conv", "MiB", "ms tiled"]
+COLUMNS = ["variant", "ms\n/img", "cpu\nms", "MP/s", "GFLOP", "GFLOP\n/s", "%\nconv", "MiB", "ms\ntiled"]
 
 
 def print_rich(report: BenchReport, console=None) -> None:
     from rich.console import Console
     from rich.markup import escape
-    from rich.table import Table
+
+    from ..eval.rich_table import print_fitted
 
     console = console or Console()
-    table = Table(header_style="bold", title=f"deblur bench, {report.width}x{report.height}")
-    for i, col in enumerate(COLUMNS):
-        table.add_column(col, justify="left" if i < 2 else "right", no_wrap=i < 2)
-    for r in report.results:
-        table.add_row(*(escape(c) for c in row_cells(r, report)), style=None if r.status == "ok" else "dim")
-    console.print(table)
+    rows = [row_cells(r, report) for r in report.results]
+    styles = [None if r.status == "ok" else "dim" for r in report.results]
+    ran = [r for r in report.results if r.status == "ok"]
+    weights = "random-init weights" if all(r.weights.startswith("random") for r in ran) else "weights as marked"
+    title = f"deblur bench, {report.width}x{report.height}, {weights}"
+    # narrow terminals lose the derived figures first: MP/s follows from ms, GFLOP/s from GFLOP and ms
+    print_fitted(console, title, COLUMNS, rows, text={0}, row_styles=styles, drop_order=(3, 5, 4, 8, 7),
+                 hint="--json has every field")
     for line in header(report):
         console.print(f"[dim]- {escape(line)}[/dim]", highlight=False)
     methods = {r.memory_method for r in report.results if r.memory_method}

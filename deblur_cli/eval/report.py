@@ -194,19 +194,20 @@ def print_rich(report: EvalReport, console=None) -> None:
     """A narrower table than the file formats: PSNR/SSIM pairs share a column."""
     from rich.console import Console
     from rich.markup import escape
-    from rich.table import Table
+
+    from .rich_table import print_fitted
 
     console = console or Console()
     rows = flat_rows(report)
     show_line = any(r["line"] != r["requested"] for r in rows)
-    headers = ["model", "PSNR / SSIM", "input", "gain dB", "s/img", "M params", "GFLOPs 720p", "paper"]
-    table = Table(title=escape(report.dataset), header_style="bold")
-    for i, col in enumerate(["line", *headers] if show_line else headers):
-        table.add_column(col, justify="left" if i < 1 + show_line else "right")
-    for row in rows:
-        style = None if row["status"] == "ok" else "dim"
-        table.add_row(*(escape(c) for c in _rich_cells(row, show_line)), style=style)
-    console.print(table)
+    headers = ["model", "PSNR\n/ SSIM", "input", "gain\ndB", "s/img", "M\nparams", "GFLOPs\n720p", "paper"]
+    cells = [_rich_cells(r, show_line) for r in rows]
+    styles = [None if r["status"] == "ok" else "dim" for r in rows]
+    # narrow terminals lose cost columns first, then the gain (PSNR minus input), then the time
+    drop = tuple(i + show_line for i in (6, 5, 3, 4))
+    print_fitted(console, report.dataset, ["line", *headers] if show_line else headers, cells,
+                 text={0, 1, 8} if show_line else {0, 7}, row_styles=styles, drop_order=drop,
+                 hint="--format markdown|csv|json has every column")
     for line in notes(report):
         console.print(f"[dim]- {escape(line)}[/dim]", highlight=False)
 
