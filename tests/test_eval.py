@@ -230,3 +230,19 @@ def test_a_line_that_fails_midway_does_not_stop_the_others(gopro):
     assert failed.status == "failed" and "after 1 images" in failed.message and len(failed.images) == 1
     assert ok.status == "ok" and len(ok.images) == 3
     assert "bag-compact: failed" in rep.to_markdown(report)
+
+
+def test_narrow_terminal_tables_keep_numbers_whole():
+    from rich.console import Console
+
+    from deblur_cli.eval.rich_table import print_fitted
+
+    rows = [["pix2pix-sa-ca-gr-sn-compact", "1,032.9", "2,920", "0.44"], ["bag", "80.1", "12.5", "3.91"]]
+    for width, dropped in ((80, False), (34, False), (28, True)):
+        console = Console(width=width, record=True)
+        print_fitted(console, "t", ["variant", "GFLOP", "ms\n/img", "MP/s"], rows, text={0}, drop_order=(3,),
+                     hint="--json")
+        out = console.export_text()
+        assert max(len(line) for line in out.splitlines()) <= width
+        assert "1,032.9" in out and "2,920" in out
+        assert ("left out MP/s" in out) == dropped and ("0.44" in out) != dropped
