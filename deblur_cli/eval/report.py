@@ -83,7 +83,9 @@ def _tables(report: EvalReport) -> list:
 def notes(report: EvalReport) -> list[str]:
     lines = [f"Dataset: {report.dataset}; {report.n_images} images evaluated.",
              f"Input (blurred vs sharp): PSNR {_fmt(report.input_psnr, 2)} dB, SSIM {_fmt(report.input_ssim, 4)}.",
-             f"Metrics: {report.metric}.", f"Device: {report.device}; time = model only, per image, after warm-up."]
+             f"Metrics: {report.metric}."]
+    if any(r.images for r in report.results):
+        lines.append(f"Device: {report.device}; time = the engine's restore call per image, after a warm-up run.")
     if any(math.isinf(x) for r in report.results for s in r.images for x in (s.psnr, s.input_psnr)):
         lines.append("PSNR inf: an image identical to its sharp reference (MSE 0); JSON writes it as null.")
     methods = {r.flops_method for r in report.results if r.flops is not None}
