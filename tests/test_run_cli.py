@@ -98,10 +98,12 @@ def test_bad_file_fails_alone_with_one_line_and_exit_code_1(capsys, shots, check
     assert (tmp_path / "o" / "a.png").is_file()
 
 
-def test_tiled_run_keeps_size(capsys, tmp_path, checkpoint):
+@pytest.mark.parametrize("mode", ["plain", "global-stats"])
+def test_tiled_run_keeps_size(capsys, tmp_path, checkpoint, mode):
     src = tmp_path / "big.png"
     Image.fromarray((np.random.default_rng(1).random((90, 150, 3)) * 255).astype(np.uint8)).save(src)
-    code, _, err = deblur(capsys, src, "-m", "bag-compact", "--weights", checkpoint, "--tile", "64", "-q")
+    code, _, err = deblur(capsys, src, "-m", "bag-compact", "--weights", checkpoint, "--tile", "64",
+                          "--tile-mode", mode, "-q")
     assert code == 0, err
     assert err == ""  # --quiet: no summary
     assert Image.open(tmp_path / "big_deblurred.png").size == (150, 90)
@@ -124,6 +126,8 @@ def test_usage_errors_exit_2(capsys, shots, checkpoint):
     assert code == 2 and "fp16 is not supported on CPU" in err
     code, _, err = deblur(capsys, shots / "a.png", "--weights", checkpoint, "-m", "bag-compact", "--tile", "huge")
     assert code == 2 and "--tile" in err
+    code, _, err = deblur(capsys, shots / "a.png", "--weights", checkpoint, "-m", "bag-compact", "--tile-mode", "x")
+    assert code == 2 and "tile mode" in err
     assert not (shots / "a_deblurred.png").exists()
 
 

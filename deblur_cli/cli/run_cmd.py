@@ -42,6 +42,7 @@ def run(
     quality: Annotated[int, typer.Option("--quality", min=1, max=100, help="JPEG/WebP quality.")] = 95,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Redo results that already exist.")] = False,
     tile: TileOpt = "auto",
+    tile_mode: Annotated[str, typer.Option("--tile-mode", help="plain | global-stats: tiles of InstanceNorm / channel-attention models share statistics pooled over all tiles (a second pass; see README).")] = "plain",
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "auto",
     compare: Annotated[bool, typer.Option("--compare", help="Also write NAME_compare.EXT: input | result.")] = False,
@@ -68,7 +69,7 @@ def run(
         with distributed.process_group(launch, device):
             outcomes = distributed.run_sharded(
                 lambda: _run_shard(distributed.shard(jobs, launch), model, weights, device, precision, tile,
-                                   ext, quality, overwrite, max_pixels, compare, save_attention,
+                                   tile_mode, ext, quality, overwrite, max_pixels, compare, save_attention,
                                    show_progress=launch.is_main and not quiet and not as_json, debug=debug),
                 launch)
     except DeblurError as exc:
@@ -84,13 +85,14 @@ def run(
         raise typer.Exit(1)
 
 
-def _run_shard(jobs, model, weights, device, precision, tile, ext, quality, overwrite, max_pixels, compare,
-               save_attention, show_progress, debug):
+def _run_shard(jobs, model, weights, device, precision, tile, tile_mode, ext, quality, overwrite, max_pixels,
+               compare, save_attention, show_progress, debug):
     from ..inference.api import load_model
     from ..inference.devices import precision_name
     from ..inference.pipeline import BatchOptions, ConsoleReporter, run_batch
 
-    restorer = load_model(model, weights=weights, device=device, precision=precision, tile=tile)
+    restorer = load_model(model, weights=weights, device=device, precision=precision, tile=tile,
+                          tile_mode=tile_mode)
     if restorer.note and show_progress:
         print(f"note: {restorer.note}", file=sys.stderr)
     options = BatchOptions(ext=ext, quality=quality, overwrite=overwrite, max_pixels=max_pixels,

@@ -9,24 +9,26 @@ differs from the whole-image result and seams appear where the statistics jump.
 What: a context manager that takes over every ``nn.InstanceNorm2d`` (mean and variance) and every
 ``ChannelAttention`` (mean) of a network and can
 
-- ``record()``: let the layers run normally and keep each one's per-channel statistics (used on a
-  downscaled copy of the whole image, which fits in memory when the full image does not);
-- ``apply()``: use the kept statistics instead of the input's own, so all tiles share them; while
-  doing so it can ``accumulate`` the statistics each layer sees over the tile's *core* (the pixels the
-  tile alone owns) at full resolution, and ``commit()`` turns the sums into new statistics.
+- ``pool()``: let the layers run normally (each tile with its own statistics) and sum what each layer
+  sees over the tile's *core* (the pixels the tile alone owns); ``commit()`` turns the sums into
+  statistics of the whole image as plain tiling sees it;
+- ``record()``: let the layers run normally and keep each one's statistics of its whole input (for one
+  pass over a downscaled copy of the image, which fits in memory when the full image does not);
+- ``apply()``: use the kept statistics instead of the input's own, so all tiles share them; with
+  ``accumulate`` it also pools again, to refine the statistics pass by pass.
 
 Statistics are keyed by layer *and* call order within a forward pass, so networks that reuse a layer
 (a multi-scale generator sharing weights across scales, a feedback loop) keep one entry per use.
 Self-attention (non-local blocks) relates every position to every other one; no shared statistic can
 make a tile see the rest of the image, so variants with it stay "discouraged" for tiling.
 
-The engine's ``tile_mode="global-stats"`` records on the downscaled image, optionally refines with
-``stats_passes`` full-resolution accumulate passes, then produces the output. Measured with
-``benchmarks/tiling_agreement.py``: it helps random-init networks, whose output swings with every
-statistic, but moves (even lightly) trained BAG and DeblurGAN further from their whole-image output
-than plain tiling with a quarter-tile overlap does; statistics of a downscaled image are not those of
-the full-size one, and the refinement passes (a fixed-point iteration through ~30 stacked
-normalisations) can diverge. So it is opt-in; the numbers are in the README's tiling section.
+The engine's ``tile_mode="global-stats"`` pools over a plain pass of the tiles (``stats_source="tiles"``)
+or records on a downscaled copy (``"downscaled"``), refines ``stats_passes`` times (default 0), then
+produces the output. What each step buys, measured with ``benchmarks/tiling_agreement.py`` (README,
+"Tiling"): pooling brings BAG and RiR closer to their whole-image output than plain tiling, DeblurGAN
+mostly further; the downscaled copy's statistics are further off than plain tiling for both InstanceNorm
+networks (statistics depend on scale); refinement in theory reaches the whole-image statistics (one pass
+per stacked normalisation) but drifted away through BAG's ~30 stacked InstanceNorm layers.
 """
 
 from __future__ import annotations
