@@ -34,7 +34,11 @@ def load_model(name: str | None, weights: str | os.PathLike | None = None, devic
 
 def build_restorer(module, spec, device: str = "cpu", precision: str = "fp32", tile: str | int = "0",
                    **engine_options) -> Restorer:
-    """Wrap an in-memory network (training validation, tests): no weights are read."""
+    """Wrap an in-memory network (training validation, tests): no weights are read.
+
+    Like every ``Restorer``, it puts ``module`` in eval mode and moves/casts it in place: a trainer that
+    validates with it calls ``module.train()`` again afterwards.
+    """
     return Restorer(module, spec, device=device, precision=precision, tile=tile, **engine_options)
 
 
