@@ -15,9 +15,12 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from .errors import UsageError
 
-class UnknownVariantError(KeyError):
-    """Raised for a model name that is not registered; the message suggests close names."""
+
+class UnknownVariantError(UsageError, KeyError):
+    """Raised for a model name that is not registered (a usage error: exit code 2); the message suggests
+    close names."""
 
     def __str__(self) -> str:  # KeyError quotes its message; we want it plain
         return str(self.args[0])
