@@ -42,7 +42,7 @@ for _preset, _size, _suffix in (("paper", _BAG_PAPER, ""), ("compact", _BAG_COMP
 _DG = "deblur_cli.models.deblurgan:DeblurGANGenerator"
 # Compact presets: no dropout (DeblurGAN's 0.5 slows the short CPU training runs they exist for). The
 # feedback variant runs the whole network 4 times, so its compact preset is narrower (ngf 8, 4 blocks) to
-# stay near the others' time on a 1280x720 image (docs/readme_parts/models.md has the measurements).
+# stay near the others' time on a 1280x720 image (docs/models.md has the measurements).
 _DG_FEEDBACK_COMPACT = dict(ngf=8, blocks=4, dropout=0.0)
 for _preset, _size, _suffix in (("paper", dict(ngf=64, blocks=9), ""),
                                 ("compact", dict(ngf=16, blocks=6, dropout=0.0), "-compact")):

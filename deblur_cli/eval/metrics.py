@@ -20,7 +20,7 @@ What is measured (and why):
 
 These are not MATLAB's numbers: MATLAB's ``ssim`` on an RGB array treats it as one 3-D volume and reads
 +0.02..0.05 higher on good restorations; DeblurGAN-v2's ``test_metrics.py`` reports grayscale CW-SSIM.
-See docs/readme_parts/eval.md.
+See docs/eval.md.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ implements (other methods a paper compares against) are kept as reference lines.
 
 Numbers are copied from the extracted paper texts in /work/shared/papers (file named in ``source``).
 Where a paper does not say how it computed a metric, ``how`` says so: these numbers are not all comparable
-with each other or with ours (see docs/readme_parts/eval.md).
+with each other or with ours (see docs/eval.md).
 """
 
 from __future__ import annotations
