@@ -246,3 +246,16 @@ def test_narrow_terminal_tables_keep_numbers_whole():
         assert max(len(line) for line in out.splitlines()) <= width
         assert "1,032.9" in out and "2,920" in out
         assert ("left out MP/s" in " ".join(out.split())) == dropped and ("0.44" in out) != dropped
+
+
+def test_synthetic_dataset_motion_option_selects_the_blur():
+    from deblur_cli.eval.datasets import open_dataset
+    from deblur_cli.errors import UsageError
+
+    def input_psnr(motion):
+        items = open_dataset("synthetic", n=2, seed=4, size=48, motion=motion).items
+        return sum(float(10 * torch.log10(1 / ((d["blur"] - d["sharp"]) ** 2).mean())) for d in items) / 2
+
+    assert input_psnr("none") > input_psnr("shake") + 5
+    with pytest.raises(UsageError, match="--motion"):
+        open_dataset("synthetic", n=1, motion="wobble")

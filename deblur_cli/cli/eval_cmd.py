@@ -64,6 +64,8 @@ def register(app: typer.Typer) -> None:
         n: Annotated[int, typer.Option("--n", help="synthetic: number of pairs.")] = 16,
         seed: Annotated[int, typer.Option("--seed", help="synthetic: seed.")] = 0,
         size: Annotated[int, typer.Option("--size", help="synthetic: image side in pixels.")] = 256,
+        motion: Annotated[str, typer.Option(
+            "--motion", help="synthetic: mixed | shake (camera shake only) | objects | kernel | none.")] = "mixed",
         limit: Annotated[Optional[int], typer.Option("--limit", help="Evaluate the first N pairs only.")] = None,
         weights: WeightsOpt = None,
         random_weights: Annotated[bool, typer.Option(
@@ -100,7 +102,7 @@ def register(app: typer.Typer) -> None:
             raise UsageError("--limit must be at least 1")
         name = _choose_dataset(dataset, root, blur, sharp)
         evalset = open_dataset(name, root=root, split=split, blur_kind=blur_kind, blur=blur, sharp=sharp,
-                               n=n, seed=seed, size=size)
+                               n=n, seed=seed, size=size, motion=motion)
         err = Console(stderr=True)
         err.print(f"dataset: {evalset.description}", highlight=False)
         options = EvalOptions(device=device, precision=precision, tile=tile, weights=weights,

@@ -102,12 +102,17 @@ def _open_pairs(opts: dict) -> EvalSet:
     return EvalSet("pairs", items, f"paired folders {blur} | {sharp}, {len(items)} pairs")
 
 
-@register_dataset("synthetic", "--n N --seed S [--size PX]")
+@register_dataset("synthetic", "--n N --seed S [--size PX] [--motion mixed|shake|objects|kernel|none]")
 def _open_synthetic(opts: dict) -> EvalSet:
     from ..data.datasets import SynthDataset
+    from ..data.synth import MOTIONS
 
     n, seed, size = int(opts.get("n") or 16), int(opts.get("seed") or 0), int(opts.get("size") or 256)
+    motion = opts.get("motion") or "mixed"
     if n < 1 or size < 16:
         raise UsageError("--n must be at least 1 and --size at least 16")
-    items = SynthDataset(n, seed, crop=None, size=size, augment=False)
-    return EvalSet("synthetic", items, f"synthetic (deblur synth generator), {n} pairs of {size}x{size}, seed {seed}")
+    if motion not in MOTIONS:
+        raise UsageError(f"--motion must be one of {', '.join(MOTIONS)}, not {motion!r}")
+    items = SynthDataset(n, seed, crop=None, size=size, motion=motion, augment=False)
+    return EvalSet("synthetic", items, f"synthetic (deblur synth generator), {n} pairs of {size}x{size}, "
+                                       f"motion {motion}, seed {seed}")
