@@ -39,6 +39,18 @@ MODES = [  # column label, tile_mode, stats_source, stats_passes
 ]
 
 
+def photo_image(path: str, width: int, height: int) -> np.ndarray:
+    """A photo scaled to cover width x height, centre-cropped (e.g. examples/blur/chelsea.jpg)."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        im = im.convert("RGB")
+        scale = max(width / im.width, height / im.height)
+        im = im.resize((round(im.width * scale), round(im.height * scale)), Image.LANCZOS)
+        left, top = (im.width - width) // 2, (im.height - height) // 2
+        return np.asarray(im.crop((left, top, left + width, top + height)), dtype=np.float32) / 255.0
+
+
 def test_image(width: int, height: int, seed: int) -> np.ndarray:
     from deblur_cli.data.synth.generator import make_pair
 
@@ -103,6 +115,8 @@ def main() -> None:
     parser.add_argument("--overlap", default="", help="overlap(s); default: the engine's (a quarter of the "
                         "tile for discouraged variants, an eighth otherwise)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--image", default="", help="a photo to use (scaled and cropped to --size) instead of "
+                        "a procedural blurred image")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: PyTorch's default)")
     parser.add_argument("--quick-train", type=int, default=0, metavar="STEPS",
                         help="without trained weights: train this many L1 steps first (see above)")
@@ -110,7 +124,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     width, height = (int(v) for v in args.size.lower().split("x"))
-    rgb = test_image(width, height, args.seed)
+    rgb = photo_image(args.image, width, height) if args.image else test_image(width, height, args.seed)
 
     header = ["variant", "weights", "tile / overlap", "whole s"] + [f"{mode[0]} dB (s)" for mode in MODES]
     print("| " + " | ".join(header) + " |")
