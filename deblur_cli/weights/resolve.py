@@ -132,4 +132,4 @@ def _unavailable_message(name: str, fallback: str | None, manifest: Manifest, pr
     have = f"variants with weights: {', '.join(ready)}" if ready else "no variant has weights yet"
     return (f"no weights for {asked} ({'; '.join(problems)}). Get published ones with "
             f"`deblur models download {name}`, or train them with "
-            f"`{train_command(name)}`; {have}.")
+            f"`{train_command(fallback or name)}`; {have}.")
