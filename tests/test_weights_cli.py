@@ -78,7 +78,7 @@ def test_info_describes_spec_paper_rows_and_weights(tiny_manifest):
 
 def test_info_on_unknown_name_suggests_close_ones(tiny_manifest):
     result = runner.invoke(app, ["info", "bagg"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # an unknown name is a usage error
     assert "unknown model 'bagg'; did you mean bag" in result.output
 
 

@@ -120,6 +120,8 @@ def quality(metrics: dict[str, Any]) -> str:
     text = f"{metrics['psnr']:.2f} dB"
     if metrics.get("ssim") is not None:
         text += f" / {metrics['ssim']:.3f}"
+    if metrics.get("input_psnr") is not None:
+        text += f" ({metrics['psnr'] - metrics['input_psnr']:+.2f} dB vs input)"
     return text + (f" on {metrics['dataset']}" if metrics.get("dataset") else "")
 
 

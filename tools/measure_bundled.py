@@ -1,0 +1,74 @@
+"""Measure bundled weights the way the README and the manifest report them, and record the numbers.
+
+For each variant: `deblur eval` on a held-out procedural test split (mixed motion, seed 999; training uses seed
+1000, validation 1000003) and on camera-shake-only pairs (seed 4242), plus the transfer check on `chelsea`
+(tools/check_transfer.py). Results go into the manifest entry's ``metrics`` (with the commands), and a markdown
+table is printed for the README.
+
+    python tools/measure_bundled.py -m bag-compact,deblurgan-compact [--no-record]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import subprocess
+import sys
+
+SETS = {  # name -> eval arguments
+    "synthetic-mixed": ["--dataset", "synthetic", "--n", "100", "--seed", "999", "--size", "256", "--motion", "mixed"],
+    "synthetic-shake": ["--dataset", "synthetic", "--n", "50", "--seed", "4242", "--size", "256", "--motion", "shake"],
+}
+
+
+def run_eval(variant: str, args: list[str]) -> dict:
+    cmd = ["deblur", "eval", "-m", variant, *args, "--format", "csv", "--no-flops", "--tile", "0"]
+    out = subprocess.run([sys.executable, "-m", "deblur_cli", *cmd[1:]], capture_output=True, text=True, check=True)
+    row = next(csv.DictReader(io.StringIO(out.stdout)))
+    return {"psnr": round(float(row["psnr"]), 3), "ssim": round(float(row["ssim"]), 4),
+            "input_psnr": round(float(row["input_psnr"]), 3), "input_ssim": round(float(row["input_ssim"]), 4),
+            "command": " ".join(cmd)}
+
+
+def run_transfer(variant: str) -> dict:
+    out = subprocess.run([sys.executable, "tools/check_transfer.py", "-m", variant, "--threads", "1"],
+                         capture_output=True, text=True, check=True).stdout
+    cases = {}
+    for line in out.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 4 and cells[1][:1].isdigit():
+            cases[cells[0]] = {"input_psnr": float(cells[1]), "psnr": float(cells[2]), "gain": float(cells[3])}
+    return {"cases": cases, "command": f"python tools/check_transfer.py -m {variant}"}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-m", "--models", required=True)
+    ap.add_argument("--no-record", action="store_true", help="print only; leave the manifest alone")
+    args = ap.parse_args()
+    from deblur_cli.weights.manifest import load_manifest, update_entry
+
+    print("| variant | held-out mixed: input -> output PSNR (gain) | shake only: input -> output (gain) | "
+          "chelsea, blurred cases: mean gain (worst) | chelsea, sharp photo |")
+    print("|---|---|---|---|---|")
+    for variant in args.models.split(","):
+        sets = {name: run_eval(variant, a) for name, a in SETS.items()}
+        transfer = run_transfer(variant)
+        blurred = [c["gain"] for k, c in transfer["cases"].items() if not k.startswith("sharp")]
+        sharp = [c["gain"] for k, c in transfer["cases"].items() if k.startswith("sharp")]
+        m, s = sets["synthetic-mixed"], sets["synthetic-shake"]
+        print(f"| {variant} | {m['input_psnr']:.2f} -> {m['psnr']:.2f} ({m['psnr'] - m['input_psnr']:+.2f}) | "
+              f"{s['input_psnr']:.2f} -> {s['psnr']:.2f} ({s['psnr'] - s['input_psnr']:+.2f}) | "
+              f"{sum(blurred) / len(blurred):+.2f} ({min(blurred):+.2f}) | {sharp[0]:+.2f} |")
+        if not args.no_record:
+            metrics = {"dataset": "synthetic-mixed (seed 999, 100 x 256px)", **{k: v for k, v in m.items()},
+                       "sets": sets, "chelsea": transfer}
+            entry = load_manifest().get(variant)
+            if entry is None or not entry.trained:
+                raise SystemExit(f"{variant}: not trained in the manifest; export it first")
+            update_entry(variant, metrics=metrics)
+
+
+if __name__ == "__main__":
+    main()
