@@ -1,7 +1,9 @@
-"""Sensor noise and JPEG compression applied to the blurred input only (the target stays clean).
+"""Sensor noise and JPEG compression.
 
-Levels are kept modest on purpose: a network that learns strong denoising flattens hair and skin in photos
-(shared/DATA_AND_METRICS.md), which is worse than leaving mild noise alone.
+Noise is one realisation added to both the input and the target, so the network learns to keep a photo's grain
+rather than to remove it: a network that learns denoising flattens hair and skin in photos and over-processes
+sharp ones (shared/DATA_AND_METRICS.md, and our own check on `chelsea`: an early model trained with clean targets
+lost 0.5-1.1 dB on an already-sharp photo). JPEG is applied to the input only, at mild to moderate levels.
 """
 
 from __future__ import annotations
@@ -12,12 +14,16 @@ import numpy as np
 from PIL import Image
 
 
-def sensor_noise(rng: np.random.Generator, image: np.ndarray, max_sigma: float = 0.015) -> np.ndarray:
-    """Signal-dependent (shot) plus signal-independent (read) Gaussian noise."""
+def noise_field(rng: np.random.Generator, image: np.ndarray, max_sigma: float = 0.015) -> np.ndarray:
+    """Signal-dependent (shot) plus signal-independent (read) Gaussian noise for ``image``'s levels."""
     read = rng.uniform(0, max_sigma)
     shot = rng.uniform(0, max_sigma)
     sigma = np.sqrt(read ** 2 + (shot ** 2) * np.clip(image, 0, 1))
-    return np.clip(image + rng.normal(size=image.shape).astype(np.float32) * sigma, 0, 1).astype(np.float32)
+    return (rng.normal(size=image.shape) * sigma).astype(np.float32)
+
+
+def sensor_noise(rng: np.random.Generator, image: np.ndarray, max_sigma: float = 0.015) -> np.ndarray:
+    return np.clip(image + noise_field(rng, image, max_sigma), 0, 1).astype(np.float32)
 
 
 def jpeg(rng: np.random.Generator, image: np.ndarray, quality_range: tuple[int, int] = (55, 95)) -> np.ndarray:

@@ -2,7 +2,8 @@
 
 One call renders a scene larger than the crop, moves the camera (shake with rotation) and/or independent objects
 through an exposure of 7-23+ sub-frames, averages them in linear light (gamma 2.2), takes the middle sub-frame as
-the target, and degrades the input with mild sensor noise and JPEG. A share of pairs has (almost) no blur so that a
+the target, adds one realisation of sensor noise to both (the grain is kept, not learned away), and JPEG-compresses
+the input. A share of pairs has (almost) no blur so that a
 network learns to leave sharp regions alone; a share uses DeblurGAN-style uniform random-trajectory kernels.
 Deterministic given the ``np.random.Generator``.
 """
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .degrade import jpeg, sensor_noise
+from .degrade import jpeg, noise_field, sensor_noise
 from .motion import camera_shake, smooth_path, trajectory_kernel
 from .render import MovingSprite, convolve_linear, render_exposure
 from .scenes import scene, sprite
@@ -25,12 +26,13 @@ MOTIONS = ("mixed", "shake", "objects", "kernel", "none")
 class SynthConfig:
     """Shares of each kind of pair and the degradation levels; defaults are the training mix."""
 
-    p_sharp: float = 0.2  # near-zero blur (< 1.5 px): teaches "leave it alone"
+    p_sharp: float = 0.25  # near-zero blur (< 1.5 px): teaches "leave it alone"
     p_kernel: float = 0.15  # uniform random-trajectory kernel instead of rendered motion
     p_objects: float = 0.35  # independently moving objects over a (possibly shaking) background
     max_extent: float = 28.0  # largest blur path in pixels
     p_noise: float = 0.6
     p_jpeg: float = 0.4
+    jpeg_quality: tuple[int, int] = (70, 95)
     p_highlights: float = 0.12
     frames: tuple[int, int] = (7, 23)
 
@@ -57,11 +59,24 @@ def _highlights(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
 
 
 def degrade(rng: np.random.Generator, blurred: np.ndarray, cfg: SynthConfig) -> np.ndarray:
+    """Noise and JPEG on the input alone (used where no target needs to share them)."""
     if rng.random() < cfg.p_noise:
         blurred = sensor_noise(rng, blurred)
     if rng.random() < cfg.p_jpeg:
-        blurred = jpeg(rng, blurred)
+        blurred = jpeg(rng, blurred, cfg.jpeg_quality)
     return blurred
+
+
+def degrade_pair(rng: np.random.Generator, blurred: np.ndarray, sharp: np.ndarray, cfg: SynthConfig
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The same noise realisation on input and target (keep the grain), then JPEG on the input."""
+    if rng.random() < cfg.p_noise:
+        noise = noise_field(rng, sharp)
+        blurred = np.clip(blurred + noise, 0, 1).astype(np.float32)
+        sharp = np.clip(sharp + noise, 0, 1).astype(np.float32)
+    if rng.random() < cfg.p_jpeg:
+        blurred = jpeg(rng, blurred, cfg.jpeg_quality)
+    return blurred, sharp
 
 
 def make_pair(rng: np.random.Generator, size: int = 256, motion: str = "mixed",
@@ -100,7 +115,8 @@ def make_pair(rng: np.random.Generator, size: int = 256, motion: str = "mixed",
                 sprites.append(MovingSprite(sprite(rng, s), start + path))
         hl = _highlights(rng, side, side) if rng.random() < cfg.p_highlights else None
         blurred, sharp = render_exposure(canvas, shake, (size, size), (margin, margin), sprites, hl)
-    return degrade(rng, np.ascontiguousarray(blurred), cfg), np.ascontiguousarray(sharp, dtype=np.float32)
+    blurred, sharp = (np.ascontiguousarray(a, dtype=np.float32) for a in (blurred, sharp))
+    return degrade_pair(rng, blurred, sharp, cfg)
 
 
 def blur_photo(rng: np.random.Generator, photo: np.ndarray, extent: float = 12.0,
