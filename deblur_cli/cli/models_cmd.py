@@ -140,7 +140,8 @@ def _print_table(rows: list[dict], params: bool) -> None:
 
     table = Table(title="deblur model variants (generators)")
     for col in ("name", "family", "preset", "weights", "quality (PSNR / SSIM)") + (("params",) if params else ()):
-        table.add_column(col, justify="right" if col == "params" else "left")
+        # names are what users type: never cut them; the other columns wrap instead
+        table.add_column(col, justify="right" if col == "params" else "left", no_wrap=col in ("name", "params"))
     for row in rows:
         weights = f"none -> {row['falls_back_to']}" if "falls_back_to" in row else row["weights"]
         cells = [row["name"], row["family"], row["preset"], weights, quality(row["metrics"])]
