@@ -2,7 +2,7 @@
 
 Shape: ``{"format": 1, "variants": {name: entry}}`` with one entry per registered generator variant.
 An entry always has ``architecture`` (the family), ``preset`` and ``status`` (``"untrained"`` until
-real weights exist). A trained entry adds ``sha256``, ``bytes``, ``dtype`` and at least one place to get
+real weights exist, ``"rejected"`` when a trained run was measured and not shipped). A trained entry adds ``sha256``, ``bytes``, ``dtype`` and at least one place to get
 the file: ``bundled`` (a path relative to the repository root, e.g.
 ``deblur_cli/weights/bag-compact.safetensors``, shipped in the wheel as package data) and/or ``hub``
 (``{repo_id, filename, revision}``); plus ``training`` (recipe, steps, wall time, hardware, command) and
@@ -27,7 +27,9 @@ from .errors import ManifestError
 from .io import read_metadata, sha256_file, write_atomic
 
 FORMAT = 1
-STATUSES = ("untrained", "trained")
+# "rejected": a run was trained and measured but its weights are not shipped (they did not beat the input);
+# the entry keeps the training record and the measurements so the attempt is not repeated blindly.
+STATUSES = ("untrained", "trained", "rejected")
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 ROOT = PACKAGE_DIR.parent  # bundled paths are relative to this
 
