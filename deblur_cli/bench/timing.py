@@ -24,6 +24,8 @@ from typing import Callable
 
 import torch
 
+from ..hardware import cpu_name
+
 
 def synchronize(device: torch.device | str) -> None:
     kind = torch.device(device).type
@@ -32,16 +34,6 @@ def synchronize(device: torch.device | str) -> None:
     elif kind == "mps":
         torch.mps.synchronize()
 
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def device_name(device: torch.device | str) -> str:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
 from ..errors import DeblurError, UsageError
+from ..hardware import cpu_name as _cpu_name
 
 
 def runs_root() -> Path:
@@ -122,16 +122,6 @@ def hardware(device, world: int = 1) -> dict:
         info["gpu"] = torch.cuda.get_device_name(device)
     return info
 
-
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def resolve_run_dir(cfg, run_dir: Optional[str]) -> Path:
