@@ -690,7 +690,7 @@ def test_failed_16bit_encode_leaves_nothing(tmp_path, monkeypatch):
         fp.write(b"partial")
         raise RuntimeError("encoder bug")
 
-    monkeypatch.setattr(imageio, "_encode_png16", boom)
+    monkeypatch.setattr(imageio.encoders, "encode_png16", boom)
     with pytest.raises(RuntimeError):
         write_image(tmp_path / "o.png", Picture(rgb=np.zeros((2, 2, 3), np.float32), bit_depth=16))
     assert folder_listing(tmp_path) == []
