@@ -52,7 +52,7 @@ def main() -> None:
     restorer = load_model(args.model, weights=args.weights, device="cpu", tile="0")
     photo = data.chelsea().astype(np.float32) / 255.0
     rows, grid = [], []
-    print(f"| case | input PSNR | output PSNR | gain |\n|---|---|---|---|")
+    print("| case | input PSNR | output PSNR | gain |\n|---|---|---|---|")
     for label, blurred, sharp in cases(photo):
         out = restorer.restore(blurred)
         pin, pout = psnr(blurred, sharp), psnr(out, sharp)

@@ -44,7 +44,6 @@ def save_weights(module_or_state_dict: Any, path: str | os.PathLike, dtype: str 
     BatchNorm's ``num_batches_tracked``) keep their type. ``metadata`` values are stored as strings; the
     trainer records ``{"variant": name}`` so a loader can tell which network a file belongs to.
     """
-    import torch
     from safetensors.torch import save
 
     if dtype not in DTYPES:
