@@ -365,6 +365,10 @@ def train(cfg: TrainConfig, opts: RunOptions) -> TrainResult:
     """Train (or continue training) the run of ``cfg``; returns where it stopped and its metrics."""
     ctx = dist_utils.setup(opts.device)
     try:
-        return Trainer(cfg, opts, ctx).run()
+        result = Trainer(cfg, opts, ctx).run()
+        # No rank may tear the process group down while another is still in a collective or saving: a rank
+        # that did aborted its peer at exit ("terminate called without an active exception") in CI.
+        dist_utils.barrier(ctx)
+        return result
     finally:
         dist_utils.teardown(ctx)
