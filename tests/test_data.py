@@ -11,7 +11,7 @@ from deblur_cli.data import layouts
 from deblur_cli.data.datasets import GoProDataset, PairedFolderDataset, SynthDataset
 from deblur_cli.data.synth import MOTIONS, blur_photo, make_pair
 from deblur_cli.data.synth.motion import camera_shake, smooth_path, trajectory_kernel
-from deblur_cli.data.synth.render import render_exposure, to_linear, to_srgb
+from deblur_cli.data.synth.render import gaussian_psf, render_exposure, to_linear, to_srgb
 from deblur_cli.data.synth.scenes import power_law_radius, scene
 from deblur_cli.data.writer import write_synthetic_gopro
 from deblur_cli.errors import DeblurError
@@ -55,6 +55,17 @@ def test_sharp_target_is_middle_subframe_of_static_scene():
     blurred, sharp = render_exposure(canvas, shake, (64, 64), (16, 16))
     np.testing.assert_allclose(sharp, canvas[16:80, 16:80], atol=2e-3)
     np.testing.assert_allclose(blurred, sharp, atol=2e-3)  # no motion: no blur
+
+
+def test_lens_psf_softens_input_and_target_alike():
+    canvas = scene(np.random.default_rng(0), 96, 96)
+    shake = camera_shake(np.random.default_rng(1), 9, 64, extent=0.0)
+    crisp_b, crisp = render_exposure(canvas, shake, (64, 64), (16, 16))
+    soft_b, soft = render_exposure(canvas, shake, (64, 64), (16, 16), lens_sigma=1.0)
+    grad = lambda im: np.abs(np.diff(im, axis=1)).mean()  # noqa: E731
+    assert grad(soft) < 0.8 * grad(crisp)  # the target is as soft as a photo, not 1-pixel crisp
+    np.testing.assert_allclose(soft_b, soft, atol=2e-3)  # no motion: the lens alone does not make a blurred pair
+    assert gaussian_psf(0.7).sum() == pytest.approx(1.0) and gaussian_psf(0.0).shape == (1, 1)
 
 
 def test_power_law_radii_within_bounds_and_heavy_tailed():

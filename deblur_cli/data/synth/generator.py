@@ -2,7 +2,7 @@
 
 One call renders a scene larger than the crop, moves the camera (shake with rotation) and/or independent objects
 through an exposure of 7-23+ sub-frames, averages them in linear light (gamma 2.2), takes the middle sub-frame as
-the target, adds one realisation of sensor noise to both (the grain is kept, not learned away), and JPEG-compresses
+the target, passes both through one lens PSF (photos are never 1-pixel crisp), adds one realisation of sensor noise to both (the grain is kept, not learned away), and JPEG-compresses
 the input. A share of pairs has (almost) no blur so that a
 network learns to leave sharp regions alone; a share uses DeblurGAN-style uniform random-trajectory kernels.
 Deterministic given the ``np.random.Generator``.
@@ -35,6 +35,7 @@ class SynthConfig:
     jpeg_quality: tuple[int, int] = (70, 95)
     p_highlights: float = 0.12
     frames: tuple[int, int] = (7, 23)
+    lens_sigma: tuple[float, float] = (0.0, 1.2)  # Gaussian lens PSF in px, shared by input and target
 
 
 def _extent(rng: np.random.Generator, cfg: SynthConfig, sharp: bool) -> float:
@@ -98,10 +99,11 @@ def make_pair(rng: np.random.Generator, size: int = 256, motion: str = "mixed",
     margin = int(np.ceil(extent)) + 16
     side = size + 2 * margin
     canvas = scene(rng, side, side)
+    lens = float(rng.uniform(*cfg.lens_sigma))
     if kind == "kernel":
         k = trajectory_kernel(rng, size=2 * (int(extent) // 2) + 9, length=extent)
-        blurred = convolve_linear(canvas, k)[margin:margin + size, margin:margin + size]
-        sharp = canvas[margin:margin + size, margin:margin + size]
+        blurred = convolve_linear(canvas, k, lens)[margin:margin + size, margin:margin + size]
+        sharp = convolve_linear(canvas, np.ones((1, 1), np.float32), lens)[margin:margin + size, margin:margin + size]
     else:
         frames = _frames(rng, cfg, extent)
         cam_extent = extent if kind in ("shake", "none") else extent * rng.uniform(0.0, 0.3)
@@ -114,7 +116,7 @@ def make_pair(rng: np.random.Generator, size: int = 256, motion: str = "mixed",
                 path = smooth_path(rng, frames, extent * rng.uniform(0.5, 1.0))
                 sprites.append(MovingSprite(sprite(rng, s), start + path))
         hl = _highlights(rng, side, side) if rng.random() < cfg.p_highlights else None
-        blurred, sharp = render_exposure(canvas, shake, (size, size), (margin, margin), sprites, hl)
+        blurred, sharp = render_exposure(canvas, shake, (size, size), (margin, margin), sprites, hl, lens)
     blurred, sharp = (np.ascontiguousarray(a, dtype=np.float32) for a in (blurred, sharp))
     return degrade_pair(rng, blurred, sharp, cfg)
 

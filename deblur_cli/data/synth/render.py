@@ -5,6 +5,12 @@ GoPro averaged 7-23 consecutive 240 fps frames; its ``blur_gamma`` version avera
 Here each sub-frame is a warp of a static canvas by the camera pose, with moving sprites composited over it,
 sampled with ``grid_sample`` at output resolution. GoPro kept only frames whose optical flow between neighbours
 was at most 1 pixel, so we render at least as many sub-frames as the largest displacement in pixels: no ghosting.
+
+A camera's own optics and demosaicing spread even an in-focus edge over a pixel or two, while our scenes have
+1-pixel anti-aliased edges. A network that only ever sees such crisp targets learns that any softer edge is blur,
+and over-sharpens real photos (dark rims on the already-sharp `chelsea`, shared/DATA_AND_METRICS.md). So both the
+sub-frame mean and the target pass through one Gaussian lens PSF in linear light: blur is linear, so this equals
+seeing every sub-frame through the lens, and the target keeps the softness a sharp photo has.
 """
 
 from __future__ import annotations
@@ -55,13 +61,36 @@ def camera_grids(shake: CameraShake, out_h: int, out_w: int, offset: tuple[float
     return torch.stack([_normalise(wx, canvas_hw[1]), _normalise(wy, canvas_hw[0])], dim=-1)
 
 
+def gaussian_psf(sigma: float) -> np.ndarray:
+    """A normalised 2-D Gaussian PSF (odd side of 6 sigma + 1); a 1x1 delta for sigma <= 0."""
+    if sigma <= 0:
+        return np.ones((1, 1), np.float32)
+    radius = int(np.ceil(3 * sigma))
+    x = np.arange(-radius, radius + 1, dtype=np.float32)
+    g = np.exp(-0.5 * (x / sigma) ** 2)
+    k = np.outer(g, g)
+    return (k / k.sum()).astype(np.float32)
+
+
+def lens_blur(linear: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Blur a (C, H, W) or (N, C, H, W) linear-light tensor with the lens PSF (reflect padding)."""
+    if sigma <= 0:
+        return linear
+    k = gaussian_psf(sigma)
+    x = linear if linear.dim() == 4 else linear.unsqueeze(0)
+    r = k.shape[0] // 2
+    weight = torch.from_numpy(k).view(1, 1, *k.shape).expand(x.shape[1], 1, *k.shape)
+    out = F.conv2d(F.pad(x, (r, r, r, r), mode="reflect"), weight, groups=x.shape[1])
+    return out if linear.dim() == 4 else out[0]
+
+
 def render_exposure(canvas: np.ndarray, shake: CameraShake, out_size: tuple[int, int], offset: tuple[float, float],
-                    sprites: list[MovingSprite] = (), highlights: np.ndarray | None = None
+                    sprites: list[MovingSprite] = (), highlights: np.ndarray | None = None, lens_sigma: float = 0.0
                     ) -> tuple[np.ndarray, np.ndarray]:
     """Return (blurred, sharp) HxWx3 sRGB float32: the linear-light mean of all sub-frames, and the middle one.
 
     ``highlights`` (canvas-sized, >= 0) adds linear light above 1.0 that saturates after averaging, as bright
-    lights do in real blurred photos.
+    lights do in real blurred photos. ``lens_sigma`` is the Gaussian lens PSF both outputs pass through.
     """
     out_h, out_w = out_size
     frames = len(shake.rotation)
@@ -83,16 +112,16 @@ def render_exposure(canvas: np.ndarray, shake: CameraShake, out_size: tuple[int,
         layer = F.grid_sample(rgba, g, mode="bilinear", padding_mode="zeros", align_corners=False)
         alpha = layer[:, 3:]
         seq = seq * (1 - alpha) + layer[:, :3] * alpha
-    blurred = to_srgb(seq.mean(0))
-    sharp = to_srgb(seq[frames // 2])
+    pair = lens_blur(torch.stack([seq.mean(0), seq[frames // 2]]), lens_sigma)
+    blurred, sharp = to_srgb(pair[0]), to_srgb(pair[1])
     return (blurred.permute(1, 2, 0).numpy().astype(np.float32), sharp.permute(1, 2, 0).numpy().astype(np.float32))
 
 
-def convolve_linear(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """Uniform blur: convolve an sRGB image with a PSF in linear light (reflect padding)."""
+def convolve_linear(image: np.ndarray, kernel: np.ndarray, lens_sigma: float = 0.0) -> np.ndarray:
+    """Uniform blur: convolve an sRGB image with a PSF, then the lens PSF, in linear light (reflect padding)."""
     k = kernel.shape[0]
     lin = to_linear(torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).unsqueeze(0))
     lin = F.pad(lin, (k // 2, k // 2, k // 2, k // 2), mode="reflect")
     weight = torch.from_numpy(kernel[::-1, ::-1].copy()).view(1, 1, k, k).expand(3, 1, k, k)
-    out = F.conv2d(lin, weight, groups=3)
+    out = lens_blur(F.conv2d(lin, weight, groups=3), lens_sigma)
     return to_srgb(out[0]).permute(1, 2, 0).numpy().astype(np.float32)
