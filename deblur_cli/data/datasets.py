@@ -20,7 +20,7 @@ from ..errors import DeblurError
 from .layouts import find_pairs
 from .synth import SynthConfig, make_pair
 
-SYNTH_VERSION = "3"  # bump when the generator changes, so caches of older pairs are not reused
+SYNTH_VERSION = "4"  # bump when the generator changes, so caches of older pairs are not reused
 
 
 def _to_tensor(a: np.ndarray) -> torch.Tensor:

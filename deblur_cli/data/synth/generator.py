@@ -26,7 +26,7 @@ MOTIONS = ("mixed", "shake", "objects", "kernel", "none")
 class SynthConfig:
     """Shares of each kind of pair and the degradation levels; defaults are the training mix."""
 
-    p_sharp: float = 0.25  # near-zero blur (< 1.5 px): teaches "leave it alone"
+    p_sharp: float = 0.4  # near-zero blur (< 0.5 px): teaches "leave it alone"
     p_kernel: float = 0.15  # uniform random-trajectory kernel instead of rendered motion
     p_objects: float = 0.35  # independently moving objects over a (possibly shaking) background
     max_extent: float = 28.0  # largest blur path in pixels
@@ -40,7 +40,7 @@ class SynthConfig:
 
 def _extent(rng: np.random.Generator, cfg: SynthConfig, sharp: bool) -> float:
     if sharp:
-        return float(rng.uniform(0.0, 1.5))
+        return float(rng.uniform(0.0, 0.5))
     return float(2.0 + (cfg.max_extent - 2.0) * rng.random() ** 1.5)  # more small blurs than large
 
 
