@@ -37,6 +37,12 @@ def test_blur_motions_blur_and_none_stays_close():
     assert np.mean(sharp) > np.mean(blurred) + 5  # "none" pairs differ only by mild noise/JPEG and < 1.5 px motion
 
 
+def test_blurred_motion_is_the_mix_without_near_sharp_pairs():
+    mixed = [psnr(*make_pair(np.random.default_rng(i), 64, "mixed")) for i in range(12)]
+    blurred = [psnr(*make_pair(np.random.default_rng(i), 64, "blurred")) for i in range(12)]
+    assert max(blurred) < 40 < max(mixed)  # a near-sharp pair differs by grain-free JPEG at most
+
+
 def test_blur_lowers_high_frequencies():
     b, s = make_pair(np.random.default_rng(11), 128, "shake")
     grad = lambda im: np.abs(np.diff(im, axis=0)).mean() + np.abs(np.diff(im, axis=1)).mean()  # noqa: E731

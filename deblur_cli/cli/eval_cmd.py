@@ -65,7 +65,7 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int, typer.Option("--seed", help="synthetic: seed.")] = 0,
         size: Annotated[int, typer.Option("--size", help="synthetic: image side in pixels.")] = 256,
         motion: Annotated[str, typer.Option(
-            "--motion", help="synthetic: mixed | shake (camera shake only) | objects | kernel | none.")] = "mixed",
+            "--motion", help="synthetic: mixed | blurred (mixed without near-sharp pairs) | shake (camera shake only) | objects | kernel | none.")] = "mixed",
         limit: Annotated[Optional[int], typer.Option("--limit", help="Evaluate the first N pairs only.")] = None,
         weights: WeightsOpt = None,
         random_weights: Annotated[bool, typer.Option(

@@ -16,7 +16,7 @@ def synth(
     seed: Annotated[int, typer.Option("--seed", help="Seed; use one different from training for test sets.")] = 0,
     size: Annotated[int, typer.Option("--size", help="Side of each square image in pixels.", min=32)] = 256,
     split: Annotated[str, typer.Option("--split", help="Split folder name.")] = "test",
-    motion: Annotated[str, typer.Option("--motion", help="mixed | shake | objects | kernel | none")] = "mixed",
+    motion: Annotated[str, typer.Option("--motion", help="mixed | blurred | shake | objects | kernel | none")] = "mixed",
 ) -> None:
     """Write a procedural dataset (no photographs involved) that `deblur eval` and `deblur train` read like GoPro."""
     from rich.progress import Progress

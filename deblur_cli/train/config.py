@@ -220,7 +220,7 @@ def _check_semantics(cfg: TrainConfig) -> None:
     need(d.workers >= 0, "[data] workers: must be >= 0")
     need(d.crop is None or d.crop >= 8, "[data] crop: must be >= 8 (or \"none\")")
     need(d.size is None or d.crop is None or d.size >= d.crop, "[data] size: must be >= crop")
-    motions = ("mixed", "shake", "objects", "kernel", "none")  # deblur_cli.data.synth.MOTIONS
+    motions = ("mixed", "blurred", "shake", "objects", "kernel", "none")  # deblur_cli.data.synth.MOTIONS
     need(d.motion in motions, f"[data] motion: {d.motion!r} is not one of {', '.join(motions)}")
     need(0 < d.scale <= 1, "[data] scale: must be in (0, 1]")
     v = d.val

@@ -19,7 +19,7 @@ from .motion import camera_shake, smooth_path, trajectory_kernel
 from .render import MovingSprite, convolve_linear, render_exposure
 from .scenes import scene, sprite
 
-MOTIONS = ("mixed", "shake", "objects", "kernel", "none")
+MOTIONS = ("mixed", "blurred", "shake", "objects", "kernel", "none")
 
 
 @dataclass(frozen=True)
@@ -84,15 +84,17 @@ def make_pair(rng: np.random.Generator, size: int = 256, motion: str = "mixed",
               config: SynthConfig | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Return (blurred, sharp), each size x size x 3 float32 sRGB in [0, 1].
 
-    ``motion``: "mixed" (the training mix), "shake" (camera shake only), "objects" (moving objects, still camera),
+    ``motion``: "mixed" (the training mix), "blurred" (the training mix without its near-sharp pairs), "shake" (camera shake only), "objects" (moving objects, still camera),
     "kernel" (uniform random-trajectory kernel), "none" (sharp input, degradations only).
     """
     if motion not in MOTIONS:
         raise ValueError(f"motion must be one of {MOTIONS}, not {motion!r}")
     cfg = config or SynthConfig()
     kind = motion
-    if motion == "mixed":
+    if motion in ("mixed", "blurred"):
         u = rng.random()
+        if motion == "blurred":  # the same shares among the blurred kinds
+            u = cfg.p_sharp + u * (1.0 - cfg.p_sharp)
         kind = ("none" if u < cfg.p_sharp else "kernel" if u < cfg.p_sharp + cfg.p_kernel
                 else "objects" if u < cfg.p_sharp + cfg.p_kernel + cfg.p_objects else "shake")
     extent = _extent(rng, cfg, sharp=kind == "none")
