@@ -27,6 +27,16 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float(10 * np.log10(255 ** 2 / max(np.mean((a8 - b8) ** 2), 1e-10)))
 
 
+def parse_table(stdout: str) -> dict[str, dict]:
+    """This script's printed table back into {case: {input_psnr, psnr, gain}} (for the tools that run it)."""
+    rows = {}
+    for line in stdout.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 4 and cells[1][:1].isdigit():
+            rows[cells[0]] = {"input_psnr": float(cells[1]), "psnr": float(cells[2]), "gain": float(cells[3])}
+    return rows
+
+
 def cases(photo: np.ndarray):
     """(label, blurred, sharp) triples: shake at 4 strengths, a kernel blur, and the sharp photo itself."""
     for extent in (4.0, 8.0, 14.0, 20.0):

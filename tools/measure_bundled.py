@@ -17,6 +17,8 @@ import io
 import subprocess
 import sys
 
+from check_transfer import parse_table  # tools/ is on sys.path when a tool runs
+
 SETS = {  # name -> eval arguments
     "synthetic-blurred": ["--dataset", "synthetic", "--n", "100", "--seed", "999", "--size", "256",
                           "--motion", "blurred"],
@@ -38,11 +40,7 @@ def run_eval(variant: str, args: list[str]) -> dict:
 def run_transfer(variant: str) -> dict:
     out = subprocess.run([sys.executable, "tools/check_transfer.py", "-m", variant, "--threads", "1"],
                          capture_output=True, text=True, check=True).stdout
-    cases = {}
-    for line in out.splitlines():
-        cells = [c.strip() for c in line.strip("|").split("|")]
-        if len(cells) == 4 and cells[1][:1].isdigit():
-            cases[cells[0]] = {"input_psnr": float(cells[1]), "psnr": float(cells[2]), "gain": float(cells[3])}
+    cases = parse_table(out)
     return {"cases": cases, "command": f"python tools/check_transfer.py -m {variant}"}
 
 

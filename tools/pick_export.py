@@ -21,6 +21,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from check_transfer import parse_table  # tools/ is on sys.path when a tool runs
+
 SHARP_TOLERANCE_DB = -0.05
 CANDIDATES = {"ema": ["--ema"], "raw": ["--no-ema"]}
 
@@ -43,15 +45,9 @@ def chelsea(variant: str, weights: Path) -> tuple[float, float]:
     """(mean gain over the blurred cases, gain on the sharp photo)."""
     out = subprocess.run([sys.executable, "tools/check_transfer.py", "-m", variant, "--weights", str(weights),
                           "--threads", "1"], capture_output=True, text=True, check=True).stdout
-    blurred, sharp = [], 0.0
-    for line in out.splitlines():
-        cells = [c.strip() for c in line.strip("|").split("|")]
-        if len(cells) != 4 or not cells[1][:1].isdigit():
-            continue
-        if cells[0].startswith("sharp"):
-            sharp = float(cells[3])
-        else:
-            blurred.append(float(cells[3]))
+    rows = parse_table(out)
+    blurred = [r["gain"] for case, r in rows.items() if not case.startswith("sharp")]
+    sharp = next(r["gain"] for case, r in rows.items() if case.startswith("sharp"))
     return sum(blurred) / len(blurred), sharp
 
 

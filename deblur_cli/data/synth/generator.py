@@ -2,8 +2,8 @@
 
 One call renders a scene larger than the crop, moves the camera (shake with rotation) and/or independent objects
 through an exposure of 7-23+ sub-frames, averages them in linear light (gamma 2.2), takes the middle sub-frame as
-the target, passes both through one lens PSF (photos are never 1-pixel crisp), adds one realisation of sensor noise to both (the grain is kept, not learned away), and JPEG-compresses
-the input. A share of pairs has (almost) no blur so that a
+the target, passes both through one lens PSF (photos are never 1-pixel crisp), adds one realisation of sensor noise to
+both (the grain is kept, not learned away), and JPEG-compresses the input. A share of pairs has (almost) no blur so that a
 network learns to leave sharp regions alone; a share uses DeblurGAN-style uniform random-trajectory kernels.
 Deterministic given the ``np.random.Generator``.
 """
@@ -84,7 +84,8 @@ def make_pair(rng: np.random.Generator, size: int = 256, motion: str = "mixed",
               config: SynthConfig | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Return (blurred, sharp), each size x size x 3 float32 sRGB in [0, 1].
 
-    ``motion``: "mixed" (the training mix), "blurred" (the training mix without its near-sharp pairs), "shake" (camera shake only), "objects" (moving objects, still camera),
+    ``motion``: "mixed" (the training mix), "blurred" (the training mix without its near-sharp pairs), "shake"
+    (camera shake only), "objects" (moving objects, still camera),
     "kernel" (uniform random-trajectory kernel), "none" (sharp input, degradations only).
     """
     if motion not in MOTIONS:
