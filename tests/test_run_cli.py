@@ -199,3 +199,17 @@ def test_pipeline_decodes_ahead_while_the_network_runs(shots, tmp_path, monkeypa
     assert [r.status for r in results] == ["ok", "ok", "failed"]
     assert "missing.png" in results[2].message()
     assert results[0].size == (41, 30) and results[0].seconds > 0
+
+
+def test_threads_option_sets_torch_threads_and_rejects_zero(capsys, shots, checkpoint, tmp_path):
+    before = torch.get_num_threads()
+    try:
+        code, _, err = deblur(capsys, shots / "a.png", "-m", "bag-compact", "--weights", checkpoint,
+                              "-o", tmp_path / "r.png", "--threads", "2")
+        assert code == 0, err
+        assert torch.get_num_threads() == 2 and (tmp_path / "r.png").exists()
+        code, _, err = deblur(capsys, shots / "a.png", "-m", "bag-compact", "--weights", checkpoint,
+                              "-o", tmp_path / "s.png", "--threads", "0")
+        assert code == 2 and "--threads" in err and not (tmp_path / "s.png").exists()
+    finally:
+        torch.set_num_threads(before)

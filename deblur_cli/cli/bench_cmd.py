@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from .errors import UsageError, friendly_errors, set_debug
-from .options import DebugOpt, DeviceOpt, PrecisionOpt, WeightsOpt
+from .options import DebugOpt, DeviceOpt, PrecisionOpt, ThreadsOpt, WeightsOpt, apply_threads
 
 EPILOG = (
     "Examples:\n\n"
@@ -48,7 +48,7 @@ def register(app: typer.Typer) -> None:
         weights: WeightsOpt = None,
         device: DeviceOpt = "auto",
         precision: PrecisionOpt = "auto",
-        threads: Annotated[Optional[int], typer.Option("--threads", help="CPU threads for torch.")] = None,
+        threads: ThreadsOpt = None,
         no_reference: Annotated[bool, typer.Option(
             "--no-reference", help="Skip the plain 3x3 convolution reference.")] = False,
         folder: Annotated[Optional[int], typer.Option(
@@ -58,7 +58,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Measure how fast each variant restores an image on this machine."""
         set_debug(debug)
-        import torch
         from rich.console import Console
 
         from ..bench import report as rep
@@ -72,10 +71,7 @@ def register(app: typer.Typer) -> None:
 
         if tile < 0 or 0 < tile < MIN_TILE:
             raise UsageError(f"--tile must be 0 (skip the tiled timing) or at least {MIN_TILE} pixels, not {tile}")
-        if threads is not None:
-            if threads < 1:
-                raise UsageError("--threads must be at least 1")
-            torch.set_num_threads(threads)
+        apply_threads(threads)
         variants = parse_models(model) or default_variants()
         if weights and len(variants) != 1:
             raise UsageError("--weights goes with a single -m NAME")

@@ -13,3 +13,17 @@ PrecisionOpt = Annotated[str, typer.Option("--precision", help="auto | fp32 | fp
 TileOpt = Annotated[str, typer.Option("--tile", help="auto | N (tile side in pixels) | 0 (never tile)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON report.")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
+ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", help="CPU threads for torch (default: torch's).")]
+
+
+def apply_threads(threads: Optional[int]) -> None:
+    """Set torch's CPU thread count from --threads (None leaves torch's default)."""
+    if threads is None:
+        return
+    from .errors import UsageError
+
+    if threads < 1:
+        raise UsageError(f"--threads must be at least 1, not {threads}")
+    import torch
+
+    torch.set_num_threads(threads)

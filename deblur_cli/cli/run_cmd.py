@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 import typer
 
 from .errors import DeblurError, UsageError, friendly_errors, set_debug
-from .options import DebugOpt, DeviceOpt, JsonOpt, PrecisionOpt, TileOpt, WeightsOpt
+from .options import DebugOpt, DeviceOpt, JsonOpt, PrecisionOpt, ThreadsOpt, TileOpt, WeightsOpt, apply_threads
 
 HELP = """Deblur photos: files, folders (--recursive for sub-folders) or glob patterns.
 
@@ -45,6 +45,7 @@ def run(
     tile_mode: Annotated[str, typer.Option("--tile-mode", help="plain | global-stats: tiles of InstanceNorm / channel-attention models share statistics pooled over all tiles (a second pass; see README).")] = "plain",
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "auto",
+    threads: ThreadsOpt = None,
     compare: Annotated[bool, typer.Option("--compare", help="Also write NAME_compare.EXT: input | result.")] = False,
     save_attention: Annotated[bool, typer.Option("--save-attention", help="BAG: also write the 4 spatial attention maps as PNGs.")] = False,
     max_pixels: Annotated[Optional[int], typer.Option("--max-pixels", help="Largest image to open, in pixels (0: no limit; default: Pillow's ~89 M).")] = None,
@@ -55,6 +56,7 @@ def run(
     set_debug(debug)
     if max_pixels is not None and max_pixels < 0:
         raise UsageError("--max-pixels must be 0 (no limit) or a positive number of pixels")
+    apply_threads(threads)
 
     from ..inference import distributed
     from ..inference.paths import collect_inputs, normalize_ext, plan_outputs

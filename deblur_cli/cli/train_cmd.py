@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 import typer
 
 from .errors import UsageError, friendly_errors, set_debug
-from .options import DebugOpt, DeviceOpt
+from .options import DebugOpt, DeviceOpt, ThreadsOpt, apply_threads
 
 app = typer.Typer(
     help="Train a generator from a config (one TOML file per experiment), or export a run's weights.\n\n"
@@ -43,7 +43,7 @@ def train(
     device: DeviceOpt = "auto",
     vgg_weights: Annotated[Optional[str], typer.Option("--vgg-weights", help="ImageNet VGG19 weights (.safetensors) for the perceptual loss.")] = None,
     workers: Annotated[Optional[int], typer.Option("--workers", help="Data loader processes (default: the config's).")] = None,
-    threads: Annotated[Optional[int], typer.Option("--threads", help="CPU threads for torch.")] = None,
+    threads: ThreadsOpt = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress on stderr.")] = True,
     debug: DebugOpt = False,
 ) -> None:
@@ -70,13 +70,10 @@ def train(
         raise UsageError("--max-steps must be at least 1")
     cfg = load_config(config) if config is not None else load_preset(preset)
 
-    import torch
-
     from ..train.loop import RunOptions
     from ..train.loop import train as run_training
 
-    if threads:
-        torch.set_num_threads(threads)
+    apply_threads(threads)
     result = run_training(cfg, RunOptions(
         run_dir=run_dir, data_root=data_root, device=device, max_steps=max_steps, time_budget=budget,
         resume=resume, warm_start=True if init_from_bundled else (False if from_scratch else None),
