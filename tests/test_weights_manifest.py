@@ -75,6 +75,21 @@ def test_update_entry_writes_through_the_symlink_and_keeps_key_order(manifest_co
     assert "hub" not in json.loads(real.read_text())["variants"]["bag-compact"]
 
 
+def test_concurrent_updates_all_land(manifest_copy):
+    """Two processes updating different entries at once: with a read-modify-write race one would lose some."""
+    import subprocess
+    import sys
+
+    real, _ = manifest_copy
+    names = registry.names("generator")
+    script = ("import sys\nfrom deblur_cli.weights.manifest import update_entry\n"
+              "for name in sys.argv[2:] * 3:\n    update_entry(name, path=sys.argv[1], metrics={'psnr': 1.0})\n")
+    workers = [subprocess.Popen([sys.executable, "-c", script, str(real), *names[i::2]]) for i in range(2)]
+    assert [w.wait(timeout=120) for w in workers] == [0, 0]
+    variants = json.loads(real.read_text())["variants"]
+    assert [n for n in names if variants[n].get("metrics") != {"psnr": 1.0}] == []
+
+
 def test_invalid_update_is_refused_and_the_file_is_untouched(manifest_copy):
     real, _ = manifest_copy
     before = real.read_bytes()

@@ -16,8 +16,11 @@ Pure JSON reading: no torch.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -95,9 +98,15 @@ def update_entry(name: str, *, path: str | os.PathLike | None = None, **fields: 
 
     Used by ``deblur train export``. A variant without an entry gets one from the registry. ``hub`` may be a
     ``HubRef`` or a dict; a field set to ``None`` is removed. The updated entry is validated before anything
-    is written. Two processes updating at the same moment can lose one update (no file lock).
+    is written. Read, change and write happen under an exclusive lock, so two exports running at the same time
+    both land.
     """
     target = (Path(path) if path is not None else manifest_path()).resolve()  # write the file, not the symlink
+    with _exclusive_lock(target):
+        return _update_locked(target, name, fields)
+
+
+def _update_locked(target: Path, name: str, fields: Mapping[str, Any]) -> WeightsEntry:
     raw = read_raw(target)
     entry = raw["variants"].get(name)
     if entry is None:
@@ -111,6 +120,29 @@ def update_entry(name: str, *, path: str | os.PathLike | None = None, **fields: 
     checked = _entry_from_json(name, entry, target)
     write_atomic(target, (json.dumps(raw, indent=2) + "\n").encode("utf-8"))
     return checked
+
+
+@contextlib.contextmanager
+def _exclusive_lock(target: Path):
+    """flock on a lock file in the temp folder, one per manifest path.
+
+    Not the manifest itself: ``write_atomic`` replaces that file, so a lock on it would guard an inode
+    that is no longer the manifest. Not beside it either, so a checkout gains no stray file. Where
+    ``fcntl`` is missing (Windows) updates are unlocked, as before.
+    """
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    key = hashlib.sha256(str(target).encode("utf-8")).hexdigest()[:16]
+    lock_path = Path(tempfile.gettempdir()) / f"deblur-manifest-{key}.lock"
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def registry_entry(name: str) -> dict[str, Any]:
