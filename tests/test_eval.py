@@ -195,6 +195,8 @@ def test_cli_usage_errors(gopro):
     assert out.exit_code == 2 and "known" in out.output
     out = cli.invoke(app, ["eval", "--root", str(gopro / "nope"), "-m", "bag"])
     assert out.exit_code == 2 and "nope" in out.output
+    out = cli.invoke(app, ["eval", "--root", str(gopro), "-m", "bag", "--threads", "0"])
+    assert out.exit_code == 2 and "--threads" in out.output
 
 
 def test_repackaged_layouts_are_recognised(tmp_path):

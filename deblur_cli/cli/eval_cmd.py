@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from .errors import UsageError, friendly_errors, set_debug
-from .options import DebugOpt, DeviceOpt, PrecisionOpt, TileOpt, WeightsOpt
+from .options import DebugOpt, DeviceOpt, PrecisionOpt, ThreadsOpt, TileOpt, WeightsOpt, apply_threads
 
 TABLE_NAMES = "001-table1, 001-table2, 001-table3, 004-table1, 004-table2, 003-table1"
 
@@ -83,10 +83,12 @@ def register(app: typer.Typer) -> None:
             "--save-images", help="Save restored images and blurred|restored|sharp comparisons here.")] = None,
         plot: Annotated[Optional[Path], typer.Option("--plot", help="PNG of per-image PSNR gains.")] = None,
         no_flops: Annotated[bool, typer.Option("--no-flops", help="Skip parameter and GFLOPs counts.")] = False,
+        threads: ThreadsOpt = None,
         debug: DebugOpt = False,
     ) -> None:
         """Score variants (PSNR, SSIM, time) beside the papers' own GoPro numbers."""
         set_debug(debug)
+        apply_threads(threads)
         from rich.console import Console
 
         from ..eval import report as rep
