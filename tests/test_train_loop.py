@@ -203,7 +203,7 @@ def _bundle(tmp_path: Path, variant: str, steps_total: int, seed: int = 123) -> 
     manifest.write_text(json.dumps({"format": 1, "variants": {variant: {
         "architecture": spec.family, "preset": spec.preset, "status": "trained",
         "bundled": f"weights/{variant}.safetensors", "sha256": sha, "bytes": 1, "dtype": "fp32",
-        "training": {"steps_total": steps_total}}}}))
+        "training": {"steps_total": steps_total}, "metrics": {"psnr": 1.0}}}}))
     return manifest, state
 
 
@@ -235,6 +235,7 @@ def test_warm_start_then_export_accumulates_steps(tmp_path):
     assert entry["training"]["recipe"]["config_sha256"] == load_config(cfg).sha256
     assert entry["training"]["validation"]["psnr"] == result.last_val["psnr"]
     assert entry["training"]["hardware"][0]["device"] == "cpu"
+    assert "metrics" not in entry  # they measured the file this one replaced
     with safe_open(str(out.path), "pt") as fh:
         assert fh.metadata()["variant"] == variant
         assert set(fh.keys()) == set(bundled)  # a plain generator state dict, loadable by the engine

@@ -144,8 +144,10 @@ def export_run(run: str | Path, name: Optional[str] = None, which: str = "best",
         "validation": ({**validation, "set": info.get("validation_set")} if validation else None),
         "command": info.get("command"),
     }
+    # metrics and a rejection describe the file this one replaces: drop them (tools/measure_bundled.py re-measures)
     fields = {"status": "trained", "bundled": bundled, "sha256": sha, "bytes": path.stat().st_size,
-              "dtype": dtype, "training": {k: v for k, v in training.items() if v is not None}}
+              "dtype": dtype, "training": {k: v for k, v in training.items() if v is not None},
+              "metrics": None, "rejected_because": None}
     adapters.update_manifest_entry(variant, fields, manifest_path)
     return ExportResult(variant, path, sha, fields["bytes"], dtype, step, training["steps_total"], which,
                         weights, validation)
