@@ -118,9 +118,11 @@ for _preset, _size, _suffix in (("paper", dict(channels=64, blocks=9), ""), ("co
 _RG = "deblur_cli.models.resnet_gan:ResNetGANGenerator"
 # compact: a global residual, not in the report (models/resnet_gan.py). Without it every detail must pass through
 # the 1/4-resolution bottleneck: ngf 16 plateaued 4.7 dB below its own input after 5,500 CPU steps, and ngf 32 was
-# still 7.9 dB below it after 6,175 (training L1 flat from step 3,000). With the residual ngf 16 is enough, and
-# ngf 32 is worse: its zero-initialised last conv stayed near zero for 1,000 steps (output = input), while ngf 16
-# (like deblurgan-compact) starts correcting within about 100 steps.
+# still 7.9 dB below it after 6,175 (training L1 flat from step 3,000). With it the network starts as the identity,
+# and leaving the identity is the hard part: on the training mix (40 % near-sharp pairs) its zero-initialised last
+# conv stayed near zero (500 steps at ngf 16, 1,000 at ngf 32). On blurred pairs alone ngf 16 starts correcting
+# within about 100 steps and ngf 32 did not in 150 (a 64-pair test), hence ngf 16 and the two-stage CPU recipe
+# (configs/cpu/resnet-gan-compact-blurred.toml, then resnet-gan-compact.toml).
 _RG_DESCRIPTION = "7x7 conv, two stride-2 convs, 6 BN residual blocks, two 4x4 transposed convs, 7x7 conv, tanh"
 for _preset, _size, _suffix, _desc in (
         ("paper", dict(ngf=64, blocks=6), "", _RG_DESCRIPTION),
