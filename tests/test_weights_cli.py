@@ -51,8 +51,10 @@ def test_table_shows_fallback_quality_and_parameter_counts(tiny_manifest, monkey
     result = runner.invoke(app, ["--family", "bag", "--params"])
     assert result.exit_code == 0, result.output
     line = next(l for l in result.stdout.splitlines() if f" {TINY} " in l)
-    assert f"none -> {TINY_COMPACT}" in line
-    assert "21.23 dB / 0.700 on synthetic-val" in result.stdout
+    assert "none -> compact" in line
+    compact_line = next(l for l in result.stdout.splitlines() if f" {TINY_COMPACT} " in l)
+    assert "21.23 / 0.700" in compact_line
+    assert "PSNR / SSIM on synthetic-val" in result.stdout  # the dataset is said once, under the table
     bag_line = next(l for l in result.stdout.splitlines() if "│ bag " in l)
     assert f"{sum(p.numel() for p in registry.build('bag-compact').parameters()) / 1e6:.2f} M" in result.stdout
     assert "M" in bag_line
@@ -61,7 +63,17 @@ def test_table_shows_fallback_quality_and_parameter_counts(tiny_manifest, monkey
 
 def test_quality_summary():
     assert quality({}) == ""
-    assert quality({"psnr": 28.0}) == "28.00 dB"
+    assert quality({"psnr": 28.0}) == "28.00"
+    assert quality({"psnr": 28.0, "ssim": 0.9, "input_psnr": 27.5, "dataset": "d"}) == "28.00 / 0.900 (+0.50)"
+
+
+def test_table_fits_an_80_column_terminal(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    result = runner.invoke(app, [])
+    assert result.exit_code == 0, result.output
+    rows = [l for l in result.stdout.splitlines() if l.startswith("│")]
+    assert len(rows) == len(registry.names("generator"))  # one line per variant: nothing wrapped
+    assert max(len(l) for l in result.stdout.splitlines()) <= 80
 
 
 def test_info_describes_spec_paper_rows_and_weights(tiny_manifest):

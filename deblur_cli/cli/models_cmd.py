@@ -114,15 +114,16 @@ def download(
 
 
 def quality(metrics: dict[str, Any]) -> str:
-    """'27.31 dB / 0.861 on synthetic-val' from a manifest ``metrics`` mapping; '' when nothing was measured."""
+    """'27.31 / 0.861 (+0.24)' (PSNR dB / SSIM (gain in dB)) from a manifest ``metrics`` mapping (the gain is over the blurred input); '' when
+    nothing was measured. The dataset goes in the table's footnote, not in every row."""
     if not metrics or metrics.get("psnr") is None:
         return ""
-    text = f"{metrics['psnr']:.2f} dB"
+    text = f"{metrics['psnr']:.2f}"
     if metrics.get("ssim") is not None:
         text += f" / {metrics['ssim']:.3f}"
     if metrics.get("input_psnr") is not None:
-        text += f" ({metrics['psnr'] - metrics['input_psnr']:+.2f} dB vs input)"
-    return text + (f" on {metrics['dataset']}" if metrics.get("dataset") else "")
+        text += f" ({metrics['psnr'] - metrics['input_psnr']:+.2f})"
+    return text
 
 
 def _params_or_none(name: str) -> int | None:
@@ -138,20 +139,34 @@ def _print_table(rows: list[dict], params: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    # one section per family instead of a family column, and no preset column (a compact preset's name ends in
+    # -compact), so that the table fits an 80-column terminal without wrapping
     table = Table(title="deblur model variants (generators)")
-    for col in ("name", "family", "preset", "weights", "quality (PSNR / SSIM)") + (("params",) if params else ()):
-        # names are what users type: never cut them; the other columns wrap instead
+    for col in ("name", "weights", "PSNR dB / SSIM (gain)") + (("params",) if params else ()):
+        # names are what users type: never cut them; the other columns wrap instead when the terminal is narrow
         table.add_column(col, justify="right" if col == "params" else "left", no_wrap=col in ("name", "params"))
-    for row in rows:
-        weights = f"none -> {row['falls_back_to']}" if "falls_back_to" in row else row["weights"]
-        cells = [row["name"], row["family"], row["preset"], weights, quality(row["metrics"])]
+    datasets = list(dict.fromkeys(r["metrics"]["dataset"] for r in rows if quality(r["metrics"])
+                                  and r["metrics"].get("dataset")))
+    for i, row in enumerate(rows):
+        # the fallback is the family's compact preset, listed a few rows below
+        weights = "none -> compact" if "falls_back_to" in row else row["weights"]
+        cell = quality(row["metrics"])
+        if cell and len(datasets) > 1 and row["metrics"].get("dataset"):
+            cell += f" [{datasets.index(row['metrics']['dataset']) + 1}]"
+        cells = [row["name"], weights, cell]
         if params:
             cells.append("?" if row["params"] is None else f"{row['params'] / 1e6:.2f} M")
-        table.add_row(*cells)
+        last_of_family = i + 1 == len(rows) or rows[i + 1]["family"] != row["family"]
+        table.add_row(*cells, end_section=last_of_family)
     console = Console()
     console.print(table)
+    for n, dataset in enumerate(datasets, 1):
+        console.print(f"{f'[{n}] ' if len(datasets) > 1 else ''}PSNR / SSIM on {dataset}; gain vs the input",
+                      markup=False)
     with_weights = sum(r["weights"] != "none" for r in rows)
-    console.print(f"{len(rows)} variants, {with_weights} with weights. `deblur models info NAME` for details.")
+    console.print(f"{len(rows)} variants, {with_weights} with weights. none -> compact: `-m NAME` uses NAME-compact's.",
+                  markup=False)
+    console.print("`deblur models info NAME` for details.", markup=False)
 
 
 def _info_report(name: str) -> dict[str, Any]:
