@@ -322,3 +322,22 @@ def test_multiscale_l2_compares_each_scale_with_the_downsampled_target():
     assert multiscale_l2(outputs, sharp, [1.0, 2.0]).item() == pytest.approx(2.0 * 0.01, rel=1e-4)
     with pytest.raises(DeblurError, match="one k_i per scale"):
         multiscale_l2(outputs, sharp, [1.0])
+
+
+def test_psnr_loss_is_minus_the_mean_per_image_psnr():
+    from deblur_cli.train.losses import psnr_loss
+
+    sharp = torch.zeros(2, 3, 4, 4)
+    image = sharp.clone()
+    image[0] += 0.1  # 20 dB
+    image[1] += 0.01  # 40 dB
+    assert psnr_loss(image, sharp).item() == pytest.approx(-30.0, abs=1e-3)
+    # per image, not over the batch: one MSE over both images would give -10 log10(0.00505) = -22.97
+    assert psnr_loss(image, sharp).item() != pytest.approx(-22.97, abs=0.1)
+
+
+def test_psnr_loss_trains_a_step(tmp_path):
+    result = run(tiny_config(tmp_path, losses='[[losses]]\ntype = "psnr"\n', max_steps=2), tmp_path / "r")
+    header = (tmp_path / "r" / "train.csv").read_text().splitlines()[0].split(",")
+    assert result.step == 2 and "psnr" in header
+    assert all(torch.isfinite(v).all() for v in final_state(tmp_path / "r").values() if v.is_floating_point())

@@ -196,7 +196,7 @@ def _check_semantics(cfg: TrainConfig) -> None:
 
     adversarial = [l for l in cfg.losses if l.type in ADVERSARIAL_LOSSES]
     need(len(adversarial) <= 1, "[[losses]]: at most one adversarial loss (wgan_gp, bce or hinge)")
-    need(bool(cfg.content_losses), "[[losses]]: give at least one content loss (l1, l2, perceptual, multiscale_l2)")
+    need(bool(cfg.content_losses), "[[losses]]: give at least one content loss (" + ", ".join(PIXEL_LOSSES) + ")")
     need(not adversarial or cfg.discriminator is not None,
          f"[[losses]] {adversarial[0].type if adversarial else ''}: an adversarial loss needs a [discriminator]")
     need(adversarial or cfg.discriminator is None,

@@ -2,6 +2,9 @@
 
 - ``l1``: mean |R - S| (paper 001 eq. 5; report 003 eq. 15 with weight 100).
 - ``l2``: mean (R - S)^2 (paper 001 eq. 6).
+- ``psnr``: mean over the batch of each image's 10 log10(MSE), i.e. minus its PSNR (the "PSNR loss" of Chen et al.,
+  Simple Baselines for Image Restoration (NAFNet), ECCV 2022). Every image counts by its dB, so a near-sharp pair at
+  46 dB weighs as much as a blurred one at 30 dB; with L1 or L2 a blurred pair's larger error drowns it.
 - ``perceptual``: MSE of VGG19 features (paper 001 eq. 7, paper 004 eq. 7), see :mod:`perceptual`.
 - ``multiscale_l2``: article 002, L = sum_i k_i ||I_i - J_i||^2 / N_i over the generator's outputs,
   coarsest first, where N_i is the number of values at scale i (so each term is a mean). Choice where the
@@ -24,6 +27,11 @@ from ..errors import DeblurError
 
 def finest(output: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
     return output[-1] if isinstance(output, (list, tuple)) else output
+
+
+def psnr_loss(image: torch.Tensor, sharp: torch.Tensor) -> torch.Tensor:
+    mse = (image.float() - sharp.float()).pow(2).flatten(1).mean(1)
+    return (10.0 * torch.log10(mse + 1e-8)).mean()  # 1e-8: NAFNet's floor, 80 dB
 
 
 def multiscale_l2(outputs: Sequence[torch.Tensor], sharp: torch.Tensor, ks: Sequence[float]) -> torch.Tensor:
@@ -57,6 +65,8 @@ class ContentLoss(nn.Module):
                 value = F.l1_loss(image.float(), sharp.float())
             elif spec.type == "l2":
                 value = F.mse_loss(image.float(), sharp.float())
+            elif spec.type == "psnr":
+                value = psnr_loss(image, sharp)
             elif spec.type == "perceptual":
                 value = self.perceptual(image, sharp)
             elif spec.type == "multiscale_l2":

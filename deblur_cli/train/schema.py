@@ -14,7 +14,7 @@ from typing import Any, Optional
 
 from ..errors import DeblurError
 
-PIXEL_LOSSES = ("l1", "l2", "perceptual", "multiscale_l2")
+PIXEL_LOSSES = ("l1", "l2", "psnr", "perceptual", "multiscale_l2")
 ADVERSARIAL_LOSSES = ("wgan_gp", "bce", "hinge")
 DATA_KINDS = ("synthetic", "gopro", "pairs", "noise")
 
@@ -83,7 +83,7 @@ class LossConfig:
 
 
 LOSS_KEYS = {
-    "l1": (), "l2": (), "perceptual": ("layer",), "multiscale_l2": ("scale_weights",),
+    "l1": (), "l2": (), "psnr": (), "perceptual": ("layer",), "multiscale_l2": ("scale_weights",),
     "wgan_gp": ("gp_weight", "n_critic"), "bce": ("n_critic",), "hinge": ("n_critic",),
 }
 
