@@ -114,8 +114,8 @@ def download(
 
 
 def quality(metrics: dict[str, Any]) -> str:
-    """'27.31 / 0.861 (+0.24)' (PSNR dB / SSIM (gain in dB)) from a manifest ``metrics`` mapping (the gain is over the blurred input); '' when
-    nothing was measured. The dataset goes in the table's footnote, not in every row."""
+    """'27.31 / 0.861 (+0.24)': PSNR in dB / SSIM (gain in dB over the blurred input) from a manifest ``metrics``
+    mapping; '' when nothing was measured. The dataset goes in the table's footnote, not in every row."""
     if not metrics or metrics.get("psnr") is None:
         return ""
     text = f"{metrics['psnr']:.2f}"
