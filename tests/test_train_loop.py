@@ -340,3 +340,21 @@ def test_psnr_loss_trains_a_step(tmp_path):
     header = (tmp_path / "r" / "train.csv").read_text().splitlines()[0].split(",")
     assert result.step == 2 and "psnr" in header
     assert all(torch.isfinite(v).all() for v in final_state(tmp_path / "r").values() if v.is_floating_point())
+
+
+def test_keep_every_keeps_milestones_that_export_can_pick(tmp_path):
+    from deblur_cli.train.export import export_run
+
+    cfg = tiny_config(tmp_path, variant="deblurgan-compact", overrides="", max_steps=6, extra="keep_every = 2")
+    cfg.write_text(cfg.read_text().replace("ckpt_every = 100", "ckpt_every = 1"))
+    run(cfg, tmp_path / "r")
+    kept = sorted(p.name for p in (tmp_path / "r" / "checkpoints").glob("step-*"))
+    assert kept == ["step-00000002", "step-00000004", "step-00000006"]  # 1, 3 and 5 were deleted
+    manifest = tmp_path / "m" / "weights_manifest.json"
+    manifest.parent.mkdir()
+    manifest.write_text('{"format": 1, "variants": {}}')
+    mid = export_run(tmp_path / "r", which="step", step=4, weights_dir=tmp_path / "m" / "w", manifest_path=manifest)
+    last = export_run(tmp_path / "r", which="last", weights_dir=tmp_path / "m" / "w2", manifest_path=manifest)
+    assert (mid.step, last.step) == (4, 6) and mid.sha256 != last.sha256
+    with pytest.raises(DeblurError, match="no checkpoint at step 3 .kept: 2, 4, 6"):
+        export_run(tmp_path / "r", which="step", step=3, weights_dir=tmp_path / "m" / "w", manifest_path=manifest)

@@ -115,6 +115,7 @@ def export(
     name: Annotated[Optional[str], typer.Option("--name", help="Variant to export as (default: the run's).")] = None,
     dtype: Annotated[str, typer.Option("--dtype", help="auto (fp16 above 1M parameters) | fp16 | fp32")] = "auto",
     best: Annotated[bool, typer.Option("--best/--last", help="The best validated weights, or the last checkpoint.")] = True,
+    step: Annotated[Optional[int], typer.Option("--step", help="A kept checkpoint of this step instead ([train] keep_every keeps them).")] = None,
     ema: Annotated[Optional[bool], typer.Option("--ema/--no-ema", help="Averaged (EMA) or raw generator weights (default: what was validated).", show_default=False)] = None,
     weights_dir: Annotated[Optional[Path], typer.Option("--weights-dir", help="Where to write <VARIANT>.safetensors (default: the package's weights folder).")] = None,
     manifest: Annotated[Optional[Path], typer.Option("--manifest", help="Manifest to update (default: the package's).")] = None,
@@ -124,8 +125,9 @@ def export(
     set_debug(debug)
     from ..train.export import export_run
 
-    r = export_run(run, name=name, which="best" if best else "last", ema=ema, dtype=dtype,
-                   weights_dir=weights_dir, manifest_path=manifest)
+    which = "step" if step is not None else "best" if best else "last"
+    r = export_run(run, name=name, which=which, ema=ema, dtype=dtype, weights_dir=weights_dir,
+                   manifest_path=manifest, step=step)
     print(f"{r.variant}: {r.path} ({r.bytes / 1e6:.2f} MB, {r.dtype}, sha256 {r.sha256[:12]}...)")
     print(f"from the {r.source} checkpoint ({r.weights} weights), step {r.step}; {r.steps_total} steps in total")
     if r.validation:

@@ -115,13 +115,17 @@ def latest(root: Path) -> Optional[Path]:
     return folder if (folder / "state.json").is_file() else None
 
 
-def publish(root: Path, folder: Path, keep: int = 1) -> None:
-    """Point LATEST at ``folder`` (atomic rename) and delete older checkpoints beyond ``keep``."""
+def publish(root: Path, folder: Path, keep: int = 1, keep_every: int = 0) -> None:
+    """Point LATEST at ``folder`` (atomic rename) and delete older checkpoints beyond ``keep``, except those whose
+    step is a multiple of ``keep_every``: a run's best weights for real photos may lie mid-run (README, "Bundled
+    weights"), so they must still be there to score and export afterwards."""
     tmp = root / f".{LATEST}.tmp"
     tmp.write_text(folder.name, encoding="utf-8")
     os.replace(tmp, root / LATEST)
     older = sorted(p for p in root.glob("step-*") if p.is_dir() and p.name < folder.name)
     for old in older[: max(0, len(older) - (keep - 1))]:
+        if keep_every and int(old.name.split("-")[1]) % keep_every == 0:
+            continue
         shutil.rmtree(old, ignore_errors=True)
 
 

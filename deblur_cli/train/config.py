@@ -120,7 +120,7 @@ def recipe_hash(resolved: dict) -> str:
 
 
 # Keys a run may change between sessions: how long and how often, not what is trained.
-BOOKKEEPING = {"train": ("max_steps", "val_every", "ckpt_every", "log_every", "time_budget"),
+BOOKKEEPING = {"train": ("max_steps", "val_every", "ckpt_every", "keep_every", "log_every", "time_budget"),
                "data": ("workers",)}
 
 
@@ -240,6 +240,7 @@ def _check_semantics(cfg: TrainConfig) -> None:
     t = cfg.train
     need(t.max_steps >= 1, "[train] max_steps: must be >= 1")
     need(min(t.val_every, t.ckpt_every, t.log_every) >= 1, "[train] val_every/ckpt_every/log_every: must be >= 1")
+    need(t.keep_every >= 0, "[train] keep_every: must be >= 0 (0 keeps only the latest checkpoint)")
     need(0 <= t.ema < 1, "[train] ema: a decay in [0, 1) (0 turns EMA off)")
     need(t.amp in ("off", "bf16", "fp16"), "[train] amp: off, bf16 or fp16")
     need(t.best_by in ("psnr", "l1"), "[train] best_by: psnr or l1")

@@ -35,7 +35,7 @@ class ExportResult:
     dtype: str
     step: int
     steps_total: int
-    source: str  # "best" | "last"
+    source: str  # "best" | "last" | "step"
     weights: str  # "generator" | "ema"
     validation: Optional[dict]
 
@@ -53,8 +53,8 @@ def _check_variant(info: dict, name: str) -> registry.VariantSpec:
     return target
 
 
-def _read_source(run_dir: Path, which: str) -> tuple[dict, dict]:
-    """(tensors, facts) of the best or the last checkpoint; facts: step, wall_time_s, validation."""
+def _read_source(run_dir: Path, which: str, step: Optional[int] = None) -> tuple[dict, dict]:
+    """(tensors, facts) of the best, the last or the ``step`` checkpoint; facts: step, wall_time_s, validation."""
     if which == "best":
         path = run_dir / "best" / "weights.safetensors"
         if not path.is_file():
@@ -67,7 +67,15 @@ def _read_source(run_dir: Path, which: str) -> tuple[dict, dict]:
         return tensors, {"step": info["step"], "wall_time_s": info.get("wall_time_s"),
                          "validation": {**info["metrics"], "step": info["step"], "weights": info["weights"]},
                          "validated": info["weights"]}
-    folder = ckpt.latest(run_dir / "checkpoints")
+    if step is not None:
+        folder = ckpt.step_dir(run_dir / "checkpoints", step)
+        if not (folder / "state.json").is_file():
+            kept = sorted(int(p.name.split("-")[1]) for p in (run_dir / "checkpoints").glob("step-*")
+                          if (p / "state.json").is_file())
+            raise DeblurError(f"{run_dir}: no checkpoint at step {step} (kept: {', '.join(map(str, kept)) or 'none'}; "
+                              "[train] keep_every keeps more)")
+    else:
+        folder = ckpt.latest(run_dir / "checkpoints")
     if folder is None:
         raise DeblurError(f"{run_dir}: no checkpoint to export")
     tensors, meta = ckpt.read_tensors(folder / "state")
@@ -93,17 +101,18 @@ def _fits(spec: registry.VariantSpec, state: dict) -> None:
 
 def export_run(run: str | Path, name: Optional[str] = None, which: str = "best", ema: Optional[bool] = None,
                dtype: str = "auto", weights_dir: Optional[Path] = None,
-               manifest_path: Optional[Path] = None) -> ExportResult:
-    """Export a run's weights (see the module docstring); ``weights_dir``/``manifest_path`` for tests."""
-    if which not in ("best", "last"):
-        raise UsageError("choose --best or --last")
+               manifest_path: Optional[Path] = None, step: Optional[int] = None) -> ExportResult:
+    """Export a run's weights (see the module docstring); ``weights_dir``/``manifest_path`` for tests.
+    ``step``: a kept checkpoint (``which`` = "step")."""
+    if which not in ("best", "last", "step") or (which == "step") != (step is not None):
+        raise UsageError("choose --best, --last or --step N")
     if dtype not in ("auto", "fp16", "fp32"):
         raise UsageError(f"--dtype must be auto, fp16 or fp32, not {dtype!r}")
     run_dir = find_run(str(run))
     info = read_run(run_dir)
     variant = name or info["variant"]
     spec = _check_variant(info, variant)
-    tensors, facts = _read_source(run_dir, which)
+    tensors, facts = _read_source(run_dir, which, step)
     has_ema = any(k.startswith("ema/") for k in tensors)
     if ema and not has_ema:
         raise UsageError(f"{run_dir}: the run kept no EMA weights ([train] ema = 0)")

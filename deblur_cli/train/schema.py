@@ -102,6 +102,7 @@ class TrainSection:
     max_steps: int = 1000  # generator updates
     val_every: int = 500
     ckpt_every: int = 500
+    keep_every: int = 0  # also keep the checkpoints whose step is a multiple of this (0: only the latest)
     log_every: int = 50
     ema: float = 0.0  # EMA decay of the generator weights; 0 = off
     amp: str = "off"  # off | bf16 | fp16 (CUDA only; ignored on CPU)

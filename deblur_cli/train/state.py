@@ -116,7 +116,7 @@ class Checkpointing:
             ckpt.write_tensors(tmp / "state", *self._state())
             shutil.rmtree(folder, ignore_errors=True)
             os.replace(tmp, folder)
-            ckpt.publish(self.ckpt_root, folder)
+            ckpt.publish(self.ckpt_root, folder, keep_every=self.cfg.train.keep_every)
         dist_utils.barrier(self.ctx)
         self.last_ckpt_step = self.step
 
