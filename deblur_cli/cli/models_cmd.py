@@ -145,8 +145,8 @@ def _print_table(rows: list[dict], params: bool) -> None:
     for col in ("name", "weights", "PSNR dB / SSIM (gain)") + (("params",) if params else ()):
         # names are what users type: never cut them; the other columns wrap instead when the terminal is narrow
         table.add_column(col, justify="right" if col == "params" else "left", no_wrap=col in ("name", "params"))
-    datasets = list(dict.fromkeys(r["metrics"]["dataset"] for r in rows if quality(r["metrics"])
-                                  and r["metrics"].get("dataset")))
+    datasets = list(dict.fromkeys(r["metrics"]["dataset"] for r in rows
+                                  if r["metrics"].get("psnr") is not None and r["metrics"].get("dataset")))
     for i, row in enumerate(rows):
         # the fallback is the family's compact preset, listed a few rows below
         weights = "none -> compact" if "falls_back_to" in row else row["weights"]

@@ -106,6 +106,16 @@ def step_dir(root: Path, step: int) -> Path:
     return root / f"step-{step:08d}"
 
 
+def step_of(folder: Path) -> int:
+    """The step a ``step-00001234`` folder holds (see :func:`step_dir`)."""
+    return int(folder.name.split("-")[1])
+
+
+def kept_steps(root: Path) -> list[int]:
+    """The steps of every complete checkpoint under ``root``, oldest first."""
+    return sorted(step_of(p) for p in root.glob("step-*") if (p / "state.json").is_file())
+
+
 def latest(root: Path) -> Optional[Path]:
     """The newest complete checkpoint folder, or None."""
     pointer = root / LATEST
@@ -124,7 +134,7 @@ def publish(root: Path, folder: Path, keep: int = 1, keep_every: int = 0) -> Non
     os.replace(tmp, root / LATEST)
     older = sorted(p for p in root.glob("step-*") if p.is_dir() and p.name < folder.name)
     for old in older[: max(0, len(older) - (keep - 1))]:
-        if keep_every and int(old.name.split("-")[1]) % keep_every == 0:
+        if keep_every and step_of(old) % keep_every == 0:
             continue
         shutil.rmtree(old, ignore_errors=True)
 

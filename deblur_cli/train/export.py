@@ -70,8 +70,7 @@ def _read_source(run_dir: Path, which: str, step: Optional[int] = None) -> tuple
     if step is not None:
         folder = ckpt.step_dir(run_dir / "checkpoints", step)
         if not (folder / "state.json").is_file():
-            kept = sorted(int(p.name.split("-")[1]) for p in (run_dir / "checkpoints").glob("step-*")
-                          if (p / "state.json").is_file())
+            kept = ckpt.kept_steps(run_dir / "checkpoints")
             raise DeblurError(f"{run_dir}: no checkpoint at step {step} (kept: {', '.join(map(str, kept)) or 'none'}; "
                               "[train] keep_every keeps more)")
     else:
