@@ -63,6 +63,9 @@ def test_minimal_config_gets_defaults(tmp_path):
     ("[model]\nvariant = 'bag-compact'\n", "give at least one loss"),
     ("[data]\nkind = 'noise'\n[[losses]]\ntype = 'l1'\n", "missing required table [model]"),
     ("[model\n", "not valid TOML"),
+    (MINIMAL + "[data.synth]\np_fibre = 0.3\n", "[data] synth: unknown key 'p_fibre'"),
+    (MINIMAL + "[data.synth]\np_warp = 2\n", "[data] synth: p_warp: a share in [0, 1]"),
+    (MINIMAL + "[data.synth]\nframes = [9, 7]\n", "[data] synth: frames: give [low, high]"),
 ], ids=lambda v: v if len(v) < 60 and "\n" not in v else "")
 def test_invalid_configs_name_the_key(tmp_path, text, expected):
     assert expected in error_of(tmp_path, text)
@@ -198,3 +201,16 @@ def test_train_command_module_does_not_import_torch():
     code = "import sys, deblur_cli.cli.train_cmd, deblur_cli.train.config; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_data_synth_table_changes_the_training_mix(tmp_path):
+    from deblur_cli.train.data import build_train_dataset, build_val_dataset
+
+    text = MINIMAL.replace('kind = "noise"', 'kind = "synthetic"\ncrop = 32\nlength = 4')
+    text += "[data.synth]\np_fibres = 0.3\njpeg_quality = [80, 90]\n[data.val]\ncount = 2\ncrop = 32\n"
+    cfg = tc.load_config(write(tmp_path, text))
+    for ds in (build_train_dataset(cfg), build_val_dataset(cfg)):
+        assert ds.config.p_fibres == 0.3 and ds.config.jpeg_quality == (80, 90) and ds.config.p_warp == 0.0
+    plain = tc.load_config(write(tmp_path, text.split("[data.synth]")[0], "plain.toml"))
+    assert build_train_dataset(plain).config.p_fibres == 0.0
+    assert cfg.sha256 != plain.sha256  # a different mix is a different recipe

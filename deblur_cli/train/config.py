@@ -25,6 +25,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
+from ..data.mix import synth_config
 from .schema import (ADVERSARIAL_LOSSES, DATA_KINDS, LOSS_KEYS, PIXEL_LOSSES, ConfigError,  # noqa: F401 (re-exported)
                      DataConfig, DiscriminatorConfig, LossConfig, ModelConfig, OptimConfig, PaperConfig,
                      TrainConfig, TrainSection, ValConfig, build_section, coerce)
@@ -223,6 +224,10 @@ def _check_semantics(cfg: TrainConfig) -> None:
     motions = ("mixed", "blurred", "shake", "objects", "kernel", "none")  # deblur_cli.data.synth.MOTIONS
     need(d.motion in motions, f"[data] motion: {d.motion!r} is not one of {', '.join(motions)}")
     need(0 < d.scale <= 1, "[data] scale: must be in (0, 1]")
+    try:
+        synth_config(d.synth)
+    except ValueError as e:
+        need(False, f"[data] synth: {e}")
     v = d.val
     need(v.kind in DATA_KINDS + ("none",), f"[data.val] kind: {v.kind!r} is not one of "
          f"{', '.join(DATA_KINDS + ('none',))}")

@@ -20,6 +20,7 @@ import torch
 from torch.nn import functional as F
 from torch.utils.data import Dataset, Sampler
 
+from ..data.mix import synth_config
 from ..errors import DeblurError
 
 
@@ -78,7 +79,8 @@ def build_train_dataset(cfg, data_root: Optional[str] = None) -> Dataset:
     ds = _datasets_module()
     if d.kind == "synthetic":
         return ds.SynthDataset(d.length, d.seed, crop=d.crop, size=d.size, motion=d.motion,
-                               cache_dir=synth_cache_dir(d.cache_dir), augment=d.augment)
+                               config=synth_config(d.synth), cache_dir=synth_cache_dir(d.cache_dir),
+                               augment=d.augment)
     if d.kind == "gopro":
         return ds.GoProDataset(_gopro_root(d.root, data_root, where), split=d.split, blur_kind=d.blur_kind,
                                crop=d.crop, seed=d.seed, augment=d.augment)
@@ -107,7 +109,8 @@ def build_val_dataset(cfg, data_root: Optional[str] = None) -> Optional[Dataset]
     ds = _datasets_module()
     if v.kind == "synthetic":
         return ds.SynthDataset(v.count, v.seed, crop=None, size=v.crop or 256, motion=cfg.data.motion,
-                               cache_dir=synth_cache_dir(cfg.data.cache_dir), augment=False)
+                               config=synth_config(cfg.data.synth), cache_dir=synth_cache_dir(cfg.data.cache_dir),
+                               augment=False)
     if v.kind == "gopro":
         base = ds.GoProDataset(_gopro_root(v.root or cfg.data.root, data_root, where), split=v.split,
                                blur_kind=v.blur_kind, crop=None, augment=False)

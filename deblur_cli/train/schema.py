@@ -63,6 +63,7 @@ class DataConfig:
     size: Optional[int] = None  # procedural sets: rendered image side (none = the crop); crops then vary
     motion: str = "mixed"  # procedural sets: mixed | shake | objects | kernel | none
     cache_dir: str = ""  # procedural sets: keep rendered pairs here ("auto" = ~/.cache/deblur/synth)
+    synth: dict = field(default_factory=dict)  # procedural sets: SynthConfig fields to change, e.g. {p_fibres = 0.3}
     crop: Optional[int] = 256  # random crop side; none = whole images (then every image must share a size)
     augment: bool = True  # random flips and transposes with the crop
     scale: float = 1.0  # resize factor applied to whole batches (report 003 trained at 640x360 = 0.5)

@@ -10,32 +10,15 @@ Deterministic given the ``np.random.Generator``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from ..mix import SynthConfig
 from .degrade import jpeg, noise_field, sensor_noise
 from .motion import camera_shake, smooth_path, trajectory_kernel
 from .render import MovingSprite, convolve_linear, render_exposure
 from .scenes import scene, sprite
 
 MOTIONS = ("mixed", "blurred", "shake", "objects", "kernel", "none")
-
-
-@dataclass(frozen=True)
-class SynthConfig:
-    """Shares of each kind of pair and the degradation levels; defaults are the training mix."""
-
-    p_sharp: float = 0.4  # near-zero blur (< 0.5 px): teaches "leave it alone"
-    p_kernel: float = 0.15  # uniform random-trajectory kernel instead of rendered motion
-    p_objects: float = 0.35  # independently moving objects over a (possibly shaking) background
-    max_extent: float = 28.0  # largest blur path in pixels
-    p_noise: float = 0.6
-    p_jpeg: float = 0.4
-    jpeg_quality: tuple[int, int] = (70, 95)
-    p_highlights: float = 0.12
-    frames: tuple[int, int] = (7, 23)
-    lens_sigma: tuple[float, float] = (0.0, 1.2)  # Gaussian lens PSF in px, shared by input and target
 
 
 def _extent(rng: np.random.Generator, cfg: SynthConfig, sharp: bool) -> float:
@@ -101,7 +84,7 @@ def make_pair(rng: np.random.Generator, size: int = 256, motion: str = "mixed",
     extent = _extent(rng, cfg, sharp=kind == "none")
     margin = int(np.ceil(extent)) + 16
     side = size + 2 * margin
-    canvas = scene(rng, side, side)
+    canvas = scene(rng, side, side, cfg.p_fibres, cfg.p_warp)
     lens = float(rng.uniform(*cfg.lens_sigma))
     if kind == "kernel":
         k = trajectory_kernel(rng, size=2 * (int(extent) // 2) + 9, length=extent)
@@ -117,7 +100,7 @@ def make_pair(rng: np.random.Generator, size: int = 256, motion: str = "mixed",
                 s = int(rng.integers(size // 6, size // 2 + 1))
                 start = rng.uniform(-0.2 * s, size - 0.8 * s, 2)
                 path = smooth_path(rng, frames, extent * rng.uniform(0.5, 1.0))
-                sprites.append(MovingSprite(sprite(rng, s), start + path))
+                sprites.append(MovingSprite(sprite(rng, s, p_fibres=cfg.p_fibres), start + path))
         hl = _highlights(rng, side, side) if rng.random() < cfg.p_highlights else None
         blurred, sharp = render_exposure(canvas, shake, (size, size), (margin, margin), sprites, hl, lens)
     blurred, sharp = (np.ascontiguousarray(a, dtype=np.float32) for a in (blurred, sharp))

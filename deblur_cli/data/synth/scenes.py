@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from .fibres import fibre_field, smooth_warp, spectral_noise
+
 
 def power_law_radius(rng: np.random.Generator, n: int, r_min: float, r_max: float) -> np.ndarray:
     """Radii with density ~ r^-3 on [r_min, r_max] (inverse CDF of the dead-leaves size law)."""
@@ -32,28 +34,19 @@ def natural_colour(rng: np.random.Generator, n: int = 1) -> np.ndarray:
     return np.clip(lum + sat * hue_dir, 0.0, 1.0)
 
 
-def spectral_noise(rng: np.random.Generator, h: int, w: int, exponent: float) -> np.ndarray:
-    """Zero-mean, unit-std noise with a 1/f^exponent amplitude spectrum."""
-    fy = np.fft.fftfreq(h)[:, None]
-    fx = np.fft.rfftfreq(w)[None, :]
-    f = np.sqrt(fx ** 2 + fy ** 2)
-    f[0, 0] = 1.0
-    spectrum = (rng.normal(size=f.shape) + 1j * rng.normal(size=f.shape)) / f ** exponent
-    spectrum[0, 0] = 0.0
-    field = np.fft.irfft2(spectrum, s=(h, w))
-    return (field / (field.std() + 1e-8)).astype(np.float32)
-
-
 class TextureBank:
-    """A few canvas-sized noise fields shared by all leaves: each leaf reads a random window of one field,
-    which costs no FFT per leaf."""
+    """A few canvas-sized noise fields (and ``fibres`` fibre fields) shared by all leaves: each leaf reads a random
+    window of one field, which costs no FFT or streamline tracing per leaf."""
 
-    def __init__(self, rng: np.random.Generator, h: int, w: int, count: int = 4):
+    def __init__(self, rng: np.random.Generator, h: int, w: int, count: int = 4, fibres: int = 0):
         self.fields = [spectral_noise(rng, h, w, rng.uniform(0.7, 2.5)) for _ in range(count)]
+        self.fibres = [fibre_field(rng, h, w) for _ in range(fibres)]  # drawn after the noise: v4 scenes unchanged
         self.h, self.w = h, w
 
-    def window(self, rng: np.random.Generator, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
-        field = self.fields[rng.integers(len(self.fields))]
+    def window(self, rng: np.random.Generator, y0: int, y1: int, x0: int, x1: int, fibre: bool = False
+               ) -> np.ndarray:
+        fields = self.fibres if fibre else self.fields
+        field = fields[rng.integers(len(fields))]
         dy, dx = rng.integers(self.h), rng.integers(self.w)
         ys = (np.arange(y0, y1) + dy) % self.h
         xs = (np.arange(x0, x1) + dx) % self.w
@@ -90,7 +83,7 @@ def _leaf_alpha(rng: np.random.Generator, kind: str, r: float, yy: np.ndarray, x
 
 
 def _leaf_colour(rng: np.random.Generator, bank: TextureBank, box: tuple[int, int, int, int],
-                 yy: np.ndarray, xx: np.ndarray, r: float) -> np.ndarray:
+                 yy: np.ndarray, xx: np.ndarray, r: float, p_fibres: float = 0.0) -> np.ndarray:
     """A textured, shaded colour patch for one leaf (almost never flat: flat regions teach flattening)."""
     y0, y1, x0, x1 = box
     base = natural_colour(rng)[0]
@@ -98,6 +91,12 @@ def _leaf_colour(rng: np.random.Generator, bank: TextureBank, box: tuple[int, in
     # smooth shading gradient across the leaf
     g = rng.normal(0, 0.25, 2) / max(r, 1.0)
     patch *= np.clip(1.0 + (g[0] * yy + g[1] * xx), 0.4, 1.6)[..., None]
+    if bank.fibres and rng.random() < p_fibres:  # fur, hair, grass: strands lighter and darker than the base
+        strands = bank.window(rng, y0, y1, x0, x1, fibre=True)
+        patch += rng.uniform(0.04, 0.25) * strands[..., None] * (1.0 + rng.normal(0, 0.15, 3))
+        if rng.random() < 0.5:  # colour drifting over the coat, as in tabby or grass patches
+            patch += rng.uniform(0.03, 0.12) * bank.window(rng, y0, y1, x0, x1)[..., None] * rng.normal(0, 0.5, 3)
+        return patch
     style = rng.random()
     if style < 0.75:  # 1/f colour noise texture, amplitude varies from faint to strong
         amp = rng.uniform(0.03, 0.22)
@@ -119,13 +118,17 @@ def _leaf_colour(rng: np.random.Generator, bank: TextureBank, box: tuple[int, in
 
 def dead_leaves(rng: np.random.Generator, h: int, w: int, n_leaves: int | None = None,
                 r_min: float = 2.5, r_max: float | None = None, bank: TextureBank | None = None,
-                canvas: np.ndarray | None = None) -> np.ndarray:
-    """Paint leaves back to front over ``canvas`` (or a textured background) and return HxWx3 float32."""
-    bank = bank or TextureBank(rng, h, w)
+                canvas: np.ndarray | None = None, p_fibres: float = 0.0) -> np.ndarray:
+    """Paint leaves back to front over ``canvas`` (or a textured background) and return HxWx3 float32.
+
+    ``p_fibres``: the share of leaves (and of backgrounds) textured with fibres instead of noise; a bank made here
+    gets fibre fields when it is above 0."""
+    bank = bank or TextureBank(rng, h, w, fibres=2 if p_fibres > 0 else 0)
     r_max = r_max or 0.6 * max(h, w)
     if canvas is None:
         canvas = np.broadcast_to(natural_colour(rng)[0], (h, w, 3)).astype(np.float32).copy()
-        canvas += rng.uniform(0.05, 0.2) * bank.window(rng, 0, h, 0, w)[..., None]
+        fibre = bool(bank.fibres) and rng.random() < p_fibres
+        canvas += rng.uniform(0.05, 0.2) * bank.window(rng, 0, h, 0, w, fibre=fibre)[..., None]
     n_leaves = n_leaves or int(rng.integers(300, 900))
     radii = power_law_radius(rng, n_leaves, r_min, r_max)
     kinds = rng.choice(["disk", "ellipse", "rect", "poly"], size=n_leaves, p=[0.25, 0.2, 0.25, 0.3])
@@ -139,7 +142,7 @@ def dead_leaves(rng: np.random.Generator, h: int, w: int, n_leaves: int | None =
         yy -= cy
         xx -= cx
         alpha = _leaf_alpha(rng, kind, float(r), yy, xx)
-        colour = _leaf_colour(rng, bank, (y0, y1, x0, x1), yy, xx, float(r))
+        colour = _leaf_colour(rng, bank, (y0, y1, x0, x1), yy, xx, float(r), p_fibres)
         region = canvas[y0:y1, x0:x1]
         region += alpha[..., None] * (colour - region)
     return np.clip(canvas, 0.0, 1.0)
@@ -181,24 +184,30 @@ def strokes(rng: np.random.Generator, canvas: np.ndarray, n_lines: int, n_text: 
     return canvas
 
 
-def scene(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
-    """A full scene: optionally defocused back layer, sharp front leaves, strokes. HxWx3 sRGB in [0, 1]."""
-    bank = TextureBank(rng, h, w)
-    back = dead_leaves(rng, h, w, bank=bank)
+def scene(rng: np.random.Generator, h: int, w: int, p_fibres: float = 0.0, p_warp: float = 0.0) -> np.ndarray:
+    """A full scene: optionally defocused back layer, sharp front leaves, strokes. HxWx3 sRGB in [0, 1].
+
+    ``p_fibres``: share of leaves textured with fibres (:mod:`fibres`); ``p_warp``: chance that the leaves are bent
+    by a smooth random warp. Both default to 0, which draws exactly the random numbers generator v4 drew."""
+    bank = TextureBank(rng, h, w, fibres=2 if p_fibres > 0 else 0)
+    back = dead_leaves(rng, h, w, bank=bank, p_fibres=p_fibres)
     if rng.random() < 0.5:
         back = defocus(back, rng.uniform(0.8, 4.0))
         front = dead_leaves(rng, h, w, bank=bank, canvas=back.copy(), n_leaves=int(rng.integers(5, 60)),
-                            r_min=4.0, r_max=0.3 * max(h, w))
+                            r_min=4.0, r_max=0.3 * max(h, w), p_fibres=p_fibres)
     else:
-        front = dead_leaves(rng, h, w, bank=bank, canvas=back, n_leaves=int(rng.integers(0, 80)))
+        front = dead_leaves(rng, h, w, bank=bank, canvas=back, n_leaves=int(rng.integers(0, 80)), p_fibres=p_fibres)
+    if p_warp > 0 and rng.random() < p_warp:
+        front = smooth_warp(rng, front, rng.uniform(1.0, 6.0))
     if rng.random() < 0.7:
         front = strokes(rng, front, n_lines=int(rng.integers(0, 6)), n_text=int(rng.integers(0, 3)))
     return np.clip(front, 0.0, 1.0).astype(np.float32)
 
 
-def sprite(rng: np.random.Generator, size: int, bank: TextureBank | None = None) -> np.ndarray:
+def sprite(rng: np.random.Generator, size: int, bank: TextureBank | None = None, p_fibres: float = 0.0
+           ) -> np.ndarray:
     """An independently moving object: a textured leaf cluster with an alpha mask, size x size x 4."""
-    rgb = dead_leaves(rng, size, size, n_leaves=int(rng.integers(10, 60)), bank=bank)
+    rgb = dead_leaves(rng, size, size, n_leaves=int(rng.integers(10, 60)), bank=bank, p_fibres=p_fibres)
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) - (size - 1) / 2
     kind = rng.choice(["disk", "ellipse", "rect", "poly"])
     alpha = _leaf_alpha(rng, str(kind), size * rng.uniform(0.3, 0.48), yy, xx)
