@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import numpy as np
 import pytest
 import torch
@@ -9,7 +10,7 @@ from PIL import Image
 
 from deblur_cli.data import layouts
 from deblur_cli.data.datasets import GoProDataset, PairedFolderDataset, SynthDataset
-from deblur_cli.data.synth import MOTIONS, blur_photo, make_pair
+from deblur_cli.data.synth import MOTIONS, SynthConfig, blur_photo, make_pair
 from deblur_cli.data.synth.motion import camera_shake, smooth_path, trajectory_kernel
 from deblur_cli.data.synth.render import gaussian_psf, render_exposure, to_linear, to_srgb
 from deblur_cli.data.synth.scenes import power_law_radius, scene
@@ -181,3 +182,7 @@ def test_writer_produces_gopro_layout_readable_and_resumable(tmp_path):
     stamp = (tmp_path / "test" / "SYNTH_9_00" / "sharp" / "000000.png").stat().st_mtime_ns
     write_synthetic_gopro(tmp_path, 3, seed=9, size=32, per_sequence=2)
     assert (tmp_path / "test" / "SYNTH_9_00" / "sharp" / "000000.png").stat().st_mtime_ns == stamp
+    with pytest.raises(DeblurError, match="another mix"):  # resuming with another recipe would mix two datasets
+        write_synthetic_gopro(tmp_path, 3, seed=9, size=32, per_sequence=2, config=SynthConfig(p_fibres=0.5))
+    write_synthetic_gopro(tmp_path, 1, seed=10, size=32, motion="shake")  # another seed has its own folders
+    assert sorted(json.loads((tmp_path / "test" / "synth.json").read_text())) == ["10", "9"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 from pathlib import Path
 from typing import Callable
@@ -9,12 +11,35 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
+from ..errors import DeblurError
 from .synth import SynthConfig, make_pair
 
 
 def _save_png(path: Path, image: np.ndarray) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     Image.fromarray(np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)).save(tmp, "PNG")
+    os.replace(tmp, path)
+
+
+def _stamp(folder: Path, seed: int, size: int, motion: str, config: SynthConfig) -> None:
+    """Record how the pairs under ``folder`` are made, and refuse to add pairs made differently: resuming skips
+    the pairs already written, so a second recipe would silently mix two datasets."""
+    recipe = {"seed": seed, "size": size, "motion": motion, "mix": dataclasses.asdict(config)}
+    recipe = json.loads(json.dumps(recipe))  # tuples as lists, as they read back
+    path = folder / "synth.json"
+    if path.exists():
+        old = json.loads(path.read_text()).get(str(seed))
+        if old is not None and old != recipe:
+            changed = sorted(k for k in recipe if old.get(k) != recipe[k])
+            raise DeblurError(f"{folder}: holds seed-{seed} pairs made with another {', '.join(changed)}; "
+                              f"write to another --out or another --seed")
+        stamps = json.loads(path.read_text())
+    else:
+        stamps = {}
+    stamps[str(seed)] = recipe
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / ".synth.json.tmp"
+    tmp.write_text(json.dumps(stamps, indent=1) + "\n")
     os.replace(tmp, path)
 
 
@@ -25,6 +50,7 @@ def write_synthetic_gopro(out: str | os.PathLike, n: int, seed: int, size: int =
     ``SynthDataset(seed=seed)``. Our blur is averaged in linear light, so ``blur`` and ``blur_gamma`` hold the same
     images (both names are written so either ``--blur-kind`` works)."""
     root = Path(out)
+    _stamp(root / split, seed, size, motion, config or SynthConfig())
     for i in range(n):
         seq = root / split / f"SYNTH_{seed}_{i // per_sequence:02d}"
         name = f"{i % per_sequence:06d}.png"

@@ -2,11 +2,11 @@
 
 One call renders a scene larger than the crop, moves the camera (shake with rotation) and/or independent objects
 through an exposure of 7-23+ sub-frames, averages them in linear light (gamma 2.2), takes the middle sub-frame as
-the target, passes both through one lens PSF (photos are never 1-pixel crisp), adds one realisation of sensor noise to
-both (the grain is kept, not learned away), and JPEG-compresses the input. A share of pairs has (almost) no blur so that a
-network learns to leave sharp regions alone; a share uses DeblurGAN-style uniform random-trajectory kernels.
-Deterministic given the ``np.random.Generator``.
-"""
+the target, passes both through one lens PSF (photos are never 1-pixel crisp), adds one realisation of sensor noise
+to both (the grain is kept, not learned away), and JPEG-compresses the input. A share of pairs has (almost) no blur
+so that a network learns to leave sharp regions alone; a share uses DeblurGAN-style uniform random-trajectory
+kernels. ``SynthConfig`` (:mod:`deblur_cli.data.mix`) sets the shares, and may add fibre textures and warps to the
+scenes. Deterministic given the ``np.random.Generator``."""
 
 from __future__ import annotations
 
