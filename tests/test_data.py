@@ -186,3 +186,23 @@ def test_writer_produces_gopro_layout_readable_and_resumable(tmp_path):
         write_synthetic_gopro(tmp_path, 3, seed=9, size=32, per_sequence=2, config=SynthConfig(p_fibres=0.5))
     write_synthetic_gopro(tmp_path, 1, seed=10, size=32, motion="shake")  # another seed has its own folders
     assert sorted(json.loads((tmp_path / "test" / "synth.json").read_text())) == ["10", "9"]
+
+
+def test_synth_command_writes_fibre_pairs_and_refuses_to_mix_recipes(tmp_path, capsys):
+    from deblur_cli.cli.app import main
+
+    def run(*args):
+        try:
+            main(["synth", "--out", str(tmp_path), "--n", "2", "--size", "32", *args])
+        except SystemExit as e:
+            return e.code or 0
+        return 0
+
+    assert run("--fibres", "0.5", "--warp", "0.25") == 0
+    stamp = json.loads((tmp_path / "test" / "synth.json").read_text())["0"]
+    assert stamp["mix"]["p_fibres"] == 0.5 and stamp["mix"]["p_warp"] == 0.25 and stamp["size"] == 32
+    assert len(list((tmp_path / "test").glob("*/sharp/*.png"))) == 2
+    capsys.readouterr()
+    assert run() == 1  # the same seed and folder without fibres would mix two datasets
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(tmp_path / "test") in err and "mix" in err
