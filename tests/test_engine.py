@@ -293,3 +293,39 @@ def test_out_of_memory_detection():
     assert devices.is_out_of_memory(torch.OutOfMemoryError("CUDA out of memory"))
     assert devices.is_out_of_memory(RuntimeError("[enforce fail] DefaultCPUAllocator: can't allocate memory"))
     assert not devices.is_out_of_memory(RuntimeError("size mismatch"))
+
+
+@pytest.mark.parametrize("tile", [0, 64])
+def test_ensemble_averages_the_mirrored_passes(tile):
+    net, rgb = local_net(strided=True), image(100, 150)
+    single = Restorer(net, spec(), tile=tile, overlap=32)
+    mirrored = [(lambda a: a), (lambda a: a[:, ::-1]), (lambda a: a[::-1]), (lambda a: a[::-1, ::-1])]
+    passes = [f(single.restore(np.ascontiguousarray(f(rgb)))) for f in mirrored]
+    for n in (2, 4):
+        got = Restorer(net, spec(), tile=tile, overlap=32, ensemble=n).restore(rgb)
+        np.testing.assert_allclose(got, np.mean(passes[:n], axis=0), atol=1e-5)
+    assert np.abs(passes[0] - passes[1]).mean() > 1e-3  # the network is not mirror-symmetric: the test can fail
+
+
+def test_ensemble_of_a_mirror_symmetric_network_changes_nothing_and_maps_follow():
+    class Blur(nn.Module):  # a symmetric 3x3 box filter: mirroring commutes with it
+        def forward(self, x):
+            self.map = x[:, :1]
+            return nn.functional.avg_pool2d(nn.functional.pad(x, (1, 1, 1, 1), mode="reflect"), 3, 1)
+
+    rgb = image(60, 70)
+    x = torch.from_numpy(rgb).permute(2, 0, 1)[None]
+    one, maps1 = Restorer(Blur(), spec(), ensemble=1).restore_with_maps(x, collect=lambda m: [m.map])
+    four, maps4 = Restorer(Blur(), spec(), ensemble=4).restore_with_maps(x, collect=lambda m: [m.map])
+    torch.testing.assert_close(one, four, atol=1e-6, rtol=0)
+    torch.testing.assert_close(maps1, maps4, atol=1e-6, rtol=0)  # maps are mirrored back before averaging
+
+
+def test_ensemble_progress_counts_every_pass_and_bad_sizes_are_refused():
+    calls = []
+    Restorer(Identity(), spec(), tile=64, overlap=16, ensemble=4).restore(image(100, 150),
+                                                                        progress=lambda d, n: calls.append((d, n)))
+    n = len(tiling.plan_tiles(100, 150, 64, 16, 4))
+    assert calls == [(i, 4 * n) for i in range(1, 4 * n + 1)]
+    with pytest.raises(UsageError, match="--ensemble must be one of 1, 2, 4"):
+        Restorer(Identity(), spec(), ensemble=3)

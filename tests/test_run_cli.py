@@ -213,3 +213,26 @@ def test_threads_option_sets_torch_threads_and_rejects_zero(capsys, shots, check
         assert code == 2 and "--threads" in err and not (tmp_path / "s.png").exists()
     finally:
         torch.set_num_threads(before)
+
+
+def test_ensemble_option_reaches_the_engine_and_bad_values_fail_in_one_line(capsys, shots, tmp_path):
+    torch.manual_seed(1)
+    net = registry.build("bag-compact")
+    with torch.no_grad():  # a fresh network is the identity (zero last conv, global skip): perturb every weight
+        for p in net.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    checkpoint = tmp_path / "perturbed.safetensors"
+    save_weights(net, checkpoint, metadata={"variant": "bag-compact"})
+    results = {}
+    for n in (1, 2):
+        out = tmp_path / f"x{n}"
+        code, stdout, err = deblur(capsys, shots / "a.png", "-m", "bag-compact", "--weights", checkpoint, "-o", out,
+                                   "--ensemble", n, "--json")
+        assert code == 0, err
+        assert json.loads(stdout)["ensemble"] == n
+        results[n] = np.asarray(Image.open(out / "a.png"), dtype=np.float32)
+    assert np.abs(results[1] - results[2]).mean() > 0.1  # an untrained network is not mirror-symmetric
+    code, _, err = deblur(capsys, shots / "a.png", "-m", "bag-compact", "--weights", checkpoint, "-o",
+                          tmp_path / "x3", "--ensemble", 3)
+    assert code == 2 and "--ensemble must be one of 1, 2, 4" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x3" / "a.png").exists()

@@ -11,7 +11,16 @@ from typing import Annotated, Optional
 import typer
 
 from .errors import UsageError, friendly_errors, set_debug
-from .options import DebugOpt, DeviceOpt, PrecisionOpt, ThreadsOpt, TileOpt, WeightsOpt, apply_threads
+from .options import (
+    DebugOpt,
+    DeviceOpt,
+    EnsembleOpt,
+    PrecisionOpt,
+    ThreadsOpt,
+    TileOpt,
+    WeightsOpt,
+    apply_threads,
+)
 
 TABLE_NAMES = "001-table1, 001-table2, 001-table3, 004-table1, 004-table2, 003-table1"
 
@@ -73,6 +82,7 @@ def register(app: typer.Typer) -> None:
         device: DeviceOpt = "auto",
         precision: PrecisionOpt = "auto",
         tile: TileOpt = "auto",
+        ensemble: EnsembleOpt = 1,
         y_channel: Annotated[bool, typer.Option("--y-channel", help="Score BT.601 luma (as BasicSR), not RGB.")] = False,
         crop_border: Annotated[int, typer.Option("--crop-border", help="Pixels to ignore at each edge.")] = 0,
         fmt: Annotated[Optional[str], typer.Option(
@@ -107,7 +117,7 @@ def register(app: typer.Typer) -> None:
                                n=n, seed=seed, size=size, motion=motion)
         err = Console(stderr=True)
         err.print(f"dataset: {evalset.description}", highlight=False)
-        options = EvalOptions(device=device, precision=precision, tile=tile, weights=weights,
+        options = EvalOptions(device=device, precision=precision, tile=tile, ensemble=ensemble, weights=weights,
                               random_weights=random_weights, limit=limit, crop_border=crop_border,
                               y_channel=y_channel, flops=not no_flops)
         sink = None
@@ -137,7 +147,13 @@ def register(app: typer.Typer) -> None:
 
 
 def _run_with_progress(targets, evalset, options, sink, err, run_eval):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=err, transient=True) as bar:

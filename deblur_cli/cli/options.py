@@ -13,6 +13,8 @@ PrecisionOpt = Annotated[str, typer.Option("--precision", help="auto | fp32 | fp
 TileOpt = Annotated[str, typer.Option("--tile", help="auto | N (tile side in pixels) | 0 (never tile)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON report.")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
+EnsembleOpt = Annotated[int, typer.Option(
+    "--ensemble", help="1 | 2 | 4: also restore the mirrored image(s) and average (self-ensemble; N times slower).")]
 ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", help="CPU threads for torch (default: torch's).")]
 
 

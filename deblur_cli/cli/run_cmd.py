@@ -14,7 +14,17 @@ from typing import Annotated, Optional
 import typer
 
 from .errors import DeblurError, UsageError, friendly_errors, set_debug
-from .options import DebugOpt, DeviceOpt, JsonOpt, PrecisionOpt, ThreadsOpt, TileOpt, WeightsOpt, apply_threads
+from .options import (
+    DebugOpt,
+    DeviceOpt,
+    EnsembleOpt,
+    JsonOpt,
+    PrecisionOpt,
+    ThreadsOpt,
+    TileOpt,
+    WeightsOpt,
+    apply_threads,
+)
 
 HELP = """Deblur photos: files, folders (--recursive for sub-folders) or glob patterns.
 
@@ -43,6 +53,7 @@ def run(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Redo results that already exist.")] = False,
     tile: TileOpt = "auto",
     tile_mode: Annotated[str, typer.Option("--tile-mode", help="plain | global-stats: tiles of InstanceNorm / channel-attention models share statistics pooled over all tiles (a second pass; see README).")] = "plain",
+    ensemble: EnsembleOpt = 1,
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "auto",
     threads: ThreadsOpt = None,
@@ -71,7 +82,7 @@ def run(
         with distributed.process_group(launch, device):
             outcomes = distributed.run_sharded(
                 lambda: _run_shard(distributed.shard(jobs, launch), model, weights, device, precision, tile,
-                                   tile_mode, ext, quality, overwrite, max_pixels, compare, save_attention,
+                                   tile_mode, ensemble, ext, quality, overwrite, max_pixels, compare, save_attention,
                                    show_progress=launch.is_main and not quiet and not as_json, debug=debug),
                 launch)
     except DeblurError as exc:
@@ -87,14 +98,14 @@ def run(
         raise typer.Exit(1)
 
 
-def _run_shard(jobs, model, weights, device, precision, tile, tile_mode, ext, quality, overwrite, max_pixels,
+def _run_shard(jobs, model, weights, device, precision, tile, tile_mode, ensemble, ext, quality, overwrite, max_pixels,
                compare, save_attention, show_progress, debug):
     from ..inference.api import load_model
     from ..inference.devices import precision_name
     from ..inference.pipeline import BatchOptions, ConsoleReporter, run_batch
 
     restorer = load_model(model, weights=weights, device=device, precision=precision, tile=tile,
-                          tile_mode=tile_mode)
+                          tile_mode=tile_mode, ensemble=ensemble)
     if restorer.note and show_progress:
         print(f"note: {restorer.note}", file=sys.stderr)
     options = BatchOptions(ext=ext, quality=quality, overwrite=overwrite, max_pixels=max_pixels,
@@ -102,6 +113,7 @@ def _run_shard(jobs, model, weights, device, precision, tile, tile_mode, ext, qu
     results = run_batch(jobs, restorer, options, ConsoleReporter(show_bar=show_progress, debug=debug))
     info = {"model": restorer.name, "weights": str(restorer.weights_path), "device": str(restorer.device),
             "precision": precision_name(restorer.dtype), "tile": tile, "tile_mode": restorer.tile_mode,
+            "ensemble": restorer.ensemble,
             "note": restorer.note}
     return results, info
 

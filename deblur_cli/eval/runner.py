@@ -33,6 +33,7 @@ class EvalOptions:
     device: str = "auto"
     precision: str = "auto"
     tile: str = "auto"
+    ensemble: int = 1  # self-ensemble passes (engine.ENSEMBLE_SIZES)
     weights: str | None = None  # explicit file; only with a single -m
     random_weights: bool = False  # untrained networks: checks the pipeline, numbers mean nothing
     limit: int | None = None
@@ -112,8 +113,10 @@ def _mean(values: list[float]) -> float:
     return math.fsum(values) / len(values)
 
 
-def metric_description(crop_border: int, y_channel: bool) -> str:
+def metric_description(crop_border: int, y_channel: bool, ensemble: int = 1) -> str:
     space = "Y (BT.601, as BasicSR)" if y_channel else "RGB"
+    if ensemble > 1:
+        space += f", outputs self-ensembled over {ensemble} mirrored passes"
     crop = f", {crop_border}px border cropped" if crop_border else ""
     return (f"PSNR/SSIM on 8-bit rounded {space}{crop}; SSIM 11x11 Gaussian sigma 1.5, per channel, "
             "valid region (= scikit-image gaussian_weights=True / BasicSR); mean over images")
@@ -125,9 +128,11 @@ def default_load(variant: str, options: EvalOptions) -> LoadedRestorer:
 
     if options.random_weights:
         spec = registry.get(variant)
-        restorer = build_restorer(spec.build(), spec, options.device, options.precision, options.tile)
+        restorer = build_restorer(spec.build(), spec, options.device, options.precision, options.tile,
+                                  ensemble=options.ensemble)
         return LoadedRestorer(restorer, variant, "random init (untrained)")
-    restorer = load_model(variant, options.weights, options.device, options.precision, options.tile)
+    restorer = load_model(variant, options.weights, options.device, options.precision, options.tile,
+                          ensemble=options.ensemble)
     return LoadedRestorer(restorer, restorer.name, str(restorer.weights_path), getattr(restorer, "note", None))
 
 
@@ -245,5 +250,6 @@ def run_eval(targets: list[Target], evalset: EvalSet, options: EvalOptions, *, l
     ran = next((r for r in results if r.device), None)
     device = device_name(ran.device if ran else resolve_device(options.device))
     n = len(cache)
-    return EvalReport(evalset.description, n, metric_description(options.crop_border, options.y_channel), device,
-                      results, _mean([v[0] for v in cache.values()]), _mean([v[1] for v in cache.values()]))
+    metric = metric_description(options.crop_border, options.y_channel, options.ensemble)
+    return EvalReport(evalset.description, n, metric, device, results,
+                      _mean([v[0] for v in cache.values()]), _mean([v[1] for v in cache.values()]))
