@@ -10,7 +10,7 @@ The target of a shake blur is the middle sub-frame, as in GoPro, and that is not
 there mostly measures alignment. The last column therefore gives the gain with input and output each compared at
 its best integer shift (within 3 px, borders cropped); the plain gain stays the one the tools and README use.
 
-    python tools/check_transfer.py -m bag-compact [--weights FILE] [--grid crops.png]
+    python tools/check_transfer.py -m bag-compact [--weights FILE] [--grid crops.png] [--ensemble N]
 """
 
 from __future__ import annotations
@@ -70,9 +70,10 @@ def main() -> None:
     ap.add_argument("--weights", default=None)
     ap.add_argument("--grid", default=None, help="write a crop grid PNG here")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--ensemble", type=int, default=1, help="self-ensemble passes (1, 2 or 4), as `deblur --ensemble`")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    restorer = load_model(args.model, weights=args.weights, device="cpu", tile="0")
+    restorer = load_model(args.model, weights=args.weights, device="cpu", tile="0", ensemble=args.ensemble)
     photo = data.chelsea().astype(np.float32) / 255.0
     rows, grid = [], []
     print("| case | input PSNR | output PSNR | gain | gain, aligned |\n|---|---|---|---|---|")

@@ -22,10 +22,11 @@ def main() -> None:
 
     ap = argparse.ArgumentParser()
     ap.add_argument("-m", "--model", default="bag")
+    ap.add_argument("--ensemble", type=int, default=2, help="as `deblur --ensemble` (the command's default, 2)")
     args = ap.parse_args()
     blurred = read_image(ROOT / "examples/blur/chelsea.jpg").rgb
     sharp = read_image(ROOT / "examples/sharp/chelsea.png").rgb
-    restored = load_model(args.model, device="cpu", tile="0").restore(blurred)
+    restored = load_model(args.model, device="cpu", tile="0", ensemble=args.ensemble).restore(blurred)
     to8 = lambda a: np.round(np.clip(a, 0, 1) * 255).astype(np.uint8)  # noqa: E731
     top = np.concatenate([to8(blurred), to8(restored)], axis=1)
     y, x, h, w = 70, 110, 100, 150

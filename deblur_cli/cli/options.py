@@ -14,7 +14,8 @@ TileOpt = Annotated[str, typer.Option("--tile", help="auto | N (tile side in pix
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON report.")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
 EnsembleOpt = Annotated[int, typer.Option(
-    "--ensemble", help="1 | 2 | 4: also restore the mirrored image(s) and average (self-ensemble; N times slower).")]
+    "--ensemble", help="1 | 2 | 4 passes: also restore mirrored copies and average them (self-ensemble). "
+    "Each pass costs one run of the network.")]
 ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", help="CPU threads for torch (default: torch's).")]
 
 
