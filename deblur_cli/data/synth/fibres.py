@@ -1,7 +1,7 @@
 """Fibre textures (fur, hair, grass, brushed surfaces) and smooth random warps for procedural scenes.
 
-Why: the networks trained on dead leaves with 1/f noise textures learned to sharpen real fur into a crunchy texture
-once they converged further (docs/data.md, the 8,000-step run). 1/f noise is isotropic; fur and grass are made of
+Why: a network trained on dead leaves with 1/f noise textures learned to sharpen real fur into a crunchy texture
+once it converged further (README, "Bundled weights": the 8,000-step run). 1/f noise is isotropic; fur and grass are made of
 thin, oriented, overlapping strands whose direction drifts smoothly. A network that has seen such strands sharp and
 blurred can tell a strand from a blurred edge.
 

@@ -6,6 +6,8 @@ is an occlusion ("dead leaves") model whose leaves are disks, ellipses, rotated 
 power-law sizes (density ~ r^-3, sampled by inverse CDF); almost every leaf is textured (1/f^s colour noise with s in
 [0.5, 2.5], sinusoids, two-tone mixes) and shaded by a smooth gradient; colours are muted, as natural colour statistics
 are; a back layer is often defocused; thin lines and text-like strokes add the structures that blur destroys first.
+On request (``p_fibres``, ``p_warp``) leaves also carry fur- or grass-like strands and scenes are bent by a smooth
+warp (:mod:`fibres`).
 
 All functions are numpy-only, deterministic given the ``np.random.Generator`` they receive, and work in sRGB [0, 1].
 """
