@@ -27,15 +27,12 @@ def _stamp(folder: Path, seed: int, size: int, motion: str, config: SynthConfig)
     recipe = {"seed": seed, "size": size, "motion": motion, "mix": dataclasses.asdict(config)}
     recipe = json.loads(json.dumps(recipe))  # tuples as lists, as they read back
     path = folder / "synth.json"
-    if path.exists():
-        old = json.loads(path.read_text()).get(str(seed))
-        if old is not None and old != recipe:
-            changed = sorted(k for k in recipe if old.get(k) != recipe[k])
-            raise DeblurError(f"{folder}: holds seed-{seed} pairs made with another {', '.join(changed)}; "
-                              f"write to another --out or another --seed")
-        stamps = json.loads(path.read_text())
-    else:
-        stamps = {}
+    stamps = json.loads(path.read_text()) if path.exists() else {}
+    old = stamps.get(str(seed))
+    if old is not None and old != recipe:
+        changed = sorted(k for k in recipe if old.get(k) != recipe[k])
+        raise DeblurError(f"{folder}: holds seed-{seed} pairs made with another {', '.join(changed)}; "
+                          f"write to another --out or another --seed")
     stamps[str(seed)] = recipe
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / ".synth.json.tmp"

@@ -1,9 +1,10 @@
 """Fibre textures (fur, hair, grass, brushed surfaces) and smooth random warps for procedural scenes.
 
 Why: a network trained on dead leaves with 1/f noise textures learned to sharpen real fur into a crunchy texture
-once it converged further (README, "Bundled weights": the 8,000-step run). 1/f noise is isotropic; fur and grass are made of
-thin, oriented, overlapping strands whose direction drifts smoothly. A network that has seen such strands sharp and
-blurred can tell a strand from a blurred edge.
+once it converged further (README, "Bundled weights": the 8,000-step run). 1/f noise is isotropic; fur and grass
+are made of thin, oriented, overlapping strands whose direction drifts smoothly. The hope was that a network that
+has seen such strands sharp and blurred tells a strand from a blurred edge; measured, it helped a little and did
+not stop the over-sharpening (README).
 
 - :func:`fibre_field` is line integral convolution (Cabral and Leedom, SIGGRAPH 1993): white noise averaged along
   the streamlines of a smooth orientation field gives streaks one noise grain wide and ``2 * length`` long, which is
@@ -81,7 +82,7 @@ def smooth_warp(rng: np.random.Generator, image: np.ndarray, amplitude: float) -
     """``image`` (H x W x C) resampled through a smooth random displacement of about ``amplitude`` pixels (rms)."""
     h, w = image.shape[:2]
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    exponent = rng.uniform(2.5, 3.5)  # smooth: the displacement varies over tens of pixels, never folds edges
+    exponent = rng.uniform(2.5, 3.5)  # smooth: the displacement changes over tens of pixels, not from pixel to pixel
     y = yy + amplitude * spectral_noise(rng, h, w, exponent)
     x = xx + amplitude * spectral_noise(rng, h, w, exponent)
     return _bilinear(image, y, x, wrap=False)
