@@ -19,8 +19,9 @@
 - Self-ensemble (``ensemble``): the geometric self-ensemble of EDSR (Lim et al., CVPR 2017 workshops, section
   3.3), restricted to flips: the image is restored as is and mirrored (2: left-right; 4: also upside down and
   both), each result is mirrored back, and the results are averaged. Motion blur has no preferred side, so the
-  passes make independent errors on the same content. Transposes (EDSR's other four) are left out: measured
-  on `chelsea`, adding them lowered the gain of the bundled files (README, "Self-ensemble").
+  passes make different errors on the same content and the mean has less of them. Transposes (EDSR's other
+  four) are left out: in a one-off measurement on `chelsea` they lowered the gain of `bag-compact` and
+  `rir-compact` (README, "Self-ensemble").
 """
 
 from __future__ import annotations
