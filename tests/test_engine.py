@@ -115,6 +115,23 @@ def test_out_of_memory_halves_the_tile_and_retries():
     assert max(max(s) for s in net.seen) <= 300 // 2 // 2 + 4  # 300 -> 148 (still too big) -> 72
 
 
+def test_ensemble_passes_keep_the_tile_that_fitted():
+    class CountingOOM(OOMAbove):
+        tried = 0
+
+        def forward(self, x):
+            self.tried += 1
+            return super().forward(x)
+
+    net = CountingOOM(limit=100 * 100)
+    rgb = image(300, 260)
+    out = Restorer(net, spec(multiple_of=4), tile=0, ensemble=2).restore(rgb)
+    np.testing.assert_allclose(out, rgb, atol=1e-6)
+    failed = net.tried - len(net.seen)
+    assert failed == 2  # whole image, then 148 px tiles, in the first pass only; the second starts at 72 px
+    assert net.seen[:len(net.seen) // 2] == net.seen[len(net.seen) // 2:]
+
+
 def test_out_of_memory_below_the_smallest_tile_is_a_clear_error():
     restorer = Restorer(OOMAbove(limit=10 * 10), spec(), tile=0)
     with pytest.raises(DeblurError, match="out of memory"):

@@ -119,10 +119,12 @@ class Restorer:
             raise ValueError(f"expected a 1x3xHxW tensor, got {tuple(x.shape)}")
         flips = ENSEMBLE_FLIPS[:self.ensemble]
         image, maps = None, None
+        tile = self.plan_tile(*x.shape[-2:])
         with torch.inference_mode():
             for i, dims in enumerate(flips):
                 counted = progress and (lambda done, total, i=i: progress(i * total + done, total * len(flips)))
-                y, m = self._restore_once(torch.flip(x, dims) if dims else x, collect, counted)
+                # a tile that ran out of memory in one pass is not tried again in the next
+                y, m, tile = self._restore_once(torch.flip(x, dims) if dims else x, tile, collect, counted)
                 y, m = (torch.flip(t, dims) if dims and t is not None else t for t in (y, m))
                 image = y if image is None else image.add_(y)
                 maps = m if maps is None or m is None else maps.add_(m)
@@ -131,14 +133,14 @@ class Restorer:
                 maps = None if maps is None else maps.div_(len(flips))
         return image, maps
 
-    def _restore_once(self, x: torch.Tensor, collect: Collect | None,
-                      progress: Progress | None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """One pass of the network over the image, tiled as planned, halving the tile on out-of-memory."""
+    def _restore_once(self, x: torch.Tensor, tile: int, collect: Collect | None, progress: Progress | None
+                      ) -> tuple[torch.Tensor, torch.Tensor | None, int]:
+        """One pass of the network over the image with ``tile`` (0: whole), halving it on out-of-memory; returns
+        the image, the maps and the tile that ran."""
         h, w = x.shape[-2:]
-        tile = self.plan_tile(h, w)
         while True:
             try:
-                return self._run(x.float(), tile, collect, progress)
+                return (*self._run(x.float(), tile, collect, progress), tile)
             except Exception as exc:  # noqa: BLE001 - only out-of-memory is handled, the rest re-raised
                 if not is_out_of_memory(exc):
                     raise
