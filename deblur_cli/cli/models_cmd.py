@@ -161,7 +161,7 @@ def _print_table(rows: list[dict], params: bool) -> None:
     console = Console()
     console.print(table)
     for n, dataset in enumerate(datasets, 1):
-        console.print(f"{f'[{n}] ' if len(datasets) > 1 else ''}PSNR / SSIM on {dataset}; gain vs the input",
+        console.print(f"{f'[{n}] ' if len(datasets) > 1 else ''}PSNR / SSIM on {dataset}; gain vs input, 1 pass",
                       markup=False)
     with_weights = sum(r["weights"] != "none" for r in rows)
     console.print(f"{len(rows)} variants, {with_weights} with weights. none -> compact: `-m NAME` uses NAME-compact's.",
