@@ -50,6 +50,13 @@ def parse_table(stdout: str) -> dict[str, dict]:
     return rows
 
 
+def split_gains(rows: dict[str, dict]) -> tuple[list[float], float]:
+    """(gains on the blurred cases, gain on the already-sharp photo) from :func:`parse_table`'s rows."""
+    blurred = [r["gain"] for case, r in rows.items() if not case.startswith("sharp")]
+    sharp = next(r["gain"] for case, r in rows.items() if case.startswith("sharp"))
+    return blurred, sharp
+
+
 def cases(photo: np.ndarray):
     """(label, blurred, sharp) triples: shake at 4 strengths, a kernel blur, and the sharp photo itself."""
     for extent in (4.0, 8.0, 14.0, 20.0):

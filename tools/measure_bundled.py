@@ -17,7 +17,7 @@ import io
 import subprocess
 import sys
 
-from check_transfer import parse_table  # tools/ is on sys.path when a tool runs
+from check_transfer import parse_table, split_gains  # tools/ is on sys.path when a tool runs
 
 SETS = {  # name -> eval arguments
     "synthetic-blurred": ["--dataset", "synthetic", "--n", "100", "--seed", "999", "--size", "256",
@@ -57,11 +57,10 @@ def main() -> None:
     for variant in args.models.split(","):
         sets = {name: run_eval(variant, a) for name, a in SETS.items()}
         transfer = run_transfer(variant)
-        blurred = [c["gain"] for k, c in transfer["cases"].items() if not k.startswith("sharp")]
-        sharp = [c["gain"] for k, c in transfer["cases"].items() if k.startswith("sharp")]
+        blurred, sharp = split_gains(transfer["cases"])
         cells = " | ".join(f"{r['input_psnr']:.2f} -> {r['psnr']:.2f} ({r['psnr'] - r['input_psnr']:+.2f})"
                            for r in sets.values())
-        print(f"| {variant} | {cells} | {sum(blurred) / len(blurred):+.2f} ({min(blurred):+.2f}) | {sharp[0]:+.2f} |")
+        print(f"| {variant} | {cells} | {sum(blurred) / len(blurred):+.2f} ({min(blurred):+.2f}) | {sharp:+.2f} |")
         m = sets["synthetic-blurred"]
         if not args.no_record:
             metrics = {"dataset": "synthetic-blurred (seed 999, 100 x 256px)", **{k: v for k, v in m.items()},

@@ -13,7 +13,7 @@ import argparse
 import subprocess
 import sys
 
-from check_transfer import parse_table  # tools/ is on sys.path when a tool runs
+from check_transfer import parse_table, split_gains  # tools/ is on sys.path when a tool runs
 from measure_bundled import SETS, run_eval
 
 
@@ -32,9 +32,7 @@ def main() -> None:
                 gains.append(r["psnr"] - r["input_psnr"])
             out = subprocess.run([sys.executable, "tools/check_transfer.py", "-m", variant, "--threads", "1",
                                   "--ensemble", str(n)], capture_output=True, text=True, check=True).stdout
-            cases = parse_table(out)
-            blurred = [c["gain"] for k, c in cases.items() if not k.startswith("sharp")]
-            sharp = next(c["gain"] for k, c in cases.items() if k.startswith("sharp"))
+            blurred, sharp = split_gains(parse_table(out))
             print(f"| {variant} | {n} | {gains[0]:+.2f} | {gains[1]:+.2f} | "
                   f"{sum(blurred) / len(blurred):+.2f} ({min(blurred):+.2f}) | {sharp:+.2f} |", flush=True)
 

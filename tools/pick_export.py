@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from check_transfer import parse_table  # tools/ is on sys.path when a tool runs
+from check_transfer import parse_table, split_gains  # tools/ is on sys.path when a tool runs
 
 SHARP_TOLERANCE_DB = -0.05
 CANDIDATES = {"ema": ["--ema"], "raw": ["--no-ema"]}
@@ -46,8 +46,7 @@ def chelsea(variant: str, weights: Path) -> tuple[float, float]:
     out = subprocess.run([sys.executable, "tools/check_transfer.py", "-m", variant, "--weights", str(weights),
                           "--threads", "1"], capture_output=True, text=True, check=True).stdout
     rows = parse_table(out)
-    blurred = [r["gain"] for case, r in rows.items() if not case.startswith("sharp")]
-    sharp = next(r["gain"] for case, r in rows.items() if case.startswith("sharp"))
+    blurred, sharp = split_gains(rows)
     return sum(blurred) / len(blurred), sharp
 
 

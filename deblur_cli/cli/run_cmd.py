@@ -98,8 +98,8 @@ def run(
         raise typer.Exit(1)
 
 
-def _run_shard(jobs, model, weights, device, precision, tile, tile_mode, ensemble, ext, quality, overwrite, max_pixels,
-               compare, save_attention, show_progress, debug):
+def _run_shard(jobs, model, weights, device, precision, tile, tile_mode, ensemble, ext, quality, overwrite,
+               max_pixels, compare, save_attention, show_progress, debug):
     from ..inference.api import load_model
     from ..inference.devices import precision_name
     from ..inference.pipeline import BatchOptions, ConsoleReporter, run_batch
