@@ -8,7 +8,12 @@ scored on both the validation pairs (seed 1000003, never trained on) and the `ch
     the best validation PSNR among the candidates that leave the already-sharp photo no worse (gain >= -0.05 dB,
     the size of one 8-bit rounding step there); if none does, the candidate that hurts it least.
 
-    python tools/pick_export.py bag-compact [rir-compact ...] [--run-dir-prefix cpu-] [--dry-run]
+Candidates are the EMA and raw weights of the last checkpoint, and of any kept checkpoints named with --steps
+(`[train] keep_every` keeps them). They are scored with the self-ensemble `deblur` runs by default (--ensemble 2),
+because that is what a user gets.
+
+    python tools/pick_export.py bag-compact [rir-compact ...] [--run-dir-prefix cpu-] [--steps 4000,5000]
+                                [--ensemble 2] [--dry-run]
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from pathlib import Path
 from check_transfer import parse_table, split_gains  # tools/ is on sys.path when a tool runs
 
 SHARP_TOLERANCE_DB = -0.05
-CANDIDATES = {"ema": ["--ema"], "raw": ["--no-ema"]}
+WEIGHTS = {"ema": ["--ema"], "raw": ["--no-ema"]}
 
 
 def deblur(*args: str) -> str:
@@ -34,19 +39,19 @@ def deblur(*args: str) -> str:
     return out.stdout
 
 
-def val_psnr(variant: str, weights: Path) -> float:
+def val_psnr(variant: str, weights: Path, ensemble: int) -> float:
     csv = deblur("eval", "--dataset", "synthetic", "--n", "16", "--seed", "1000003", "--size", "128", "-m", variant,
-                 "--weights", str(weights), "--no-flops", "--format", "csv")
+                 "--weights", str(weights), "--ensemble", str(ensemble), "--no-flops", "--format", "csv")
     header, row = csv.strip().splitlines()[:2]
     return float(row.split(",")[header.split(",").index("psnr")])
 
 
-def chelsea(variant: str, weights: Path) -> tuple[float, float]:
+def chelsea(variant: str, weights: Path, ensemble: int) -> tuple[float, float]:
     """(mean gain over the blurred cases, gain on the sharp photo)."""
     out = subprocess.run([sys.executable, "tools/check_transfer.py", "-m", variant, "--weights", str(weights),
-                          "--threads", "1"], capture_output=True, text=True, check=True).stdout
-    rows = parse_table(out)
-    blurred, sharp = split_gains(rows)
+                          "--threads", "1", "--ensemble", str(ensemble)], capture_output=True, text=True,
+                         check=True).stdout
+    blurred, sharp = split_gains(parse_table(out))
     return sum(blurred) / len(blurred), sharp
 
 
@@ -57,12 +62,21 @@ def pick(scores: dict[str, dict]) -> str:
     return max(scores, key=lambda k: scores[k]["sharp"])
 
 
+def candidates(steps: list[int]) -> dict[str, list[str]]:
+    """{name: `deblur train export` flags}: EMA and raw weights of the last checkpoint and of each kept step."""
+    where = {"last": ["--last"], **{str(s): ["--step", str(s)] for s in steps}}
+    return {f"{w}@{at}": [*at_flags, *w_flags] for at, at_flags in where.items() for w, w_flags in WEIGHTS.items()}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("variants", nargs="+")
     ap.add_argument("--run-dir-prefix", default="cpu-", help="run folder name = prefix + variant (default cpu-)")
+    ap.add_argument("--steps", default="", help="kept checkpoint steps to score besides the last, e.g. 4000,5000")
+    ap.add_argument("--ensemble", type=int, default=2, help="self-ensemble passes to score with (default 2, as deblur)")
     ap.add_argument("--dry-run", action="store_true", help="score and print; export nothing")
     args = ap.parse_args()
+    flags_of = candidates([int(s) for s in args.steps.split(",") if s.strip()])
     root = Path(__file__).resolve().parent.parent
     scratch = Path(tempfile.mkdtemp())
     try:
@@ -70,16 +84,18 @@ def main() -> None:
         for variant in args.variants:
             run = args.run_dir_prefix + variant
             scores = {}
-            for name, flags in CANDIDATES.items():
-                deblur("train", "export", run, "--name", variant, "--weights-dir", str(scratch / name),
-                       "--manifest", str(scratch / "manifest.json"), "--last", *flags)
-                weights = scratch / name / f"{variant}.safetensors"
-                blurred, sharp = chelsea(variant, weights)
-                scores[name] = {"val_psnr": val_psnr(variant, weights), "chelsea_blurred": blurred, "sharp": sharp}
+            for i, (name, flags) in enumerate(flags_of.items()):
+                deblur("train", "export", run, "--name", variant, "--weights-dir", str(scratch / str(i)),
+                       "--manifest", str(scratch / "manifest.json"), *flags)
+                weights = scratch / str(i) / f"{variant}.safetensors"
+                blurred, sharp = chelsea(variant, weights, args.ensemble)
+                scores[name] = {"val_psnr": val_psnr(variant, weights, args.ensemble), "chelsea_blurred": blurred,
+                                "sharp": sharp}
+                print(json.dumps({"variant": variant, "candidate": name, **scores[name]}), flush=True)
             choice = pick(scores)
-            print(json.dumps({"variant": variant, "scores": scores, "choice": choice}))
+            print(json.dumps({"variant": variant, "ensemble": args.ensemble, "choice": choice}))
             if not args.dry_run:
-                print(deblur("train", "export", run, "--name", variant, "--last", *CANDIDATES[choice]).strip())
+                print(deblur("train", "export", run, "--name", variant, *flags_of[choice]).strip())
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
