@@ -14,6 +14,7 @@ because that is what a user gets.
 
     python tools/pick_export.py bag-compact [rir-compact ...] [--run-dir-prefix cpu-] [--steps 4000,5000]
                                 [--ensemble 2] [--dry-run]
+    python tools/pick_export.py bag-compact --run x-bag-fibres-const --steps 5000 --dry-run
 """
 
 from __future__ import annotations
@@ -72,17 +73,20 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("variants", nargs="+")
     ap.add_argument("--run-dir-prefix", default="cpu-", help="run folder name = prefix + variant (default cpu-)")
+    ap.add_argument("--run", default=None, help="the run folder (name or path) of the one variant given, instead")
     ap.add_argument("--steps", default="", help="kept checkpoint steps to score besides the last, e.g. 4000,5000")
     ap.add_argument("--ensemble", type=int, default=2, help="self-ensemble passes to score with (default 2, as deblur)")
     ap.add_argument("--dry-run", action="store_true", help="score and print; export nothing")
     args = ap.parse_args()
+    if args.run and len(args.variants) > 1:
+        ap.error("--run names the run of one variant")
     flags_of = candidates([int(s) for s in args.steps.split(",") if s.strip()])
     root = Path(__file__).resolve().parent.parent
     scratch = Path(tempfile.mkdtemp())
     try:
         shutil.copy(root / "weights_manifest.json", scratch / "manifest.json")
         for variant in args.variants:
-            run = args.run_dir_prefix + variant
+            run = args.run or args.run_dir_prefix + variant
             scores = {}
             for i, (name, flags) in enumerate(flags_of.items()):
                 deblur("train", "export", run, "--name", variant, "--weights-dir", str(scratch / str(i)),
