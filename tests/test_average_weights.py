@@ -8,8 +8,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 
-from average_weights import average, parse_input  # noqa: E402
-from deblur_cli.train import adapters  # noqa: E402
+from average_weights import average, parse_input
+
+from deblur_cli.train import adapters
 
 
 def _save(path, value, variant="bag-compact", shape=(2, 3)):

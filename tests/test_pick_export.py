@@ -5,7 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 
-from pick_export import candidates, pick  # noqa: E402
+from pick_export import candidates, pick
 
 
 def test_pick_prefers_validation_among_those_that_leave_a_sharp_photo_alone():
