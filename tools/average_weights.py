@@ -3,7 +3,7 @@ interpolation between two files (WiSE-FT, Wortsman et al. 2022).
 
 Each input may carry a weight (``FILE:0.25``); weights are normalised to sum to 1, and equal when none is given.
 Tensors are summed in float64 and written in fp32. Used to test whether a blend of a run's weights keeps their
-strength on blurred photos and drops their harm on sharp ones (README, "Bundled weights"); the result is a candidate
+strength on blurred photos and drops their harm on sharp ones (docs/weights-research.md); the result is a candidate
 for tools/check_transfer.py --weights, not a bundled file.
 
     python tools/average_weights.py out.safetensors a.safetensors b.safetensors c.safetensors     # SWA

@@ -1,7 +1,7 @@
 """Fibre textures (fur, hair, grass, brushed surfaces) and smooth random warps for procedural scenes.
 
 Why: a network trained on dead leaves with 1/f noise textures learned to sharpen real fur into a crunchy texture
-once it converged further (README, "Bundled weights": the 8,000-step run). 1/f noise is isotropic; fur and grass
+once it converged further (docs/weights-research.md: the 8,000-step run). 1/f noise is isotropic; fur and grass
 are made of thin, oriented, overlapping strands whose direction drifts smoothly. The hope was that a network that
 has seen such strands sharp and blurred tells a strand from a blurred edge; measured, it helped a little and did
 not stop the over-sharpening (README).
