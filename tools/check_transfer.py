@@ -16,6 +16,8 @@ its best integer shift (within 3 px, borders cropped); the plain gain stays the 
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 
 import numpy as np
 import torch
@@ -55,6 +57,14 @@ def split_gains(rows: dict[str, dict]) -> tuple[list[float], float]:
     blurred = [r["gain"] for case, r in rows.items() if not case.startswith("sharp")]
     sharp = next(r["gain"] for case, r in rows.items() if case.startswith("sharp"))
     return blurred, sharp
+
+
+def run_check(variant: str, weights: str | None = None, ensemble: int = 1) -> dict[str, dict]:
+    """Run this script on one thread in a fresh process (as the other tools do) and return its table's rows."""
+    cmd = [sys.executable, __file__, "-m", variant, "--threads", "1", "--ensemble", str(ensemble)]
+    out = subprocess.run([*cmd, *(["--weights", str(weights)] if weights else [])], capture_output=True, text=True,
+                         check=True).stdout
+    return parse_table(out)
 
 
 def cases(photo: np.ndarray):

@@ -17,7 +17,7 @@ import io
 import subprocess
 import sys
 
-from check_transfer import parse_table, split_gains  # tools/ is on sys.path when a tool runs
+from check_transfer import run_check, split_gains  # tools/ is on sys.path when a tool runs
 
 SETS = {  # name -> eval arguments
     "synthetic-blurred": ["--dataset", "synthetic", "--n", "100", "--seed", "999", "--size", "256",
@@ -38,10 +38,7 @@ def run_eval(variant: str, args: list[str]) -> dict:
 
 
 def run_transfer(variant: str) -> dict:
-    out = subprocess.run([sys.executable, "tools/check_transfer.py", "-m", variant, "--threads", "1"],
-                         capture_output=True, text=True, check=True).stdout
-    cases = parse_table(out)
-    return {"cases": cases, "command": f"python tools/check_transfer.py -m {variant}"}
+    return {"cases": run_check(variant), "command": f"python tools/check_transfer.py -m {variant}"}
 
 
 def main() -> None:

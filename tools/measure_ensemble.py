@@ -10,10 +10,8 @@ markdown table of gains in dB (output PSNR minus input PSNR).
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
 
-from check_transfer import parse_table, split_gains  # tools/ is on sys.path when a tool runs
+from check_transfer import run_check, split_gains  # tools/ is on sys.path when a tool runs
 from measure_bundled import SETS, run_eval
 
 
@@ -30,9 +28,7 @@ def main() -> None:
             for name in ("synthetic-blurred", "synthetic-near-sharp"):
                 r = run_eval(variant, [*SETS[name], "--ensemble", str(n)])
                 gains.append(r["psnr"] - r["input_psnr"])
-            out = subprocess.run([sys.executable, "tools/check_transfer.py", "-m", variant, "--threads", "1",
-                                  "--ensemble", str(n)], capture_output=True, text=True, check=True).stdout
-            blurred, sharp = split_gains(parse_table(out))
+            blurred, sharp = split_gains(run_check(variant, ensemble=n))
             print(f"| {variant} | {n} | {gains[0]:+.2f} | {gains[1]:+.2f} | "
                   f"{sum(blurred) / len(blurred):+.2f} ({min(blurred):+.2f}) | {sharp:+.2f} |", flush=True)
 

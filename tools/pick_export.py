@@ -27,7 +27,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from check_transfer import parse_table, split_gains  # tools/ is on sys.path when a tool runs
+from check_transfer import run_check, split_gains  # tools/ is on sys.path when a tool runs
 
 SHARP_TOLERANCE_DB = -0.05
 WEIGHTS = {"ema": ["--ema"], "raw": ["--no-ema"]}
@@ -49,10 +49,7 @@ def val_psnr(variant: str, weights: Path, ensemble: int) -> float:
 
 def chelsea(variant: str, weights: Path, ensemble: int) -> tuple[float, float]:
     """(mean gain over the blurred cases, gain on the sharp photo)."""
-    out = subprocess.run([sys.executable, "tools/check_transfer.py", "-m", variant, "--weights", str(weights),
-                          "--threads", "1", "--ensemble", str(ensemble)], capture_output=True, text=True,
-                         check=True).stdout
-    blurred, sharp = split_gains(parse_table(out))
+    blurred, sharp = split_gains(run_check(variant, weights, ensemble))
     return sum(blurred) / len(blurred), sharp
 
 
