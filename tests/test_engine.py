@@ -346,3 +346,20 @@ def test_ensemble_progress_counts_every_pass_and_bad_sizes_are_refused():
     assert calls == [(i, 4 * n) for i in range(1, 4 * n + 1)]
     with pytest.raises(UsageError, match="--ensemble must be one of 1, 2, 4"):
         Restorer(Identity(), spec(), ensemble=3)
+
+
+@pytest.mark.parametrize("tile,ensemble", [(0, 1), (64, 2)])
+def test_strength_scales_the_networks_change_after_the_ensemble(tile, ensemble):
+    net, rgb = local_net(strided=False), image(100, 150)
+    full = Restorer(net, spec(), tile=tile, overlap=32, ensemble=ensemble).restore(rgb)
+    assert np.abs(full - rgb).mean() > 0.05  # the network changes the image: the test can fail
+    for strength in (0.0, 0.5, 2.0):
+        got = Restorer(net, spec(), tile=tile, overlap=32, ensemble=ensemble, strength=strength).restore(rgb)
+        np.testing.assert_allclose(got, np.clip(rgb + strength * (full - rgb), 0, 1), atol=1e-5)
+    assert Restorer(net, spec(), strength=1.0).strength == 1.0
+
+
+def test_strength_outside_its_range_is_refused():
+    for bad in (-0.1, 3.5, float("nan")):
+        with pytest.raises(UsageError, match="--strength must be between 0 and 3"):
+            Restorer(Identity(), spec(), strength=bad)

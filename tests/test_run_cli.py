@@ -215,14 +215,20 @@ def test_threads_option_sets_torch_threads_and_rejects_zero(capsys, shots, check
         torch.set_num_threads(before)
 
 
-def test_ensemble_option_reaches_the_engine_and_bad_values_fail_in_one_line(capsys, shots, tmp_path):
+def _perturbed_checkpoint(tmp_path):
+    """bag-compact weights that change an image (a fresh network is the identity: zero last conv, global skip)."""
     torch.manual_seed(1)
     net = registry.build("bag-compact")
-    with torch.no_grad():  # a fresh network is the identity (zero last conv, global skip): perturb every weight
+    with torch.no_grad():
         for p in net.parameters():
             p.add_(0.1 * torch.randn_like(p))
     checkpoint = tmp_path / "perturbed.safetensors"
     save_weights(net, checkpoint, metadata={"variant": "bag-compact"})
+    return checkpoint
+
+
+def test_ensemble_option_reaches_the_engine_and_bad_values_fail_in_one_line(capsys, shots, tmp_path):
+    checkpoint = _perturbed_checkpoint(tmp_path)
     results = {}
     for n in (1, 2):
         out = tmp_path / f"x{n}"
@@ -236,3 +242,22 @@ def test_ensemble_option_reaches_the_engine_and_bad_values_fail_in_one_line(caps
                           tmp_path / "x3", "--ensemble", 3)
     assert code == 2 and "--ensemble must be one of 1, 2, 4" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "x3" / "a.png").exists()
+
+
+def test_strength_option_reaches_the_engine_and_bad_values_fail_in_one_line(capsys, shots, tmp_path):
+    checkpoint = _perturbed_checkpoint(tmp_path)
+    source = np.asarray(Image.open(shots / "a.png").convert("RGB"), dtype=np.float32)
+    results = {}
+    for strength in (0.0, 1.0):
+        out = tmp_path / f"s{strength:g}"
+        code, stdout, err = deblur(capsys, shots / "a.png", "-m", "bag-compact", "--weights", checkpoint, "-o", out,
+                                   "--strength", strength, "--json")
+        assert code == 0, err
+        assert json.loads(stdout)["strength"] == strength
+        results[strength] = np.asarray(Image.open(out / "a.png").convert("RGB"), dtype=np.float32)
+    assert np.abs(results[0.0] - source).max() <= 1  # strength 0 gives the input back (8-bit rounding aside)
+    assert np.abs(results[1.0] - source).mean() > 1  # and strength 1 does change it: the test can fail
+    code, _, err = deblur(capsys, shots / "a.png", "-m", "bag-compact", "--weights", checkpoint, "-o",
+                          tmp_path / "bad", "--strength", 3.5)
+    assert code == 2 and "--strength must be between 0 and 3" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "bad" / "a.png").exists()

@@ -10,7 +10,7 @@ The target of a shake blur is the middle sub-frame, as in GoPro, and that is not
 there mostly measures alignment. The last column therefore gives the gain with input and output each compared at
 its best integer shift (within 3 px, borders cropped); the plain gain stays the one the tools and README use.
 
-    python tools/check_transfer.py -m bag-compact [--weights FILE] [--grid crops.png] [--ensemble N]
+    python tools/check_transfer.py -m bag-compact [--weights FILE] [--grid crops.png] [--ensemble N] [--strength S]
 """
 
 from __future__ import annotations
@@ -59,9 +59,10 @@ def split_gains(rows: dict[str, dict]) -> tuple[list[float], float]:
     return blurred, sharp
 
 
-def run_check(variant: str, weights: str | None = None, ensemble: int = 1) -> dict[str, dict]:
+def run_check(variant: str, weights: str | None = None, ensemble: int = 1, strength: float = 1.0) -> dict[str, dict]:
     """Run this script on one thread in a fresh process (as the other tools do) and return its table's rows."""
-    cmd = [sys.executable, __file__, "-m", variant, "--threads", "1", "--ensemble", str(ensemble)]
+    cmd = [sys.executable, __file__, "-m", variant, "--threads", "1", "--ensemble", str(ensemble),
+           "--strength", str(strength)]
     out = subprocess.run([*cmd, *(["--weights", str(weights)] if weights else [])], capture_output=True, text=True,
                          check=True).stdout
     return parse_table(out)
@@ -88,9 +89,11 @@ def main() -> None:
     ap.add_argument("--grid", default=None, help="write a crop grid PNG here")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--ensemble", type=int, default=1, help="self-ensemble passes (1, 2 or 4), as `deblur --ensemble`")
+    ap.add_argument("--strength", type=float, default=1.0, help="share of the network's change, as `deblur --strength`")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    restorer = load_model(args.model, weights=args.weights, device="cpu", tile="0", ensemble=args.ensemble)
+    restorer = load_model(args.model, weights=args.weights, device="cpu", tile="0", ensemble=args.ensemble,
+                          strength=args.strength)
     photo = data.chelsea().astype(np.float32) / 255.0
     rows, grid = {}, []
     print("| case | input PSNR | output PSNR | gain | gain, aligned |\n|---|---|---|---|---|")

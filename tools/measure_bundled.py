@@ -34,7 +34,7 @@ def run_eval(variant: str, args: list[str]) -> dict:
     row = next(csv.DictReader(io.StringIO(out.stdout)))
     return {"psnr": round(float(row["psnr"]), 3), "ssim": round(float(row["ssim"]), 4),
             "input_psnr": round(float(row["input_psnr"]), 3), "input_ssim": round(float(row["input_ssim"]), 4),
-            "command": " ".join(cmd)}
+            "improved": int(row["improved"]), "images": int(row["images"]), "command": " ".join(cmd)}
 
 
 def run_transfer(variant: str) -> dict:
@@ -48,15 +48,16 @@ def main() -> None:
     args = ap.parse_args()
     from deblur_cli.weights.manifest import load_manifest, update_entry
 
-    print("| variant | held-out blurred: input -> output PSNR (gain) | shake only: input -> output (gain) | "
-          "near-sharp: input -> output (gain) | chelsea, blurred cases: mean gain (worst) | chelsea, sharp photo |")
+    print("| variant | held-out blurred: input -> output PSNR (gain; images improved) | shake only: input -> output "
+          "(gain; improved) | near-sharp: input -> output (gain; improved) | chelsea, blurred cases: mean gain "
+          "(worst) | chelsea, sharp photo |")
     print("|---|---|---|---|---|---|")
     for variant in args.models.split(","):
         sets = {name: run_eval(variant, a) for name, a in SETS.items()}
         transfer = run_transfer(variant)
         blurred, sharp = split_gains(transfer["cases"])
-        cells = " | ".join(f"{r['input_psnr']:.2f} -> {r['psnr']:.2f} ({r['psnr'] - r['input_psnr']:+.2f})"
-                           for r in sets.values())
+        cells = " | ".join(f"{r['input_psnr']:.2f} -> {r['psnr']:.2f} ({r['psnr'] - r['input_psnr']:+.2f}; "
+                           f"{r['improved']}/{r['images']} better)" for r in sets.values())
         print(f"| {variant} | {cells} | {sum(blurred) / len(blurred):+.2f} ({min(blurred):+.2f}) | {sharp:+.2f} |")
         m = sets["synthetic-blurred"]
         if not args.no_record:

@@ -16,6 +16,7 @@ from .options import (
     DeviceOpt,
     EnsembleOpt,
     PrecisionOpt,
+    StrengthOpt,
     ThreadsOpt,
     TileOpt,
     WeightsOpt,
@@ -83,6 +84,7 @@ def register(app: typer.Typer) -> None:
         precision: PrecisionOpt = "auto",
         tile: TileOpt = "auto",
         ensemble: EnsembleOpt = 1,
+        strength: StrengthOpt = 1.0,
         y_channel: Annotated[bool, typer.Option("--y-channel", help="Score BT.601 luma (as BasicSR), not RGB.")] = False,
         crop_border: Annotated[int, typer.Option("--crop-border", help="Pixels to ignore at each edge.")] = 0,
         fmt: Annotated[Optional[str], typer.Option(
@@ -117,8 +119,8 @@ def register(app: typer.Typer) -> None:
                                n=n, seed=seed, size=size, motion=motion)
         err = Console(stderr=True)
         err.print(f"dataset: {evalset.description}", highlight=False)
-        options = EvalOptions(device=device, precision=precision, tile=tile, ensemble=ensemble, weights=weights,
-                              random_weights=random_weights, limit=limit, crop_border=crop_border,
+        options = EvalOptions(device=device, precision=precision, tile=tile, ensemble=ensemble, strength=strength,
+                              weights=weights, random_weights=random_weights, limit=limit, crop_border=crop_border,
                               y_channel=y_channel, flops=not no_flops)
         sink = None
         if save_images is not None:

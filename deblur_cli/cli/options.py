@@ -16,6 +16,9 @@ DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
 EnsembleOpt = Annotated[int, typer.Option(
     "--ensemble", help="1 | 2 | 4 passes: also restore mirrored copies and average them (self-ensemble). "
     "Each pass costs one run of the network.")]
+StrengthOpt = Annotated[float, typer.Option(
+    "--strength", help="How much of the network's change to apply, 0 to 3: 1 as trained; above 1 deblurs more and "
+    "also sharpens already-sharp detail more (README, \"Strength\").")]
 ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", help="CPU threads for torch (default: torch's).")]
 
 

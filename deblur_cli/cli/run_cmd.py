@@ -20,6 +20,7 @@ from .options import (
     EnsembleOpt,
     JsonOpt,
     PrecisionOpt,
+    StrengthOpt,
     ThreadsOpt,
     TileOpt,
     WeightsOpt,
@@ -54,6 +55,7 @@ def run(
     tile: TileOpt = "auto",
     tile_mode: Annotated[str, typer.Option("--tile-mode", help="plain | global-stats: tiles of InstanceNorm / channel-attention models share statistics pooled over all tiles (a second pass; see README).")] = "plain",
     ensemble: EnsembleOpt = 2,  # safer on sharp photos, as strong on blurred ones (README, "Self-ensemble")
+    strength: StrengthOpt = 1.0,
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "auto",
     threads: ThreadsOpt = None,
@@ -82,8 +84,8 @@ def run(
         with distributed.process_group(launch, device):
             outcomes = distributed.run_sharded(
                 lambda: _run_shard(distributed.shard(jobs, launch), model, weights, device, precision, tile,
-                                   tile_mode, ensemble, ext, quality, overwrite, max_pixels, compare, save_attention,
-                                   show_progress=launch.is_main and not quiet and not as_json, debug=debug),
+                                   tile_mode, ensemble, strength, ext, quality, overwrite, max_pixels, compare,
+                                   save_attention, show_progress=launch.is_main and not quiet and not as_json, debug=debug),
                 launch)
     except DeblurError as exc:
         if launch.is_main:
@@ -98,14 +100,14 @@ def run(
         raise typer.Exit(1)
 
 
-def _run_shard(jobs, model, weights, device, precision, tile, tile_mode, ensemble, ext, quality, overwrite,
-               max_pixels, compare, save_attention, show_progress, debug):
+def _run_shard(jobs, model, weights, device, precision, tile, tile_mode, ensemble, strength, ext, quality,
+               overwrite, max_pixels, compare, save_attention, show_progress, debug):
     from ..inference.api import load_model
     from ..inference.devices import precision_name
     from ..inference.pipeline import BatchOptions, ConsoleReporter, run_batch
 
     restorer = load_model(model, weights=weights, device=device, precision=precision, tile=tile,
-                          tile_mode=tile_mode, ensemble=ensemble)
+                          tile_mode=tile_mode, ensemble=ensemble, strength=strength)
     if restorer.note and show_progress:
         print(f"note: {restorer.note}", file=sys.stderr)
     options = BatchOptions(ext=ext, quality=quality, overwrite=overwrite, max_pixels=max_pixels,
@@ -113,8 +115,7 @@ def _run_shard(jobs, model, weights, device, precision, tile, tile_mode, ensembl
     results = run_batch(jobs, restorer, options, ConsoleReporter(show_bar=show_progress, debug=debug))
     info = {"model": restorer.name, "weights": str(restorer.weights_path), "device": str(restorer.device),
             "precision": precision_name(restorer.dtype), "tile": tile, "tile_mode": restorer.tile_mode,
-            "ensemble": restorer.ensemble,
-            "note": restorer.note}
+            "ensemble": restorer.ensemble, "strength": restorer.strength, "note": restorer.note}
     return results, info
 
 

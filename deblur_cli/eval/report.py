@@ -54,6 +54,7 @@ def flat_row(r: TargetResult, dataset_input: tuple[float | None, float | None] =
         "input_psnr": _num(input_psnr, 3),
         "input_ssim": _num(input_ssim, 4),
         "gain_db": _num(gain, 3),
+        "improved": r.improved,
         "seconds_per_image": _num(r.seconds, 4),
         "device": r.device,
         "precision": r.precision,
@@ -111,7 +112,8 @@ def _fmt(value, digits: int, suffix: str = "") -> str:
     return f"{value:.{digits}f}{suffix}"
 
 
-_COLUMNS = ("line", "model", "PSNR", "SSIM", "input PSNR", "input SSIM", "gain dB", "s/img", "params (M)",
+_COLUMNS = ("line", "model", "PSNR", "SSIM", "input PSNR", "input SSIM", "gain dB", "improved", "s/img",
+            "params (M)",
             "GFLOPs@720p", "paper PSNR", "paper SSIM", "paper s/img")
 
 
@@ -126,9 +128,10 @@ def _cells(row: dict) -> list[str]:
         model = f"({row['status']})"
     params = None if row["params"] is None else row["params"] / 1e6
     if row["status"] != "ok":  # a line that failed part-way: its partial means are in the JSON, not here
-        row = {**row, **dict.fromkeys(("psnr", "ssim", "gain_db", "seconds_per_image"))}
+        row = {**row, **dict.fromkeys(("psnr", "ssim", "gain_db", "improved", "seconds_per_image"))}
+    improved = "-" if row["improved"] is None else f"{row['improved']}/{row['images']}"
     return [row["line"], model, _fmt(row["psnr"], 2), _fmt(row["ssim"], 4), _fmt(row["input_psnr"], 2),
-            _fmt(row["input_ssim"], 4), _fmt(row["gain_db"], 2, ""), _fmt(row["seconds_per_image"], 3),
+            _fmt(row["input_ssim"], 4), _fmt(row["gain_db"], 2, ""), improved, _fmt(row["seconds_per_image"], 3),
             _fmt(params, 2), _fmt(row["gflops_1280x720"], 1), _paper(row["paper_psnr"]),
             _paper(row["paper_ssim"]), _paper(row["paper_seconds"])]
 
@@ -188,7 +191,7 @@ def _rich_cells(row: dict, show_line: bool) -> list[str]:
     if c["paper s/img"] != "-":
         paper += f", {c['paper s/img']} s"
     cells = [c["model"], f"{c['PSNR']} / {c['SSIM']}", f"{c['input PSNR']} / {c['input SSIM']}", c["gain dB"],
-             c["s/img"], c["params (M)"], c["GFLOPs@720p"], paper]
+             c["improved"], c["s/img"], c["params (M)"], c["GFLOPs@720p"], paper]
     return [c["line"], *cells] if show_line else cells
 
 
@@ -202,13 +205,15 @@ def print_rich(report: EvalReport, console=None) -> None:
     console = console or Console()
     rows = flat_rows(report)
     show_line = any(r["line"] != r["requested"] for r in rows)
-    headers = ["model", "PSNR\n/ SSIM", "input", "gain\ndB", "s/img", "M\nparams", "GFLOPs\n720p", "paper"]
+    headers = ["model", "PSNR\n/ SSIM", "input", "gain\ndB", "improved", "s/img", "M\nparams", "GFLOPs\n720p",
+               "paper"]
     cells = [_rich_cells(r, show_line) for r in rows]
     styles = [None if r["status"] == "ok" else "dim" for r in rows]
-    # narrow terminals lose cost columns first, then the gain (PSNR minus input), then the time
-    drop = tuple(i + show_line for i in (6, 5, 3, 4))
+    # narrow terminals lose cost columns first, then the improved count and the gain (both derived from
+    # PSNR and input), then the time
+    drop = tuple(i + show_line for i in (7, 6, 4, 3, 5))
     print_fitted(console, report.dataset, ["line", *headers] if show_line else headers, cells,
-                 text={0, 1, 8} if show_line else {0, 7}, row_styles=styles, drop_order=drop,
+                 text={0, 1, 9} if show_line else {0, 8}, row_styles=styles, drop_order=drop,
                  hint="--format markdown|csv|json has every column")
     for line in notes(report):
         console.print(f"[dim]- {escape(line)}[/dim]", highlight=False)

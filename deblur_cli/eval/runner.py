@@ -34,6 +34,7 @@ class EvalOptions:
     precision: str = "auto"
     tile: str = "auto"
     ensemble: int = 1  # self-ensemble passes (engine.ENSEMBLE_SIZES)
+    strength: float = 1.0  # share of the network's change applied (engine.STRENGTH_RANGE)
     weights: str | None = None  # explicit file; only with a single -m
     random_weights: bool = False  # untrained networks: checks the pipeline, numbers mean nothing
     limit: int | None = None
@@ -97,6 +98,11 @@ class TargetResult:
     def seconds(self) -> float | None:
         return self._mean("seconds")
 
+    @property
+    def improved(self) -> int | None:
+        """Images whose PSNR rose over their blurred input's: a mean gain can hide a few images made worse."""
+        return sum(s.psnr > s.input_psnr for s in self.images) if self.images else None
+
 
 @dataclass
 class EvalReport:
@@ -113,10 +119,12 @@ def _mean(values: list[float]) -> float:
     return math.fsum(values) / len(values)
 
 
-def metric_description(crop_border: int, y_channel: bool, ensemble: int = 1) -> str:
+def metric_description(crop_border: int, y_channel: bool, ensemble: int = 1, strength: float = 1.0) -> str:
     space = "Y (BT.601, as BasicSR)" if y_channel else "RGB"
     if ensemble > 1:
         space += f", outputs self-ensembled over {ensemble} mirrored passes"
+    if strength != 1.0:
+        space += f", the networks' change applied at strength {strength:g}"
     crop = f", {crop_border}px border cropped" if crop_border else ""
     return (f"PSNR/SSIM on 8-bit rounded {space}{crop}; SSIM 11x11 Gaussian sigma 1.5, per channel, "
             "valid region (= scikit-image gaussian_weights=True / BasicSR); mean over images")
@@ -129,10 +137,10 @@ def default_load(variant: str, options: EvalOptions) -> LoadedRestorer:
     if options.random_weights:
         spec = registry.get(variant)
         restorer = build_restorer(spec.build(), spec, options.device, options.precision, options.tile,
-                                  ensemble=options.ensemble)
+                                  ensemble=options.ensemble, strength=options.strength)
         return LoadedRestorer(restorer, variant, "random init (untrained)")
     restorer = load_model(variant, options.weights, options.device, options.precision, options.tile,
-                          ensemble=options.ensemble)
+                          ensemble=options.ensemble, strength=options.strength)
     return LoadedRestorer(restorer, restorer.name, str(restorer.weights_path), getattr(restorer, "note", None))
 
 
@@ -250,6 +258,6 @@ def run_eval(targets: list[Target], evalset: EvalSet, options: EvalOptions, *, l
     ran = next((r for r in results if r.device), None)
     device = device_name(ran.device if ran else resolve_device(options.device))
     n = len(cache)
-    metric = metric_description(options.crop_border, options.y_channel, options.ensemble)
+    metric = metric_description(options.crop_border, options.y_channel, options.ensemble, options.strength)
     return EvalReport(evalset.description, n, metric, device, results,
                       _mean([v[0] for v in cache.values()]), _mean([v[1] for v in cache.values()]))

@@ -18,8 +18,8 @@ def load_model(name: str | None, weights: str | os.PathLike | None = None, devic
     """The variant ``name`` with its weights (see ``deblur_cli.weights.loader``), ready to restore.
 
     ``name=None`` with ``weights`` uses the variant recorded in the file. ``engine_options`` go to
-    :class:`Restorer` (``overlap``, ``tile_mode``, ``stats_passes``, ``channels_last``, ``ensemble``; the
-    `deblur` command passes ``ensemble=2``, the library's default is one pass). The result's
+    :class:`Restorer` (``overlap``, ``tile_mode``, ``stats_passes``, ``channels_last``, ``ensemble``,
+    ``strength``; the `deblur` command passes ``ensemble=2``, the library's default is one pass). The result's
     ``name`` is the variant actually used (``bag`` may fall back to ``bag-compact``) and ``note`` says why.
     """
     from ..weights.loader import load_generator
@@ -46,7 +46,7 @@ def build_restorer(module, spec, device: str = "cpu", precision: str = "fp32", t
 def restore_file(src: str | os.PathLike, dst: str | os.PathLike, model: str = "bag",
                  weights: str | os.PathLike | None = None, device: str = "auto", precision: str = "auto",
                  tile: str | int = "auto", quality: int = 95, max_pixels: int | None = None,
-                 restorer: Restorer | None = None, ensemble: int = 1) -> list[str]:
+                 restorer: Restorer | None = None, ensemble: int = 1, strength: float = 1.0) -> list[str]:
     """Deblur one image file into ``dst``; returns notes on what the output format could not hold.
 
     Pass ``restorer`` to reuse a loaded model over many files.
@@ -55,6 +55,6 @@ def restore_file(src: str | os.PathLike, dst: str | os.PathLike, model: str = "b
 
     if restorer is None:
         restorer = load_model(model, weights=weights, device=device, precision=precision, tile=tile,
-                              ensemble=ensemble)
+                              ensemble=ensemble, strength=strength)
     picture = read_image(src, max_pixels=max_pixels)
     return write_image(dst, picture, rgb=restorer.restore(picture.rgb), quality=quality)
