@@ -227,37 +227,35 @@ def _perturbed_checkpoint(tmp_path):
     return checkpoint
 
 
+def _restore_with(capsys, shots, checkpoint, out, option, value):
+    """a.png restored into ``out`` with ``option value``; the JSON report must echo the value."""
+    code, stdout, err = deblur(capsys, shots / "a.png", "-m", "bag-compact", "--weights", checkpoint, "-o", out,
+                               option, value, "--json")
+    assert code == 0, err
+    assert json.loads(stdout)[option.lstrip("-")] == value
+    return np.asarray(Image.open(out / "a.png").convert("RGB"), dtype=np.float32)
+
+
+def _refused_in_one_line(capsys, shots, checkpoint, out, option, value, message):
+    code, _, err = deblur(capsys, shots / "a.png", "-m", "bag-compact", "--weights", checkpoint, "-o", out,
+                          option, value)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not (out / "a.png").exists()
+
+
 def test_ensemble_option_reaches_the_engine_and_bad_values_fail_in_one_line(capsys, shots, tmp_path):
     checkpoint = _perturbed_checkpoint(tmp_path)
-    results = {}
-    for n in (1, 2):
-        out = tmp_path / f"x{n}"
-        code, stdout, err = deblur(capsys, shots / "a.png", "-m", "bag-compact", "--weights", checkpoint, "-o", out,
-                                   "--ensemble", n, "--json")
-        assert code == 0, err
-        assert json.loads(stdout)["ensemble"] == n
-        results[n] = np.asarray(Image.open(out / "a.png"), dtype=np.float32)
-    assert np.abs(results[1] - results[2]).mean() > 0.1  # an untrained network is not mirror-symmetric
-    code, _, err = deblur(capsys, shots / "a.png", "-m", "bag-compact", "--weights", checkpoint, "-o",
-                          tmp_path / "x3", "--ensemble", 3)
-    assert code == 2 and "--ensemble must be one of 1, 2, 4" in err and len(err.strip().splitlines()) == 1
-    assert not (tmp_path / "x3" / "a.png").exists()
+    one, two = (_restore_with(capsys, shots, checkpoint, tmp_path / f"x{n}", "--ensemble", n) for n in (1, 2))
+    assert np.abs(one - two).mean() > 0.1  # an untrained network is not mirror-symmetric
+    _refused_in_one_line(capsys, shots, checkpoint, tmp_path / "x3", "--ensemble", 3,
+                         "--ensemble must be one of 1, 2, 4")
 
 
 def test_strength_option_reaches_the_engine_and_bad_values_fail_in_one_line(capsys, shots, tmp_path):
     checkpoint = _perturbed_checkpoint(tmp_path)
     source = np.asarray(Image.open(shots / "a.png").convert("RGB"), dtype=np.float32)
-    results = {}
-    for strength in (0.0, 1.0):
-        out = tmp_path / f"s{strength:g}"
-        code, stdout, err = deblur(capsys, shots / "a.png", "-m", "bag-compact", "--weights", checkpoint, "-o", out,
-                                   "--strength", strength, "--json")
-        assert code == 0, err
-        assert json.loads(stdout)["strength"] == strength
-        results[strength] = np.asarray(Image.open(out / "a.png").convert("RGB"), dtype=np.float32)
-    assert np.abs(results[0.0] - source).max() <= 1  # strength 0 gives the input back (8-bit rounding aside)
-    assert np.abs(results[1.0] - source).mean() > 1  # and strength 1 does change it: the test can fail
-    code, _, err = deblur(capsys, shots / "a.png", "-m", "bag-compact", "--weights", checkpoint, "-o",
-                          tmp_path / "bad", "--strength", 3.5)
-    assert code == 2 and "--strength must be between 0 and 3" in err and len(err.strip().splitlines()) == 1
-    assert not (tmp_path / "bad" / "a.png").exists()
+    none, full = (_restore_with(capsys, shots, checkpoint, tmp_path / f"s{v:g}", "--strength", v) for v in (0.0, 1.0))
+    assert np.abs(none - source).max() <= 1  # strength 0 gives the input back (8-bit rounding aside)
+    assert np.abs(full - source).mean() > 1  # and strength 1 does change it: the test can fail
+    _refused_in_one_line(capsys, shots, checkpoint, tmp_path / "bad", "--strength", 3.5,
+                         "--strength must be between 0 and 3")
