@@ -85,7 +85,8 @@ def run(
             outcomes = distributed.run_sharded(
                 lambda: _run_shard(distributed.shard(jobs, launch), model, weights, device, precision, tile,
                                    tile_mode, ensemble, strength, ext, quality, overwrite, max_pixels,
-                                   compare, save_attention, show_progress=launch.is_main and not quiet and not as_json, debug=debug),
+                                   compare, save_attention,
+                                   show_progress=launch.is_main and not quiet and not as_json, debug=debug),
                 launch)
     except DeblurError as exc:
         if launch.is_main:
