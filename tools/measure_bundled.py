@@ -52,8 +52,12 @@ def main() -> None:
           "(gain; improved) | near-sharp: input -> output (gain; improved) | chelsea, blurred cases: mean gain "
           "(worst) | chelsea, sharp photo |")
     print("|---|---|---|---|---|---|")
+    ssim_rows = []
     for variant in args.models.split(","):
         sets = {name: run_eval(variant, a) for name, a in SETS.items()}
+        ssim_rows.append(f"| {variant} | " + " | ".join(
+            f"{r['input_ssim']:.4f} -> {r['ssim']:.4f} ({r['ssim'] - r['input_ssim']:+.4f})"
+            for r in sets.values()) + " |")
         transfer = run_transfer(variant)
         blurred, sharp = split_gains(transfer["cases"])
         cells = " | ".join(f"{r['input_psnr']:.2f} -> {r['psnr']:.2f} ({r['psnr'] - r['input_psnr']:+.2f}; "
@@ -67,6 +71,8 @@ def main() -> None:
             if entry is None or not entry.trained:
                 raise SystemExit(f"{variant}: not trained in the manifest; export it first")
             update_entry(variant, metrics=metrics)
+    print("\n| variant | held-out blurred: input -> output SSIM (gain) | shake only | near-sharp |\n|---|---|---|---|")
+    print("\n".join(ssim_rows))
 
 
 if __name__ == "__main__":
