@@ -257,5 +257,8 @@ def test_strength_option_reaches_the_engine_and_bad_values_fail_in_one_line(caps
     none, full = (_restore_with(capsys, shots, checkpoint, tmp_path / f"s{v:g}", "--strength", v) for v in (0.0, 1.0))
     assert np.abs(none - source).max() <= 1  # strength 0 gives the input back (8-bit rounding aside)
     assert np.abs(full - source).mean() > 1  # and strength 1 does change it: the test can fail
+    code, _, err = deblur(capsys, shots / "a.png", "-m", "bag-compact", "--weights", checkpoint, "-o",
+                          tmp_path / "s2", "--strength", 2)
+    assert code == 0 and "(fp32, strength 2)" in err  # the summary says when the change was scaled
     _refused_in_one_line(capsys, shots, checkpoint, tmp_path / "bad", "--strength", 3.5,
                          "--strength must be between 0 and 3")

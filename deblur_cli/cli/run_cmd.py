@@ -146,5 +146,6 @@ def _report(results, info: dict, as_json: bool, quiet: bool) -> None:
         parts.append(f"{summary['skipped']} skipped (existing results; --overwrite to redo)")
     if summary["failed"]:
         parts.append(f"{summary['failed']} failed")
+    strength = "" if info["strength"] == 1.0 else f", strength {info['strength']:g}"
     print(f"{', '.join(parts)} in {summary['seconds']:.1f} s with {info['model']} on {info['device']} "
-          f"({info['precision']})", file=sys.stderr)
+          f"({info['precision']}{strength})", file=sys.stderr)
