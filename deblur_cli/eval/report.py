@@ -113,8 +113,7 @@ def _fmt(value, digits: int, suffix: str = "") -> str:
 
 
 _COLUMNS = ("line", "model", "PSNR", "SSIM", "input PSNR", "input SSIM", "gain dB", "improved", "s/img",
-            "params (M)",
-            "GFLOPs@720p", "paper PSNR", "paper SSIM", "paper s/img")
+            "params (M)", "GFLOPs@720p", "paper PSNR", "paper SSIM", "paper s/img")
 
 
 def _cells(row: dict) -> list[str]:

@@ -56,7 +56,9 @@ STATS_SOURCES = ("tiles", "downscaled")
 # Self-ensemble passes: the dimensions of a 1x3xHxW tensor to mirror, as is first.
 ENSEMBLE_FLIPS = ((), (-1,), (-2,), (-2, -1))
 ENSEMBLE_SIZES = (1, 2, 4)
-STRENGTH_RANGE = (0.0, 3.0)  # 0 gives the input back; past 3 every measured case got worse
+# 0 gives the input back. The top is a guard against typos (15 for 1.5), not a measured limit: the bundled
+# weights were measured up to 2 (README, "Strength").
+STRENGTH_RANGE = (0.0, 3.0)
 # Fraction of the free memory a run may plan to use: the rest is the output canvas, the allocator's
 # fragmentation and other processes. The out-of-memory fallback catches what the estimate misses.
 MEMORY_SHARE = {"cuda": 0.7, "mps": 0.5, "cpu": 0.4}
