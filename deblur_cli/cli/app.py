@@ -12,7 +12,7 @@ import sys
 import typer
 
 from .. import __version__
-from . import bench_cmd, eval_cmd, models_cmd, run_cmd, synth_cmd, train_cmd
+from . import bench_cmd, eval_cmd, models_cmd, photos_cmd, run_cmd, synth_cmd, train_cmd
 
 app = typer.Typer(
     name="deblur",
@@ -31,6 +31,7 @@ app.add_typer(train_cmd.app, name="train")
 eval_cmd.register(app)
 bench_cmd.register(app)
 synth_cmd.register(app)
+photos_cmd.register(app)
 
 
 def _version_callback(value: bool) -> None:
@@ -47,7 +48,7 @@ def _root(
     """Remove motion blur from photos."""
 
 
-SUBCOMMANDS = {"run", "models", "train", "eval", "bench", "synth"}
+SUBCOMMANDS = {"run", "models", "train", "eval", "bench", "synth", "photos"}
 
 
 def main(argv: list[str] | None = None) -> None:

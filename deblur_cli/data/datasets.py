@@ -18,6 +18,7 @@ from torch.utils.data import Dataset
 
 from ..errors import DeblurError
 from .layouts import find_pairs
+from .mix import PhotoMix
 from .synth import SynthConfig, make_pair
 
 SYNTH_VERSION = "4"  # bump when the generator changes, so caches of older pairs are not reused
@@ -135,3 +136,38 @@ def PairedFolderDataset(blur_dir: str | os.PathLike, sharp_dir: str | os.PathLik
     from .layouts import match_folders
 
     return FolderPairs(match_folders(Path(blur_dir), Path(sharp_dir)), crop, seed, augment)
+
+
+class PhotoDataset(Dataset):
+    """Real sharp photos under ``folder`` blurred on the fly (:func:`.photo_pairs.make_photo_pair`), ``crop`` x
+    ``crop``. Item ``i`` of epoch ``e`` is a function of (seed, e, i); with ``procedural`` given, a
+    ``procedural_share`` of items is taken from that dataset instead (its item of the same index)."""
+
+    def __init__(self, folder: str | os.PathLike, length: int, seed: int, crop: int = 128, motion: str = "mixed",
+                 mix: PhotoMix | None = None, augment: bool = True, procedural: Dataset | None = None,
+                 procedural_share: float = 0.0):
+        from .photo_pairs import PhotoPool, find_photos
+
+        self.mix = mix or PhotoMix()
+        self.pool = PhotoPool(find_photos(folder), max(self.mix.megapixels))
+        self.length, self.seed, self.crop, self.motion, self.augment = length, seed, crop, motion, augment
+        self.procedural, self.procedural_share, self.epoch = procedural, procedural_share, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+        if self.procedural is not None:
+            self.procedural.set_epoch(epoch)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> dict:
+        from .photo_pairs import make_photo_pair
+
+        if not 0 <= index < self.length:
+            raise IndexError(index)
+        rng = np.random.default_rng([self.seed, self.epoch, index, 0xF070])
+        if self.procedural is not None and rng.random() < self.procedural_share:
+            return self.procedural[index % len(self.procedural)]
+        blur, sharp, k = make_photo_pair(rng, self.pool, self.crop, self.motion, self.mix, self.augment)
+        return {"blur": _to_tensor(blur), "sharp": _to_tensor(sharp), "name": f"{self.pool.paths[k].stem}-{index:06d}"}

@@ -1,7 +1,8 @@
-"""The procedural training mix: shares of each kind of pair and the degradation levels.
+"""The training mixes: shares of each kind of pair and the degradation levels, for procedural scenes
+(``SynthConfig``) and for real photos (``PhotoMix``).
 
-Its own torch-free module so that a training config's ``[data] synth`` table can be checked against these fields
-without importing the generator (which needs torch).
+Their own torch-free module so that a training config's ``[data] synth`` and ``[data] photos`` tables can be
+checked against these fields without importing the generators (which need torch).
 """
 
 from __future__ import annotations
@@ -27,15 +28,48 @@ class SynthConfig:
     p_warp: float = 0.0  # chance that a scene's leaves are bent by a smooth random warp; 0 = v4 scenes
 
 
+@dataclass(frozen=True)
+class PhotoMix:
+    """Real-photo pairs (:mod:`.photo_pairs`): shares of each kind, blur sizes, scale and crop selection."""
+
+    p_sharp: float = 0.3  # near-sharp (< 0.5 px of motion)
+    p_kernel: float = 0.25  # uniform random-trajectory kernel (DeblurGAN's synthesis)
+    p_objects: float = 0.1  # a region of another photo moving over a (possibly shaking) photo
+    max_extent: float = 20.0  # largest blur path in pixels, at the photo's drawn size
+    megapixels: tuple[float, float] = (0.5, 2.0)  # photos are brought to this size (log-uniform) before cropping
+    candidates: int = 4  # each crop is the most detailed of this many random windows
+    p_noise: float = 0.6
+    p_jpeg: float = 0.5
+    jpeg_quality: tuple[int, int] = (70, 95)
+    frames: tuple[int, int] = (7, 23)
+    lens_sigma: tuple[float, float] = (0.0, 0.0)  # a photo's target has its own optics
+
+
 def synth_config(table: dict) -> SynthConfig:
     """``SynthConfig`` with the defaults overridden by ``table`` (a config's ``[data] synth``); ValueError names
     the first bad key. Pairs are tuples of two numbers, shares lie in [0, 1]."""
-    fields = SynthConfig.__dataclass_fields__
+    return mix_config(SynthConfig, table)
+
+
+def photo_mix(table: dict) -> PhotoMix:
+    """``PhotoMix`` with the defaults overridden by ``table`` (a config's ``[data] photos``)."""
+    mix = mix_config(PhotoMix, table)
+    if mix.candidates < 1:
+        raise ValueError("candidates: must be >= 1")
+    if mix.p_sharp + mix.p_kernel + mix.p_objects > 1:
+        raise ValueError("p_sharp + p_kernel + p_objects: must be <= 1 (the rest is camera shake)")
+    if mix.megapixels[0] <= 0:
+        raise ValueError("megapixels: must be > 0")
+    return mix
+
+
+def mix_config(cls, table: dict):
+    fields = cls.__dataclass_fields__
     values = {}
     for key, value in table.items():
         if key not in fields:
             raise ValueError(f"unknown key {key!r} (allowed: {', '.join(fields)})")
-        default = getattr(SynthConfig, key)
+        default = getattr(cls, key)
         if isinstance(default, tuple):
             kind = type(default[0])
             if (not isinstance(value, (list, tuple)) or len(value) != 2
@@ -48,5 +82,9 @@ def synth_config(table: dict) -> SynthConfig:
                 raise ValueError(f"{key}: expected a number, got {value!r}")
             if key.startswith("p_") and not 0 <= value <= 1:
                 raise ValueError(f"{key}: a share in [0, 1], got {value}")
-            values[key] = float(value)
-    return SynthConfig(**values)
+            values[key] = _number_type(default)(value)
+    return cls(**values)
+
+
+def _number_type(default):
+    return int if isinstance(default, int) and not isinstance(default, bool) else float

@@ -1,4 +1,5 @@
-"""Write procedural pairs to disk in the GOPRO_Large layout, so eval and train read them like GoPro."""
+"""Write (blurred, sharp) pairs to disk in the GOPRO_Large layout, so eval and train read them like GoPro:
+procedural pairs, or pairs made from a folder of sharp photos."""
 
 from __future__ import annotations
 
@@ -12,19 +13,19 @@ import numpy as np
 from PIL import Image
 
 from ..errors import DeblurError
+from .mix import PhotoMix
 from .synth import SynthConfig, make_pair
 
 
 def _save_png(path: Path, image: np.ndarray) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     Image.fromarray(np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)).save(tmp, "PNG")
     os.replace(tmp, path)
 
 
-def _stamp(folder: Path, seed: int, size: int, motion: str, config: SynthConfig) -> None:
+def _stamp(folder: Path, seed: int, recipe: dict) -> None:
     """Record how the pairs under ``folder`` are made, and refuse to add pairs made differently: resuming skips
     the pairs already written, so a second recipe would silently mix two datasets."""
-    recipe = {"seed": seed, "size": size, "motion": motion, "mix": dataclasses.asdict(config)}
     recipe = json.loads(json.dumps(recipe))  # tuples as lists, as they read back
     path = folder / "synth.json"
     stamps = json.loads(path.read_text()) if path.exists() else {}
@@ -46,19 +47,47 @@ def write_synthetic_gopro(out: str | os.PathLike, n: int, seed: int, size: int =
     """``out/<split>/SYNTH_<seed>_<k>/{blur,blur_gamma,sharp}/NNNNNN.png``; pair i comes from rng(seed, i), as in
     ``SynthDataset(seed=seed)``. Our blur is averaged in linear light, so ``blur`` and ``blur_gamma`` hold the same
     images (both names are written so either ``--blur-kind`` works)."""
-    root = Path(out)
-    _stamp(root / split, seed, size, motion, config or SynthConfig())
+    config = config or SynthConfig()
+    recipe = {"seed": seed, "size": size, "motion": motion, "mix": dataclasses.asdict(config)}
+    return _write_pairs(Path(out), split, f"SYNTH_{seed}", seed, n, recipe, per_sequence, progress,
+                        lambda i: make_pair(np.random.default_rng([seed, i]), size, motion, config))
+
+
+def write_photo_gopro(out: str | os.PathLike, photos: str | os.PathLike, n: int, seed: int, size: int = 256,
+                      split: str = "test", motion: str = "mixed", per_sequence: int = 100,
+                      mix: PhotoMix | None = None, progress: Callable[[int], None] | None = None) -> Path:
+    """Pairs made from the sharp photos under ``photos`` (:func:`.photo_pairs.make_photo_pair`), in the same layout
+    as :func:`write_synthetic_gopro` under ``PHOTO_<seed>_<k>``; pair i comes from rng(seed, i). The photos'
+    names and sha256 are part of the recorded recipe, so another folder cannot be mixed into the same set."""
+    from .photo_pairs import PhotoPool, find_photos, make_photo_pair
+    from .photo_sources import sha256_of
+
+    mix = mix or PhotoMix()
+    paths = find_photos(photos)
+    pool = PhotoPool(paths, max(mix.megapixels))
+    recipe = {"seed": seed, "size": size, "motion": motion, "mix": dataclasses.asdict(mix),
+              "photos": {p.relative_to(Path(photos).expanduser()).as_posix(): sha256_of(p)[:16] for p in paths}}
+
+    def make(i: int):
+        blur, sharp, _ = make_photo_pair(np.random.default_rng([seed, i, 0xF070]), pool, size, motion, mix,
+                                         augment=False)
+        return blur, sharp
+
+    return _write_pairs(Path(out), split, f"PHOTO_{seed}", seed, n, recipe, per_sequence, progress, make)
+
+
+def _write_pairs(root: Path, split: str, prefix: str, seed: int, n: int, recipe: dict, per_sequence: int,
+                 progress: Callable[[int], None] | None, make: Callable[[int], tuple[np.ndarray, np.ndarray]]
+                 ) -> Path:
+    _stamp(root / split, seed, recipe)
     for i in range(n):
-        seq = root / split / f"SYNTH_{seed}_{i // per_sequence:02d}"
+        seq = root / split / f"{prefix}_{i // per_sequence:02d}"
         name = f"{i % per_sequence:06d}.png"
-        if (seq / "sharp" / name).exists():
-            if progress:
-                progress(i)
-            continue  # resumable: pairs are deterministic
-        blur, sharp = make_pair(np.random.default_rng([seed, i]), size, motion, config)
-        for kind, image in (("blur", blur), ("blur_gamma", blur), ("sharp", sharp)):
-            (seq / kind).mkdir(parents=True, exist_ok=True)
-            _save_png(seq / kind / name, image)
+        if not (seq / "sharp" / name).exists():  # resumable: pairs are deterministic
+            blur, sharp = make(i)
+            for kind, image in (("blur", blur), ("blur_gamma", blur), ("sharp", sharp)):
+                (seq / kind).mkdir(parents=True, exist_ok=True)
+                _save_png(seq / kind / name, image)
         if progress:
             progress(i)
     return root

@@ -25,7 +25,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-from ..data.mix import synth_config
+from ..data.mix import photo_mix, synth_config
 from .schema import (ADVERSARIAL_LOSSES, DATA_KINDS, LOSS_KEYS, PIXEL_LOSSES, ConfigError,  # noqa: F401 (re-exported)
                      DataConfig, DiscriminatorConfig, LossConfig, ModelConfig, OptimConfig, PaperConfig,
                      TrainConfig, TrainSection, ValConfig, build_section, coerce)
@@ -224,15 +224,17 @@ def _check_semantics(cfg: TrainConfig) -> None:
     motions = ("mixed", "blurred", "shake", "objects", "kernel", "none")  # deblur_cli.data.synth.MOTIONS
     need(d.motion in motions, f"[data] motion: {d.motion!r} is not one of {', '.join(motions)}")
     need(0 < d.scale <= 1, "[data] scale: must be in (0, 1]")
-    try:
-        synth_config(d.synth)
-    except ValueError as e:
-        need(False, f"[data] synth: {e}")
+    need(0 <= d.procedural_share <= 1, "[data] procedural_share: a share in [0, 1]")
+    for table, check in (("synth", synth_config), ("photos", photo_mix)):
+        try:
+            check(getattr(d, table))
+        except ValueError as e:
+            need(False, f"[data] {table}: {e}")
     v = d.val
     need(v.kind in DATA_KINDS + ("none",), f"[data.val] kind: {v.kind!r} is not one of "
          f"{', '.join(DATA_KINDS + ('none',))}")
     need(v.kind == "none" or v.count >= 1, "[data.val] count: must be >= 1")
-    need(not (v.kind == d.kind and d.kind in ("synthetic", "noise") and v.seed == d.seed),
+    need(not (v.kind == d.kind and d.kind in ("synthetic", "photos", "noise") and v.seed == d.seed),
          "[data.val] seed: must differ from [data] seed, or validation would repeat training images")
 
     o = cfg.optim

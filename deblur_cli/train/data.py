@@ -20,7 +20,7 @@ import torch
 from torch.nn import functional as F
 from torch.utils.data import Dataset, Sampler
 
-from ..data.mix import synth_config
+from ..data.mix import photo_mix, synth_config
 from ..errors import DeblurError
 
 
@@ -81,6 +81,19 @@ def build_train_dataset(cfg, data_root: Optional[str] = None) -> Dataset:
         return ds.SynthDataset(d.length, d.seed, crop=d.crop, size=d.size, motion=d.motion,
                                config=synth_config(d.synth), cache_dir=synth_cache_dir(d.cache_dir),
                                augment=d.augment)
+    if d.kind == "photos":
+        folder = data_root or d.root
+        if not folder:
+            raise DeblurError(f"{where}: kind = 'photos' needs root (a folder of sharp photos, e.g. from "
+                              "`deblur photos fetch`) or --data-root PATH")
+        procedural = None
+        if d.procedural_share > 0:
+            procedural = ds.SynthDataset(d.length, d.seed, crop=d.crop, size=d.size, motion=d.motion,
+                                         config=synth_config(d.synth), cache_dir=synth_cache_dir(d.cache_dir),
+                                         augment=d.augment)
+        return ds.PhotoDataset(folder, d.length, d.seed, crop=d.crop or 128, motion=d.motion,
+                               mix=photo_mix(d.photos), augment=d.augment, procedural=procedural,
+                               procedural_share=d.procedural_share)
     if d.kind == "gopro":
         return ds.GoProDataset(_gopro_root(d.root, data_root, where), split=d.split, blur_kind=d.blur_kind,
                                crop=d.crop, seed=d.seed, augment=d.augment)
@@ -111,8 +124,15 @@ def build_val_dataset(cfg, data_root: Optional[str] = None) -> Optional[Dataset]
         return ds.SynthDataset(v.count, v.seed, crop=None, size=v.crop or 256, motion=cfg.data.motion,
                                config=synth_config(cfg.data.synth), cache_dir=synth_cache_dir(cfg.data.cache_dir),
                                augment=False)
+    if v.kind == "photos":
+        return ds.PhotoDataset(_val_photos(cfg, data_root, where), v.count, v.seed, crop=v.crop or 256,
+                               motion="blurred", mix=photo_mix(cfg.data.photos), augment=False)
     if v.kind == "gopro":
-        base = ds.GoProDataset(_gopro_root(v.root or cfg.data.root, data_root, where), split=v.split,
+        if cfg.data.kind == "photos":  # --data-root and [data] root name the training photos, not this set
+            data_root, root = None, v.root
+        else:
+            root = v.root or cfg.data.root
+        base = ds.GoProDataset(_gopro_root(root, data_root, where), split=v.split,
                                blur_kind=v.blur_kind, crop=None, augment=False)
     else:
         base = ds.PairedFolderDataset(v.blur_dir, v.sharp_dir, crop=None, augment=False)
@@ -121,6 +141,22 @@ def build_val_dataset(cfg, data_root: Optional[str] = None) -> Optional[Dataset]
         raise DeblurError(f"{where}: the validation set is empty")
     count = min(v.count, n)
     return _Subset(base, sorted({round(i * (n - 1) / max(1, count - 1)) for i in range(count)}))
+
+
+def _val_photos(cfg, data_root: Optional[str], where: str) -> str:
+    """[data.val] root, or the ``val`` folder beside the training photos (the layout `deblur photos fetch` writes)."""
+    if cfg.data.val.root:
+        return cfg.data.val.root
+    train_folder = data_root or cfg.data.root
+    if not train_folder:
+        raise DeblurError(f"{where}: kind = 'photos' needs root (a folder of held-out sharp photos)")
+    sibling = Path(train_folder).expanduser().resolve().parent / "val"
+    if not sibling.is_dir():
+        raise DeblurError(f"{where}: no root given and no {sibling} beside the training photos; set root to a "
+                          "folder of held-out photos (never the training ones)")
+    if sibling == Path(train_folder).expanduser().resolve():
+        raise DeblurError(f"{where}: the validation photos must not be the training photos ({sibling})")
+    return str(sibling)
 
 
 def centre_crop(x: torch.Tensor, size: Optional[int]) -> torch.Tensor:

@@ -355,6 +355,9 @@ def describe_val_set(cfg: TrainConfig) -> str:
         return "none"
     if v.kind in ("synthetic", "noise"):
         return f"{v.kind}, seed {v.seed}, {v.count} images of {v.crop or 256}x{v.crop or 256}"
+    if v.kind == "photos":
+        return (f"held-out photos ({v.root or 'the val folder beside the training photos'}) blurred with seed "
+                f"{v.seed}: {v.count} images of {v.crop or 256}x{v.crop or 256}")
     where = f"GoPro {v.split} ({v.blur_kind})" if v.kind == "gopro" else f"{v.blur_dir} vs {v.sharp_dir}"
     crop = f", centre {v.crop}x{v.crop}" if v.crop else ", whole images"
     scale = f", scaled x{cfg.data.scale}" if cfg.data.scale != 1 else ""

@@ -16,7 +16,7 @@ from ..errors import DeblurError
 
 PIXEL_LOSSES = ("l1", "l2", "psnr", "perceptual", "multiscale_l2")
 ADVERSARIAL_LOSSES = ("wgan_gp", "bce", "hinge")
-DATA_KINDS = ("synthetic", "gopro", "pairs", "noise")
+DATA_KINDS = ("synthetic", "photos", "gopro", "pairs", "noise")
 
 
 class ConfigError(DeblurError):
@@ -54,7 +54,7 @@ class ValConfig:
 @dataclass(frozen=True)
 class DataConfig:
     kind: str = "synthetic"
-    root: str = ""  # GoPro root; `--data-root` overrides
+    root: str = ""  # GoPro root, or the folder of sharp photos for kind = "photos"; `--data-root` overrides
     split: str = "train"
     blur_kind: str = "blur"
     blur_dir: str = ""
@@ -64,6 +64,8 @@ class DataConfig:
     motion: str = "mixed"  # procedural sets: mixed | shake | objects | kernel | none
     cache_dir: str = ""  # procedural sets: keep rendered pairs here ("auto" = ~/.cache/deblur/synth)
     synth: dict = field(default_factory=dict)  # procedural sets: SynthConfig fields to change, e.g. {p_fibres = 0.3}
+    photos: dict = field(default_factory=dict)  # photo sets: PhotoMix fields to change, e.g. {max_extent = 16}
+    procedural_share: float = 0.0  # photo sets: share of items drawn from procedural scenes instead
     crop: Optional[int] = 256  # random crop side; none = whole images (then every image must share a size)
     augment: bool = True  # random flips and transposes with the crop
     scale: float = 1.0  # resize factor applied to whole batches (report 003 trained at 640x360 = 0.5)
