@@ -33,7 +33,7 @@ def train(
     preset: Annotated[Optional[str], typer.Option("--preset", "-p",
                                                   help="A shipped config, e.g. 004-table1-bag or cpu/bag-compact.")] = None,
     list_: Annotated[bool, typer.Option("--list", help="List the shipped configs and exit.")] = False,
-    data_root: Annotated[Optional[str], typer.Option("--data-root", help="GoPro root folder (holds train/ and test/).")] = None,
+    data_root: Annotated[Optional[str], typer.Option("--data-root", help="GoPro root folder (holds train/ and test/), or the folder of sharp photos for photo recipes.")] = None,
     run_dir: Annotated[Optional[str], typer.Option("--run-dir", help="Run folder (default ~/.cache/deblur/runs/<config>, or $DEBLUR_RUNS/<config>).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Require a checkpoint to continue from (resuming is otherwise automatic).")] = False,
     init_from_bundled: Annotated[bool, typer.Option("--init-from-bundled", help="Start from the variant's bundled weights (automatic for configs with [train] warm_start = true, as the CPU presets, when there is nothing to resume).")] = False,
