@@ -1,0 +1,32 @@
+"""tools/measure_photos.py: the held-out photo sets it writes, and the gains it reports from them."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+
+import measure_photos  # noqa: E402
+
+
+def test_sets_are_written_as_jpeg_inputs_and_scored_with_the_default_ensemble(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        (tmp_path / "val").mkdir(exist_ok=True)
+        Image.fromarray((rng.random((90, 120, 3)) * 255).astype(np.uint8)).save(tmp_path / "val" / f"v{i}.png")
+    monkeypatch.setattr(measure_photos, "SETS", {"shake": ("shake", 5, 3, 48), "near-sharp": ("none", 6, 2, 48)})
+    monkeypatch.setattr(measure_photos, "VAL_MIX", measure_photos.PhotoMix(p_jpeg=1.0, megapixels=(0.005, 0.01)))
+    measure_photos.make_sets(tmp_path / "val", tmp_path / "sets")
+    assert len(list((tmp_path / "sets" / "shake" / "test").glob("*/blur/*.png"))) == 3
+
+    result = measure_photos.measure("bag-compact", None, tmp_path / "sets")
+    assert result["ensemble"] == 2 and result["variant"] == "bag-compact"
+    for name, n in (("shake", 3), ("near-sharp", 2)):
+        s = result[name]
+        assert s["n"] == n and 0 <= s["improved"] <= n
+        assert abs(s["gain"] - (s["output"] - s["input"])) < 1e-6 and s["worst"] <= s["gain"]
+    near = result["near-sharp"]
+    assert near["input"] < 50  # every input went through JPEG: no pixel-identical pair
+    assert np.isfinite(result["sharp chelsea"])
