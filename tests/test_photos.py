@@ -163,6 +163,7 @@ def test_photo_pool_applies_exif_orientation_and_caps_the_size(tmp_path):
     assert pool.photo(0).shape == (60, 120, 3) and pool.photo(1).shape == (120, 60, 3)
     small = PhotoPool(paths, max_megapixels=0.0018)  # 1,800 pixels: 60x30
     assert small.photo(0).shape == (30, 60, 3)
+    assert PhotoPool(paths, 1.0).preload() == 2 and PhotoPool(paths, 1.0, cache_bytes=1).preload() == 1
     (tmp_path / "empty").mkdir()
     with pytest.raises(DeblurError, match="no photos found"):
         find_photos(tmp_path / "empty")

@@ -81,6 +81,16 @@ class PhotoPool:
                 self._cache.popitem(last=False)
         return image
 
+    def preload(self) -> int:
+        """Decode photos until the cache is full; returns how many are held. A training run calls this before its
+        data-loader workers fork, so that every epoch's new workers start with the decoded photos (shared
+        copy-on-write) instead of decoding them again."""
+        for i in range(len(self.paths)):
+            self.photo(i)
+            if sum(a.nbytes for a in self._cache.values()) >= self.cache_bytes:
+                break
+        return len(self._cache)
+
     def _decode(self, path: Path) -> np.ndarray:
         from ..inference.imageio import read_image
 

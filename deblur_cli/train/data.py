@@ -91,9 +91,11 @@ def build_train_dataset(cfg, data_root: Optional[str] = None) -> Dataset:
             procedural = ds.SynthDataset(d.length, d.seed, crop=d.crop, size=d.size, motion=d.motion,
                                          config=synth_config(d.synth), cache_dir=synth_cache_dir(d.cache_dir),
                                          augment=d.augment)
-        return ds.PhotoDataset(folder, d.length, d.seed, crop=d.crop or 128, motion=d.motion,
-                               mix=photo_mix(d.photos), augment=d.augment, procedural=procedural,
-                               procedural_share=d.procedural_share)
+        dataset = ds.PhotoDataset(folder, d.length, d.seed, crop=d.crop or 128, motion=d.motion,
+                                  mix=photo_mix(d.photos), augment=d.augment, procedural=procedural,
+                                  procedural_share=d.procedural_share)
+        dataset.pool.preload()  # before any worker forks: each epoch's workers would otherwise decode them again
+        return dataset
     if d.kind == "gopro":
         return ds.GoProDataset(_gopro_root(d.root, data_root, where), split=d.split, blur_kind=d.blur_kind,
                                crop=d.crop, seed=d.seed, augment=d.augment)
