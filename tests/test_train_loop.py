@@ -260,18 +260,20 @@ def test_explicit_warm_start_without_bundled_weights_is_an_error(tmp_path):
 def test_gradient_penalty_is_zero_for_a_unit_gradient_critic():
     from deblur_cli.train.adversarial import Adversarial
 
-    class Linear(torch.nn.Module):  # D(x) = <w, x> with ||w|| = 1: gradient norm 1 everywhere
+    class Linear(torch.nn.Module):  # D(x) = <w, 2x - 1>: in the critic's [-1, 1] units its gradient is w
         def __init__(self, w):
             super().__init__()
             self.w = w
 
         def forward(self, x):
-            return (x.flatten(1) * self.w).sum(1)
+            return ((x * 2 - 1).flatten(1) * self.w).sum(1)
 
-    w = torch.randn(3 * 4 * 4)
+    # DeblurGAN's penalty is per pixel (norm over the 3 channels): give every pixel a unit channel vector
+    w = torch.randn(3, 4, 4)
+    w = (w / w.norm(dim=0, keepdim=True)).flatten()
     real, fake = torch.rand(2, 3, 4, 4), torch.rand(2, 3, 4, 4)
-    assert Adversarial.gradient_penalty(Linear(w / w.norm()), real, fake) < 1e-10
-    assert Adversarial.gradient_penalty(Linear(3 * w / w.norm()), real, fake) == pytest.approx(4.0, rel=1e-5)
+    assert Adversarial.gradient_penalty(Linear(w), real, fake) < 1e-10
+    assert Adversarial.gradient_penalty(Linear(3 * w), real, fake) == pytest.approx(4.0, rel=1e-5)
 
 
 def test_bce_losses_follow_the_report():
