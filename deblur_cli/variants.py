@@ -21,7 +21,8 @@ _BAG_COMPACT = dict(channels=48, growth=24, modules=4)
 _BAG_ABLATIONS = {  # Table 1 columns: name -> (kwargs, table row, description)
     "bag-plain": (dict(unit="plain", attention=False), "Model Plain", "7 plain convs per module, no SAU"),
     "bag-resblock": (dict(unit="resblock", attention=False), "Model 1", "ResBlocks instead of the DBU, no SAU"),
-    "bag-dense-bn": (dict(unit="dense", norm="batch", attention=False), "Model 2", "DenseBlock with BatchNorm, no SAU"),
+    # Model 2 (section 4.2): BatchNorm in the DenseBlocks only, "other parts are consistent with the BAG"
+    "bag-dense-bn": (dict(unit="dense", unit_norm="batch", attention=False), "Model 2", "DenseBlock with BatchNorm, no SAU"),
     "bag-dense-in": (dict(unit="dense", attention=False), "Model 3", "DenseBlock with InstanceNorm, no SAU"),
     "bag-one-level": (dict(residual="one"), "Model 4", "full module, one-level residual connection"),
 }

@@ -64,3 +64,32 @@ def test_gradient_penalty_backpropagates_to_a_real_patchgan_critic():
     grads = [p.grad for p in d.parameters() if p.grad is not None]
     assert grads and all(torch.isfinite(g).all() for g in grads)
     assert torch.isfinite(logs["gp"]) and logs["gp"] >= 0
+
+
+# --- 2. Table 1 "Model 2": BatchNorm in the DenseBlocks only --------------------------------------------
+
+def _norm_kinds(module: nn.Module) -> set[str]:
+    return {type(m).__name__ for m in module.modules() if isinstance(m, (nn.BatchNorm2d, nn.InstanceNorm2d))}
+
+
+@pytest.mark.parametrize("name", ["bag-dense-bn", "bag-dense-bn-compact"])
+def test_dense_bn_ablation_changes_only_the_dense_blocks_norm(name):
+    from deblur_cli import registry
+    from deblur_cli.models.bag import DenseBlockUnit
+
+    model = registry.build(name)
+    assert _norm_kinds(model.encoder) == {"InstanceNorm2d"}  # "other parts are consistent with the BAG"
+    assert _norm_kinds(model.decoder) == {"InstanceNorm2d"}
+    for block in model.blocks:
+        assert isinstance(block.features, DenseBlockUnit) and block.attention is None
+        assert _norm_kinds(block.features) == {"BatchNorm2d"}
+
+
+def test_dense_bn_and_dense_in_differ_only_in_the_dense_blocks_norm():
+    from deblur_cli import registry
+
+    def layout(name: str) -> list[tuple[str, str]]:
+        return [(k, type(m).__name__.replace("BatchNorm2d", "Norm").replace("InstanceNorm2d", "Norm"))
+                for k, m in registry.build(name).named_modules()]
+
+    assert layout("bag-dense-bn-compact") == layout("bag-dense-in-compact")

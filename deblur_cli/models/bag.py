@@ -16,6 +16,9 @@ Choices where the paper is silent (written down as the brief asks):
 - Multi-level residual connection (Fig. 3): each module is residual, r_k = M_k(h_k) + h_k (one-level, eq. 4),
   and the next module's input also receives the first module's input: h_{k+1} = r_k + h_0 for k >= 1.
   The network output is r_K + h_0. The ``one-level`` ablation uses h_{k+1} = r_k.
+- Table 1 "Model 2" (``bag-dense-bn``) changes only the DenseBlock's normalisation to BatchNorm, "other parts
+  are consistent with the BAG" (section 4.2): ``unit_norm`` sets the norm of the module units alone, while
+  ``norm`` stays the encoder's and decoder's (InstanceNorm, section 3.2). ``unit_norm=None`` means ``norm``.
 - Image range [0, 1]; the global skip adds the decoder output to the input image. The decoder's last layer starts
   at zero, so an untrained generator returns its input (short CPU runs start from "no change", not from noise).
 """
@@ -84,7 +87,8 @@ class BAGGenerator(nn.Module):
     """Encoder -> 4 blur-attention modules (multi-level residual) -> decoder, plus global skip."""
 
     def __init__(self, channels: int = 256, growth: int = 72, modules: int = 4, unit: str = "dense",
-                 norm: str = "instance", attention: bool = True, residual: str = "multi"):
+                 norm: str = "instance", attention: bool = True, residual: str = "multi",
+                 unit_norm: str | None = None):
         super().__init__()
         if residual not in ("multi", "one"):
             raise ValueError(f"residual must be 'multi' or 'one', not {residual!r}")
@@ -96,8 +100,9 @@ class BAGGenerator(nn.Module):
             conv_norm_act(c // 4, c // 2, 3, stride=2, norm=norm),
             conv_norm_act(c // 2, c, 3, stride=2, norm=norm),
         )
+        # Table 1 "Model 2" (section 4.2): only the DenseBlock's norm changes; encoder and decoder keep ``norm``
         self.blocks = nn.ModuleList(
-            BlurAttentionModule(c, growth, unit, norm, attention) for _ in range(modules))
+            BlurAttentionModule(c, growth, unit, unit_norm or norm, attention) for _ in range(modules))
         self.decoder = nn.Sequential(  # section 3.2: three transposed convs
             nn.ConvTranspose2d(c, c // 2, 3, stride=2, padding=1, output_padding=1, bias=False),
             norm_layer(norm, c // 2), nn.ReLU(inplace=True),
