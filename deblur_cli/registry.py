@@ -4,8 +4,9 @@ A ``VariantSpec`` is pure data (no torch import), so ``deblur models`` and ``deb
 ``build(name)`` imports the family's module only when a network is actually needed.
 
 Metadata on each spec is read by the rest of the package: the tiler reads ``multiple_of`` and
-``tiling``, the precision logic reads ``supports_half`` / ``supports_bfloat16``, the trainer reads
-``multiscale_outputs``. Variants themselves are declared in :mod:`deblur_cli.variants`.
+``tiling``, the engine ``multiple_of`` and ``min_size`` (it pads), the precision logic reads ``supports_half`` /
+``supports_bfloat16``, the trainer reads ``multiscale_outputs``. Variants themselves are declared in
+:mod:`deblur_cli.variants`.
 """
 
 from __future__ import annotations
@@ -39,7 +40,11 @@ class VariantSpec:
     description: str = ""
     table_rows: tuple[str, ...] = ()  # e.g. ("004-table1:BAG",)
     multiple_of: int = 1  # input height/width must be a multiple of this (the engine pads)
-    min_size: int = 1
+    # Smallest height and width the network runs on; the engine pads a smaller input up to it and crops back.
+    # None: two multiples of ``multiple_of``, so the deepest level of an encoder that halves the image
+    # log2(multiple_of) times is at least 2x2: InstanceNorm needs more than one value per channel, and a
+    # 1-pixel reflection pad more than one pixel (DeblurGAN's residual blocks, the multi-scale generator).
+    min_size: int | None = None
     supports_half: bool = True
     supports_bfloat16: bool = True
     # "supported": tile freely; "discouraged": per-tile statistics (InstanceNorm) or global context
@@ -47,6 +52,10 @@ class VariantSpec:
     tiling: str = "supported"
     multiscale_outputs: bool = False  # forward() returns a list of images, finest last
     kind: str = "generator"  # or "discriminator"
+
+    def __post_init__(self) -> None:
+        if self.min_size is None:
+            object.__setattr__(self, "min_size", 2 * max(1, self.multiple_of))
 
     def build(self, **overrides: Any):
         """Instantiate the network (imports torch and the family module)."""

@@ -12,6 +12,7 @@ from deblur_cli.inference.api import build_restorer
 from deblur_cli.inference.engine import Restorer, parse_tile
 from deblur_cli.inference.norm_stats import SharedStats
 from deblur_cli.models.blocks import ChannelAttention
+from deblur_cli import registry
 from deblur_cli.registry import VariantSpec
 
 
@@ -93,6 +94,48 @@ def test_pads_to_multiple_and_crops_back_odd_sizes():
     np.testing.assert_allclose(out, 1 - rgb, atol=1e-6)
     tiny = image(2, 3)  # smaller than the padding: replicate instead of reflect
     assert Restorer(MustBeMultiple(), spec(multiple_of=4)).restore(tiny).shape == (2, 3, 3)
+
+
+class NeedsTwoByTwo(nn.Module):
+    """InstanceNorm at 1/4 scale, as the generators do: fails below 8x8 unless the engine pads up to it."""
+
+    def __init__(self):
+        super().__init__()
+        self.down = nn.Sequential(nn.AvgPool2d(4), nn.InstanceNorm2d(3))
+
+    def forward(self, x):
+        self.down(x)  # raises "Expected more than 1 spatial element" when 1x1 at 1/4 scale
+        return 1 - x
+
+
+@pytest.mark.parametrize("size", [(1, 1), (1, 9), (3, 2), (2, 70), (8, 8)])
+def test_image_below_min_size_is_padded_up_cropped_back_and_noted(size):
+    restorer = Restorer(NeedsTwoByTwo(), spec(multiple_of=4), ensemble=2)
+    assert restorer.spec.min_size == 8  # default: two multiples
+    rgb = image(*size)
+    np.testing.assert_allclose(restorer.restore(rgb), 1 - rgb, atol=1e-6)
+    note = restorer.size_note(*size)
+    if size == (8, 8):
+        assert note is None
+    else:
+        assert "padded to" in note and "8 px" in note
+    assert restorer.size_note(5, 7) is None  # padded to 8x8 as a multiple of 4 anyway: nothing to say
+    assert restorer.padded_size(1, 9) == (8, 12)
+    assert Restorer(NeedsTwoByTwo(), spec(multiple_of=4, min_size=16)).padded_size(1, 20) == (16, 20)
+
+
+COMPACT = [s.name for s in registry.specs() if s.preset == "compact"]
+
+
+@pytest.mark.parametrize("name", COMPACT)
+def test_every_compact_variant_restores_tiny_images(name):
+    """InstanceNorm (BAG, DeblurGAN) needs more than one value per channel at the deepest level, reflection pads
+    more pixels than they pad: a 1x1, a 1-pixel strip and a 3x2 image all restore, at their own size."""
+    torch.manual_seed(0)
+    restorer = Restorer(registry.build(name), registry.get(name), ensemble=2)
+    for size in ((1, 1), (1, 9), (3, 2), (2, 70)):
+        out = restorer.restore(image(*size))
+        assert out.shape == (*size, 3) and np.isfinite(out).all()
 
 
 def test_output_is_clamped_and_multiscale_takes_finest():

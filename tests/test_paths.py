@@ -8,7 +8,7 @@ from pathlib import Path, PurePath
 import pytest
 
 from deblur_cli.errors import UsageError
-from deblur_cli.inference.paths import InputItem, Job, collect_inputs, plan_outputs, should_skip
+from deblur_cli.inference.paths import InputItem, Job, collect_inputs, plan_outputs, scan_inputs, should_skip
 
 
 def touch(path: Path, data: bytes = b"x") -> Path:
@@ -61,6 +61,23 @@ def test_folder_without_images_is_reported(tree):
     (tree / "empty").mkdir()
     [item] = collect_inputs(["empty"], recursive=False)
     assert "no images" in item.problem
+
+
+def test_sub_folders_left_out_without_recursive_are_listed(tree):
+    touch(tree / "photos" / "notes" / "readme.txt")  # no images below: not worth mentioning
+    scanned = scan_inputs(["photos", "photos/"], recursive=False)
+    assert scanned.skipped_folders == [Path("photos/2024")]  # once; hidden .cache is never scanned
+    assert scan_inputs(["photos"], recursive=True).skipped_folders == []
+    assert scan_inputs(["photos/*"], recursive=False).skipped_folders == [Path("photos/2024/may")]
+
+
+def test_folder_with_images_only_in_sub_folders_says_how_many_and_how(tree):
+    touch(tree / "albums" / "x" / "a.jpg")
+    touch(tree / "albums" / "y" / "b.png")
+    scanned = scan_inputs(["albums"], recursive=False)
+    [item] = scanned.items
+    assert "2 sub-folders with images: add --recursive" in item.problem
+    assert scanned.skipped_folders == []  # said once, in the problem
 
 
 def test_glob_is_expanded_and_keeps_paths_below_its_fixed_part(tree):

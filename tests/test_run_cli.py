@@ -120,6 +120,40 @@ def test_save_attention_writes_grid_and_one_png_per_module(capsys, shots, checkp
     assert Image.open(tmp_path / "r_attention_1.png").size == (41, 30)
 
 
+def test_folder_without_recursive_says_how_many_sub_folders_it_skipped(capsys, shots, checkpoint, tmp_path):
+    common = (shots, "-m", "bag-compact", "--weights", checkpoint, "--tile", "0", "--ensemble", "1")
+    code, _, err = deblur(capsys, *common, "-o", tmp_path / "flat")
+    assert code == 0, err
+    assert "note: 1 sub-folder with images skipped" in err and "add --recursive to include them" in err
+    assert not (tmp_path / "flat" / "sub").exists()
+    code, stdout, _ = deblur(capsys, *common, "-o", tmp_path / "flat", "--json")
+    assert json.loads(stdout)["skipped_folders"] == [str(shots / "sub")]
+    code, _, err = deblur(capsys, *common, "-o", tmp_path / "deep", "--recursive")
+    assert code == 0 and "sub-folder" not in err
+
+
+@pytest.mark.parametrize("variant", ["bag-compact", "deblurgan-compact"])
+def test_images_too_small_for_instance_norm_restore_with_a_note(capsys, tmp_path, variant):
+    torch.manual_seed(0)
+    weights = tmp_path / f"{variant}.safetensors"
+    save_weights(registry.build(variant), weights, metadata={"variant": variant})
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    sizes = {"dot.png": (1, 1), "row.png": (1, 9), "column.png": (9, 1), "small.png": (3, 2), "ok.png": (8, 8)}
+    rng = np.random.default_rng(0)
+    for name, (h, w) in sizes.items():
+        Image.fromarray((rng.random((h, w, 3)) * 255).astype(np.uint8)).save(folder / name)
+    code, stdout, err = deblur(capsys, folder, "-m", variant, "--weights", weights, "-o", tmp_path / "out", "--json")
+    assert code == 0, err
+    files = {f["src"].rsplit("/", 1)[-1]: f for f in json.loads(stdout)["files"]}
+    for name, (h, w) in sizes.items():
+        assert files[name]["status"] == "ok"
+        assert Image.open(tmp_path / "out" / name).size == (w, h)
+        padded = [n for n in files[name]["notes"] if "padded to" in n]
+        assert bool(padded) == (name != "ok.png"), files[name]["notes"]
+    assert "note: " in err and "dot.png: 1x1 is smaller than the 8 px a side" in err
+
+
 def test_usage_errors_exit_2(capsys, shots, checkpoint):
     code, _, err = deblur(capsys, shots / "a.png", "-m", "bag-compact", "--weights", checkpoint,
                           "--device", "cpu", "--precision", "fp16")

@@ -210,7 +210,8 @@ def _print_info(report: dict[str, Any]) -> None:
     params = report["params"]
     console.print(f"  params: {'? (network module not available)' if params is None else f'{params:,}'}")
     console.print(f"  build: {report['builder']} {report['kwargs']}")
-    console.print(f"  input multiple of {report['multiple_of']}; tiling {report['tiling']}; "
+    console.print(f"  input multiple of {report['multiple_of']}, at least {report['min_size']} px a side "
+                  f"(smaller is padded); tiling {report['tiling']}; "
                   f"fp16 {'yes' if report['supports_half'] else 'no'}, "
                   f"bf16 {'yes' if report['supports_bfloat16'] else 'no'}"
                   + ("; multiscale outputs" if report["multiscale_outputs"] else ""))

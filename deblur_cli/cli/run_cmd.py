@@ -72,10 +72,11 @@ def run(
     apply_threads(threads)
 
     from ..inference import distributed
-    from ..inference.paths import collect_inputs, normalize_ext, plan_outputs
+    from ..inference.paths import normalize_ext, plan_outputs, scan_inputs
 
     ext = normalize_ext(ext)
-    items = _drop_earlier_extras(collect_inputs(inputs, recursive), suffix, output)
+    scanned = scan_inputs(inputs, recursive)
+    items = _drop_earlier_extras(scanned.items, suffix, output)
     jobs = plan_outputs(items, output, suffix=suffix, ext=ext)
 
     launch = distributed.launch_from_env()
@@ -93,7 +94,8 @@ def run(
             raise
         raise SystemExit(2 if isinstance(exc, UsageError) else 1) from None  # rank 0 says why, once
     results = distributed.unshard([r for r, _ in outcomes], len(jobs))
-    info = {**outcomes[0][1], "processes": launch.world}
+    info = {**outcomes[0][1], "processes": launch.world,
+            "skipped_folders": [str(folder) for folder in scanned.skipped_folders]}
     failed = any(r.status == "failed" for r in results)
     if launch.is_main:
         _report(results, info, as_json, quiet)
@@ -141,6 +143,11 @@ def _report(results, info: dict, as_json: bool, quiet: bool) -> None:
     for r in results:
         for note in r.notes:
             print(f"note: {r.src}: {note}", file=sys.stderr)
+    folders = info["skipped_folders"]
+    if folders:
+        shown = ", ".join(folders[:3]) + (", ..." if len(folders) > 3 else "")
+        print(f"note: {len(folders)} sub-folder{'' if len(folders) == 1 else 's'} with images skipped ({shown}); "
+              "add --recursive to include them", file=sys.stderr)
     parts = [f"{summary['ok']} deblurred"]
     if summary["skipped"]:
         parts.append(f"{summary['skipped']} skipped (existing results; --overwrite to redo)")

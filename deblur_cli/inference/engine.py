@@ -3,7 +3,9 @@
 ``Restorer`` holds only configuration (network, device, dtype, tile policy); each call is independent.
 
 - Padding: the input is reflect-padded bottom/right to the variant's ``multiple_of`` and cropped back;
-  the output is clamped to [0, 1] (networks are not clamped). Multi-scale variants return a list of
+  the output is clamped to [0, 1] (networks are not clamped). A side shorter than the variant's ``min_size``
+  (a 1x1 image, a 1-pixel strip) is padded up to it, replicating the border where reflection cannot reach,
+  so every valid image restores; ``size_note`` says when that happened, and the batch pipeline prints it. Multi-scale variants return a list of
   images; the finest (last) one is the result.
 - Tiling (``tile``): ``0`` never tiles, ``N`` tiles with N-pixel squares when the image is larger,
   ``auto`` runs the whole image when it fits in the memory available and otherwise the largest tile
@@ -40,7 +42,6 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..errors import DeblurError, UsageError
-from ..models.blocks import pad_to_multiple
 from . import tiling
 from .devices import available_memory, empty_cache, is_out_of_memory, resolve_device, resolve_precision
 from .norm_stats import SharedStats, has_global_statistics
@@ -130,6 +131,9 @@ class Restorer:
         if x.dim() != 4 or x.shape[:2] != (1, 3):
             raise ValueError(f"expected a 1x3xHxW tensor, got {tuple(x.shape)}")
         flips = ENSEMBLE_FLIPS[:self.ensemble]
+        note = self.size_note(*x.shape[-2:])
+        if note:
+            log.info("%s", note)
         image, maps = None, None
         tile = self.plan_tile(*x.shape[-2:])
         with torch.inference_mode():
@@ -168,6 +172,22 @@ class Restorer:
                 log.warning("out of memory with %s; retrying with %dpx tiles",
                             f"{tile}px tiles" if tile else "the whole image", smaller)
                 tile = smaller
+
+    def padded_size(self, height: int, width: int) -> tuple[int, int]:
+        """The size the network sees for a (piece of an) image of this size: each side rounded up to
+        ``multiple_of`` and at least ``min_size``."""
+        m = max(1, self.spec.multiple_of)
+        low = max(1, self.spec.min_size or 1)
+        return tuple(max(-(-side // m), -(-low // m)) * m for side in (height, width))
+
+    def size_note(self, height: int, width: int) -> str | None:
+        """A line for the user when an image is too small for the network as it is, else None."""
+        ph, pw = self.padded_size(height, width)
+        m = max(1, self.spec.multiple_of)
+        if ph <= -(-height // m) * m and pw <= -(-width // m) * m:
+            return None
+        return (f"{width}x{height} is smaller than the {self.spec.min_size} px a side {self.name} needs: "
+                f"padded to {pw}x{ph} for the network, the result cropped back")
 
     def plan_tile(self, height: int, width: int) -> int:
         """Tile side for an image of this size (0 = whole image)."""
@@ -247,8 +267,7 @@ class Restorer:
         """First estimate of the whole image's statistics: one pass over a copy shrunk to a tile's area."""
         h, w = x.shape[-2:]
         scale = min(1.0, tile / (h * w) ** 0.5)
-        m = max(1, self.spec.multiple_of)
-        size = (max(m, round(h * scale)), max(m, round(w * scale)))
+        size = (max(1, round(h * scale)), max(1, round(w * scale)))  # _forward pads a side below min_size
         small = F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False)
         with stats.record():
             self._forward(small, None)
@@ -257,7 +276,7 @@ class Restorer:
                  t: tiling.Tile | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """One network pass on a piece of the image: pad, run, take the finest output, crop."""
         x = x.to(device=self.device, dtype=self.dtype)
-        padded, (h, w) = pad_to_multiple(x, self.spec.multiple_of)
+        padded, (h, w) = self._pad(x)
         if stats is not None and t is not None:
             stats.set_core(t.core_y, t.core_x, tuple(padded.shape[-2:]))
         y = self.module(padded.contiguous(memory_format=self.memory_format))
@@ -272,6 +291,17 @@ class Restorer:
                 maps = torch.cat([F.interpolate(m, size=size, mode="bilinear", align_corners=False)
                                   for m in found], dim=1)[..., :h, :w]
         return y, maps
+
+
+    def _pad(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
+        """Pad bottom/right to ``padded_size``: reflect, or replicate where the pad is not shorter than the
+        side (reflection cannot reach that far); returns the padded tensor and the original (H, W)."""
+        h, w = x.shape[-2:]
+        th, tw = self.padded_size(h, w)
+        ph, pw = th - h, tw - w
+        if ph or pw:
+            x = F.pad(x, (0, pw, 0, ph), mode="reflect" if ph < h and pw < w else "replicate")
+        return x, (h, w)
 
 
 def _offset_progress(progress: Progress | None, per_pass: int, passes: int):

@@ -5,7 +5,8 @@ argument spoils only itself: it becomes an item or job with a `problem` for the 
 on. The rules, in the order they apply:
 
 - inputs: files, folders (their images; `recursive` walks sub-folders and keeps each file's path relative to the
-  folder), and glob patterns (expanded here too, for shells that do not). Folder and glob scans take only image
+  folder; without it, `scan_inputs` lists the sub-folders left out that hold images, for the caller to mention), and
+  glob patterns (expanded here too, for shells that do not). Folder and glob scans take only image
   extensions and skip hidden files (`.DS_Store`, macOS `._photo.jpg`, our own `.name.tmp-*`); a file named
   explicitly with another extension is a problem for that file. The same file named twice (or reached through a
   link) is kept once, at its first position. Order: arguments as given; within a folder or glob, natural order
@@ -39,9 +40,11 @@ __all__ = [
     "FORMAT_BY_EXTENSION",
     "IMAGE_EXTENSIONS",
     "InputItem",
+    "Inputs",
     "Job",
     "collect_inputs",
     "plan_outputs",
+    "scan_inputs",
     "should_skip",
 ]
 
@@ -83,21 +86,41 @@ class Job:
 # ---------------------------------------------------------------------------------------------------------- inputs
 
 
-def collect_inputs(args: list[str], recursive: bool = False) -> list[InputItem]:
+@dataclass(frozen=True)
+class Inputs:
+    """What the arguments expand to: the input items, and the sub-folders holding images that were left out
+    because `recursive` is off (each once, in the order found; not those of a folder reported as having no
+    images, whose problem says so)."""
+
+    items: list[InputItem]
+    skipped_folders: list[Path]
+
+
+def scan_inputs(args: list[str], recursive: bool = False) -> Inputs:
     """Expand command-line arguments into input items (see the module docstring for the rules)."""
     items: list[InputItem] = []
+    skipped: list[Path] = []
     for arg in args:
-        items.extend(_expand(arg, recursive))
-    return _deduplicate(items)
+        items.extend(_expand(arg, recursive, skipped))
+    return Inputs(_deduplicate(items), _unique_folders(skipped))
 
 
-def _expand(arg: str, recursive: bool) -> list[InputItem]:
+def collect_inputs(args: list[str], recursive: bool = False) -> list[InputItem]:
+    """The input items of ``scan_inputs``."""
+    return scan_inputs(args, recursive).items
+
+
+def _expand(arg: str, recursive: bool, skipped: list[Path]) -> list[InputItem]:
     path = Path(arg)
     if path.is_dir():
-        found = _scan_folder(path, recursive, base=path)
+        left_out: list[Path] = []
+        found = _scan_folder(path, recursive, base=path, skipped=left_out)
         if not found:
-            return [InputItem(path, PurePath(path.name), True, f"{arg}: no images ({_ext_list()}) in this folder"
-                              + ("" if recursive else "; add --recursive to look in sub-folders"))]
+            hint = (f"; {_count(len(left_out), 'sub-folder')} with images: add --recursive to include them"
+                    if left_out else "")
+            return [InputItem(path, PurePath(path.name), True,
+                              f"{arg}: no images ({_ext_list()}) in this folder{hint}")]
+        skipped.extend(left_out)
         return found
     if path.is_file():
         if path.suffix.lower() not in IMAGE_EXTENSIONS:
@@ -108,17 +131,17 @@ def _expand(arg: str, recursive: bool) -> list[InputItem]:
     if path.exists():
         return [InputItem(path, PurePath(path.name), True, f"{arg}: not a regular file")]
     if glob.has_magic(arg):
-        return _expand_glob(arg, recursive)
+        return _expand_glob(arg, recursive, skipped)
     return [InputItem(path, PurePath(path.name), True, f"{arg}: no such file or folder")]
 
 
-def _expand_glob(pattern: str, recursive: bool) -> list[InputItem]:
+def _expand_glob(pattern: str, recursive: bool, skipped: list[Path]) -> list[InputItem]:
     base = _glob_base(pattern)
     found: list[InputItem] = []
     for match in sorted(glob.glob(pattern, recursive=True), key=_natural_key):
         path = Path(match)
         if path.is_dir():
-            found.extend(_scan_folder(path, recursive, base=base))
+            found.extend(_scan_folder(path, recursive, base=base, skipped=skipped))
         elif path.is_file() and _is_visible_image(path):
             found.append(InputItem(path, _relative(path, base), explicit=False))
     if not found:
@@ -127,9 +150,13 @@ def _expand_glob(pattern: str, recursive: bool) -> list[InputItem]:
     return found
 
 
-def _scan_folder(folder: Path, recursive: bool, base: Path) -> list[InputItem]:
+def _scan_folder(folder: Path, recursive: bool, base: Path, skipped: list[Path]) -> list[InputItem]:
+    """The folder's images (all below it when `recursive`); appends to `skipped` the visible sub-folders that
+    hold images when not."""
     if not recursive:
-        files = [p for p in folder.iterdir() if p.is_file() and _is_visible_image(p)]
+        entries = sorted(folder.iterdir(), key=lambda p: _natural_key(p.name))
+        files = [p for p in entries if p.is_file() and _is_visible_image(p)]
+        skipped.extend(p for p in entries if p.is_dir() and not p.name.startswith(".") and _holds_images(p))
     else:
         files = []
         for root, dirs, names in os.walk(folder):
@@ -137,6 +164,29 @@ def _scan_folder(folder: Path, recursive: bool, base: Path) -> list[InputItem]:
             files.extend(p for p in (Path(root, n) for n in names) if p.is_file() and _is_visible_image(p))
     items = [InputItem(p, _relative(p, base), explicit=False) for p in files]
     return sorted(items, key=lambda item: _natural_key(str(item.rel)))
+
+
+def _holds_images(folder: Path) -> bool:
+    """Whether a recursive scan of `folder` would find an image (stops at the first)."""
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        if any(_is_visible_image(Path(root, n)) for n in names):
+            return True
+    return False
+
+
+def _unique_folders(folders: list[Path]) -> list[Path]:
+    seen: set = set()
+    kept = []
+    for folder in folders:
+        if _file_key(folder) not in seen:
+            seen.add(_file_key(folder))
+            kept.append(folder)
+    return kept
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _is_visible_image(path: Path) -> bool:

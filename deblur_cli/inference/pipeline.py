@@ -144,6 +144,7 @@ def run_batch(jobs: Iterable[Job], restorer, options: BatchOptions = BatchOption
             start = time.perf_counter()
             try:
                 result = _write_outputs(job, picture, restored, maps, options)
+                result.notes[:0] = _size_notes(restorer, picture)
             except Exception as exc:  # noqa: BLE001 - a file that cannot be written fails alone
                 result = _failed(job, exc, 0.0)
             result.seconds = seconds + time.perf_counter() - start
@@ -185,6 +186,13 @@ def _restore(restorer, rgb: np.ndarray, collect, progress: Callable[[int, int], 
     x = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
     y, maps = restorer.restore_with_maps(x, collect=collect, progress=progress)
     return y[0].permute(1, 2, 0).numpy(), None if maps is None else maps[0].numpy()
+
+
+def _size_notes(restorer, picture) -> list[str]:
+    """The engine's note on an image too small for the network (padded up, cropped back), if any."""
+    note = getattr(restorer, "size_note", None)  # absent on stand-ins for the engine
+    text = note(*picture.rgb.shape[:2]) if note else None
+    return [text] if text else []
 
 
 def _attention_collector(restorer):
