@@ -22,7 +22,8 @@ _BAG_ABLATIONS = {  # Table 1 columns: name -> (kwargs, table row, description)
     "bag-plain": (dict(unit="plain", attention=False), "Model Plain", "7 plain convs per module, no SAU"),
     "bag-resblock": (dict(unit="resblock", attention=False), "Model 1", "ResBlocks instead of the DBU, no SAU"),
     # Model 2 (section 4.2): BatchNorm in the DenseBlocks only, "other parts are consistent with the BAG"
-    "bag-dense-bn": (dict(unit="dense", unit_norm="batch", attention=False), "Model 2", "DenseBlock with BatchNorm, no SAU"),
+    "bag-dense-bn": (dict(unit="dense", unit_norm="batch", attention=False), "Model 2",
+                     "DenseBlock with BatchNorm, no SAU"),
     "bag-dense-in": (dict(unit="dense", attention=False), "Model 3", "DenseBlock with InstanceNorm, no SAU"),
     "bag-one-level": (dict(residual="one"), "Model 4", "full module, one-level residual connection"),
 }
@@ -81,11 +82,15 @@ _P2P_ROWS = {  # name -> (kwargs, Table 1 row)
                                  spectral_norm=True),
                             "Pix2Pix + Sl. Attn + Ch. Attn + GR + SN + Percep. Loss"),
 }
+# Paper 001 eq. 2's output conv v in the paper-size presets only; the compact ones (bundled weights) keep
+# the form they were trained with (models/blocks.py SelfAttention).
+_EQ2_V = dict(attention_output_conv=True)
 for _preset, _size, _suffix in (("paper", dict(ngf=64, levels=8), ""),
                                 ("compact", dict(ngf=16, levels=5, dropout=0.0), "-compact")):
     for _name, (_kw, _row) in _P2P_ROWS.items():
+        _v = _EQ2_V if _preset == "paper" and _kw.get("self_attention") else {}
         register(VariantSpec(
-            name=f"{_name}{_suffix}", family="pix2pix", preset=_preset, builder=_P2P, kwargs={**_size, **_kw},
+            name=f"{_name}{_suffix}", family="pix2pix", preset=_preset, builder=_P2P, kwargs={**_size, **_kw, **_v},
             paper=P001 + ", section 4.2.1, Table 1", description=f"U-Net generator: {_row}",
             table_rows=(f"001-table1:{_row}",) if _preset == "paper" else (),
             multiple_of=2 ** _size["levels"],
@@ -93,7 +98,8 @@ for _preset, _size, _suffix in (("paper", dict(ngf=64, levels=8), ""),
 
 # --- Residual-in-Residual (paper 001 section 4.2.2, Table 2) ----------------------------------------------
 _RIR = "deblur_cli.models.rir:RiRGenerator"
-for _preset, _small, _large, _suffix in (("paper", dict(ngf=64, levels=4), dict(ngf=64, levels=5), ""),
+for _preset, _small, _large, _suffix in (("paper", dict(ngf=64, levels=4, **_EQ2_V),
+                                          dict(ngf=64, levels=5, **_EQ2_V), ""),
                                          ("compact", dict(ngf=16, levels=3), dict(ngf=16, levels=4), "-compact")):
     register(VariantSpec(
         name=f"rir{_suffix}", family="rir", preset=_preset, builder=_RIR, kwargs=dict(_small),

@@ -103,12 +103,13 @@ PAPER_PARAMETERS = {
     "deblurgan-edge": (11.0e6, 11.8e6),
     # + ConvLSTM gates: 3*3*512*1024 = 4.7 M
     "deblurgan-feedback": (15.6e6, 16.6e6),
-    # pix2pix unet_256: 54.4 M; self-attention adds 1x1 convs at levels 3 and 6 (~2.1 M)
+    # pix2pix unet_256: 54.4 M; self-attention adds 1x1 convs f, g, h at levels 3 and 6 (~2.1 M) and eq. 2's
+    # output conv v at C x C (256^2 + 512^2 encoder side, 512^2 + 1024^2 decoder side = 1.64 M)
     "pix2pix": (54.0e6, 54.9e6),
-    "pix2pix-sa": (55.5e6, 57.5e6),
-    "pix2pix-sa-gr": (55.5e6, 57.5e6),
-    "pix2pix-sa-sn": (55.5e6, 57.5e6),
-    "pix2pix-sa-ca-gr-sn": (55.5e6, 57.8e6),
+    "pix2pix-sa": (57.4e6, 59.1e6),
+    "pix2pix-sa-gr": (57.4e6, 59.1e6),
+    "pix2pix-sa-sn": (57.4e6, 59.1e6),
+    "pix2pix-sa-ca-gr-sn": (57.4e6, 59.4e6),
     # RiR: dominated by the decoder ResBlocks at 512 (4 x 3*3*512*512 x 2 blocks = 18.9 M) and the 4x4
     # resampling convs; RiR(Large) adds a level whose decoder ResBlocks run at 1024 concatenated channels.
     "rir": (33e6, 42e6),

@@ -93,3 +93,55 @@ def test_dense_bn_and_dense_in_differ_only_in_the_dense_blocks_norm():
                 for k, m in registry.build(name).named_modules()]
 
     assert layout("bag-dense-bn-compact") == layout("bag-dense-in-compact")
+
+
+# --- 3. Self-attention, paper 001 eq. 2: O = v(A h(X)) ---------------------------------------------------
+
+def test_self_attention_output_conv_computes_eq2():
+    from deblur_cli.models.blocks import SelfAttention
+
+    torch.manual_seed(0)
+    block = SelfAttention(16, output_conv=True)
+    with torch.no_grad():
+        block.gamma.fill_(0.7)
+        x = torch.randn(2, 16, 5, 7)
+        f = block.query(x).flatten(2).transpose(1, 2)
+        g = block.key(x).flatten(2).transpose(1, 2)
+        h = block.value(x).flatten(2).transpose(1, 2)
+        a_h = (torch.softmax(f @ g.transpose(1, 2), dim=-1) @ h).transpose(1, 2).reshape(x.shape)
+        expected = x + 0.7 * block.out(a_h)  # Y = gamma * v(A h(X)) + X
+        torch.testing.assert_close(block(x), expected, rtol=1e-5, atol=1e-5)
+
+
+def _self_attentions(model: nn.Module) -> list[nn.Module]:
+    from deblur_cli.models.blocks import SelfAttention
+
+    return [m for m in model.modules() if isinstance(m, SelfAttention)]
+
+
+@pytest.mark.parametrize("name", ["pix2pix-sa", "pix2pix-sa-ca-gr-sn", "rir"])
+def test_paper_presets_have_the_output_conv_v(name):
+    from deblur_cli import registry
+
+    attentions = _self_attentions(registry.build(name))
+    assert attentions and all(isinstance(m.out, nn.Conv2d) for m in attentions)
+    assert all(m.out.in_channels == m.out.out_channels == m.value.out_channels for m in attentions)
+
+
+@pytest.mark.parametrize("name", ["pix2pix-sa-ca-gr-sn-compact", "rir-compact"])
+def test_compact_presets_keep_the_bundled_form_without_v(name):
+    """Their bundled files (tests/test_bundled_weights.py loads them and checks outputs) have no v keys."""
+    from safetensors import safe_open
+
+    from deblur_cli import registry
+    from deblur_cli.weights.manifest import load_manifest
+
+    model = registry.build(name)
+    attentions = _self_attentions(model)
+    assert attentions and all(m.out is None for m in attentions)
+    entry = load_manifest().get(name)
+    if entry.bundled:
+        from pathlib import Path
+
+        with safe_open(str(Path(__file__).resolve().parents[1] / entry.bundled), "pt") as fh:
+            assert set(fh.keys()) == set(model.state_dict().keys())  # strict load, nothing missing or extra

@@ -91,17 +91,27 @@ class ChannelAttention(nn.Module):
 class SelfAttention(nn.Module):
     """Non-local self-attention (Wang et al. 2018; SAGAN; paper 001 eq. 2): y = gamma * o + x.
 
+    Paper 001 eq. 2: A = softmax(f(X)^T g(X)), O = v(A h(X)), Y = gamma * O + X, with f, g, h, v 1x1 convs
+    (f, g: C -> C/8; h: C -> C; v: C -> C, as in the authors' code). ``output_conv=True`` gives that form.
+    ``output_conv=False`` (the default) leaves v out, O = A h(X): the form the bundled compact weights
+    (``pix2pix-sa-ca-gr-sn-compact``, ``rir-compact``) were trained with, kept so that their files and any
+    checkpoint of the compact presets load unchanged. Leaving v out loses no function: each row of A sums
+    to 1, so v(A h(X)) = A (W_v W_h X + W_v b_h) + b_v = A h'(X) with h' a single 1x1 conv. What differs is
+    the parameterisation (two factors train differently from one) and, under spectral norm, the bound
+    (||W_v W_h|| <= 1 for two normalised factors, = 1 for one). The paper-size presets, which reproduce the
+    paper's tables, set ``output_conv=True``.
     gamma is learnable and starts at 0, so the block begins as identity. Attention is O((HW)^2) in memory
     (the review, paper 000, warns of this): the variant is marked ``tiling="discouraged"`` and callers
     tile large images.
     """
 
-    def __init__(self, channels: int, reduction: int = 8):
+    def __init__(self, channels: int, reduction: int = 8, output_conv: bool = False):
         super().__init__()
         inner = max(channels // reduction, 1)
-        self.query = nn.Conv2d(channels, inner, 1)
-        self.key = nn.Conv2d(channels, inner, 1)
-        self.value = nn.Conv2d(channels, channels, 1)
+        self.query = nn.Conv2d(channels, inner, 1)  # f
+        self.key = nn.Conv2d(channels, inner, 1)  # g
+        self.value = nn.Conv2d(channels, channels, 1)  # h
+        self.out = nn.Conv2d(channels, channels, 1) if output_conv else None  # v of eq. 2 (see docstring)
         self.gamma = nn.Parameter(torch.zeros(1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -116,8 +126,11 @@ class SelfAttention(nn.Module):
             return F.pad(t, (0, c - t.shape[-1]))[:, None].contiguous()
 
         q, k, v = tokens(self.query(x)), tokens(self.key(x)), tokens(self.value(x))
-        o = F.scaled_dot_product_attention(q, k, v, scale=1.0)[:, 0]  # softmax(q k^T) v, eq. 2
-        return x + self.gamma * o.transpose(1, 2).reshape(n, c, h, w)
+        o = F.scaled_dot_product_attention(q, k, v, scale=1.0)[:, 0]  # A h(X), A = softmax(f^T g), eq. 2
+        o = o.transpose(1, 2).reshape(n, c, h, w)
+        if self.out is not None:
+            o = self.out(o)  # O = v(A h(X)), eq. 2
+        return x + self.gamma * o  # Y = gamma * O + X, eq. 2
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int, mode: str = "reflect") -> tuple[torch.Tensor, tuple[int, int]]:

@@ -20,6 +20,9 @@ Choices, written down:
   1280x768, where non-local attention is O((HW)^2) (the review, paper 000). Mirroring the encoder keeps
   every attention at 1/8 resolution or coarser. ``attention_levels`` overrides the levels (compact presets).
 - ``self_attention`` = non-local block of eq. 2 (``blocks.SelfAttention``, gamma starts at 0);
+  ``attention_output_conv`` adds eq. 2's output conv v (O = v(A h(X)), as the authors' code has it). It is
+  off by default and on in the paper-size presets: the bundled ``pix2pix-sa-ca-gr-sn-compact`` weights were
+  trained without v and must keep loading (``blocks.SelfAttention`` says what leaving v out changes);
   ``channel_attention`` = squeeze-and-excitation of eq. 3-4 at the same places, after the self-attention.
   The bottleneck channel attention is present whenever either attention is enabled.
 - Image convention: the body sees ``2x - 1``; without global residual the output is ``(tanh + 1) / 2``,
@@ -37,10 +40,10 @@ from torch import nn
 from .blocks import ChannelAttention, SelfAttention, apply_spectral_norm, zero_init_
 
 
-def _attention(channels: int, self_attention: bool, channel_attention: bool) -> nn.Module:
+def _attention(channels: int, self_attention: bool, channel_attention: bool, output_conv: bool) -> nn.Module:
     layers: list[nn.Module] = []
     if self_attention:
-        layers.append(SelfAttention(channels))  # eq. 2
+        layers.append(SelfAttention(channels, output_conv=output_conv))  # eq. 2 (with v when output_conv)
     if channel_attention:
         layers.append(ChannelAttention(channels))  # eq. 3-4
     return nn.Sequential(*layers)
@@ -86,7 +89,8 @@ class UNetGenerator(nn.Module):
 
     def __init__(self, ngf: int = 64, levels: int = 8, max_channels: int = 512, self_attention: bool = False,
                  channel_attention: bool = False, global_residual: bool = False, spectral_norm: bool = False,
-                 dropout: float = 0.5, attention_levels: tuple[int, ...] | None = None):
+                 dropout: float = 0.5, attention_levels: tuple[int, ...] | None = None,
+                 attention_output_conv: bool = False):
         super().__init__()
         if levels < 2:
             raise ValueError("levels must be >= 2")
@@ -96,7 +100,8 @@ class UNetGenerator(nn.Module):
         ch = [min(ngf * 2 ** k, max_channels) for k in range(levels)]  # channels at level k + 1
 
         def attention(channels: int, level: int) -> nn.Module | None:
-            return _attention(channels, self_attention, channel_attention) if level in at else None
+            return (_attention(channels, self_attention, channel_attention, attention_output_conv)
+                    if level in at else None)
 
         # Encoder block k reads level k (0 = the image) and writes level k + 1.
         self.encoders = nn.ModuleList(

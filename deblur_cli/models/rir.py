@@ -20,7 +20,9 @@ Choices where the paper is silent, following the authors' code (github.com/lenka
 RiR/net.py) where it has the answer:
 - "Sl. Attn" in Table 2 is self-attention (its caption says so; Fig. 5d's caption says "spatial"); as in
   the authors' code it is one non-local block (eq. 2, gamma starts at 0) at the bottleneck, where the
-  token count is smallest (3,600 tokens for 1280x720 at L = 4). Skips are concatenations, as in pix2pix,
+  token count is smallest (3,600 tokens for 1280x720 at L = 4). ``attention_output_conv`` adds eq. 2's
+  output conv v (O = v(A h(X)), in the authors' code too); off by default so the bundled ``rir-compact``
+  weights, trained without it, keep loading; on in the paper-size presets. Skips are concatenations, as in pix2pix,
   and a decoder block's ResBlocks run at the concatenated width.
 - The rescaled input path is a stride-2 4x4 conv (or transposed conv) -> BN -> ReLU, as in the authors' code.
 - ResBlock convs are 3x3 (the authors' code uses 4x4 "same" convs, which pad asymmetrically), with a ReLU
@@ -81,7 +83,8 @@ class RiRGenerator(nn.Module):
     """head -> encoders -> bottleneck self-attention -> decoders (concatenated skips) -> tail."""
 
     def __init__(self, ngf: int = 64, levels: int = 4, max_channels: int = 512, channel_attention: bool = True,
-                 self_attention: bool = True, global_residual: bool = True, spectral_norm: bool = True):
+                 self_attention: bool = True, global_residual: bool = True, spectral_norm: bool = True,
+                 attention_output_conv: bool = False):
         super().__init__()
         if levels < 2:
             raise ValueError("levels must be >= 2")
@@ -91,7 +94,9 @@ class RiRGenerator(nn.Module):
                                   nn.BatchNorm2d(ch[0]), nn.ReLU(inplace=True))
         self.encoders = nn.ModuleList(
             RiRBlock(ch[k], ch[k + 1], up=False, channel_attention=channel_attention) for k in range(levels - 1))
-        self.attention = SelfAttention(ch[-1]) if self_attention else nn.Identity()
+        # eq. 2; v (attention_output_conv) in the paper-size presets only, see the module docstring
+        self.attention = (SelfAttention(ch[-1], output_conv=attention_output_conv) if self_attention
+                          else nn.Identity())
         self.decoders = nn.ModuleList(
             RiRBlock(ch[k + 1] * (1 if k == levels - 2 else 2), ch[k], up=True, channel_attention=channel_attention)
             for k in range(levels - 1))
