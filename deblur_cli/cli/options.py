@@ -6,7 +6,6 @@ from typing import Annotated, Optional
 
 import typer
 
-ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Variant name(s); see `deblur models`.")]
 WeightsOpt = Annotated[Optional[str], typer.Option("--weights", help="Explicit .safetensors file to load.")]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto | cpu | cuda[:N] | mps")]
 PrecisionOpt = Annotated[str, typer.Option("--precision", help="auto | fp32 | fp16 | bf16")]

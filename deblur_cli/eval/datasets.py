@@ -41,10 +41,6 @@ def register_dataset(name: str, usage: str) -> Callable[[Opener], Opener]:
     return deco
 
 
-def dataset_names() -> list[str]:
-    return list(_OPENERS)
-
-
 def open_dataset(name: str, **opts: Any) -> EvalSet:
     if name not in _OPENERS:
         known = "; ".join(f"{n} ({usage})" for n, (_, usage) in _OPENERS.items())

@@ -25,8 +25,6 @@ See docs/eval.md.
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 SSIM_WINDOW = 11
@@ -137,9 +135,3 @@ def psnr_ssim(pred: torch.Tensor, target: torch.Tensor, *, crop_border: int = 0,
     a, b = _prepare(pred, target, crop_border, y_channel)
     mse = (a - b).pow(2).flatten(1).mean(dim=1)
     return 10.0 * torch.log10(_PEAK**2 / mse), _ssim_levels(a, b)
-
-
-def mean_psnr(values) -> float:
-    """Mean of per-image PSNRs (the GoPro convention: average of per-image dB, not dB of the mean MSE)."""
-    values = [float(v) for v in values]
-    return math.fsum(values) / len(values) if values else float("nan")

@@ -92,9 +92,3 @@ def wrap(module: torch.nn.Module, ctx: DistContext) -> torch.nn.Module:
 
     ids = [ctx.device.index] if ctx.device.type == "cuda" else None
     return DDP(module, device_ids=ids)
-
-
-def unwrap(module: torch.nn.Module) -> torch.nn.Module:
-    from torch.nn.parallel import DistributedDataParallel as DDP
-
-    return module.module if isinstance(module, DDP) else module
