@@ -99,3 +99,14 @@ def specs(kind: str | None = "generator") -> list[VariantSpec]:
 
 def build(name: str, **overrides: Any):
     return get(name).build(**overrides)
+
+
+def count_parameters(network: Any) -> int:
+    """Parameters of a network (a torch module), or of a registered variant given by name: built on the meta
+    device, so no memory for weights and no initialisation (imports torch only then)."""
+    if isinstance(network, str):
+        import torch
+
+        with torch.device("meta"):
+            network = build(network)
+    return sum(p.numel() for p in network.parameters())

@@ -6,9 +6,10 @@ import pytest
 import torch
 
 from deblur_cli.errors import UsageError
+from deblur_cli.registry import count_parameters
 from deblur_cli.weights.errors import WeightsFormatError, WeightsIntegrityError, WeightsUnavailableError
 from deblur_cli.weights.io import save_weights
-from deblur_cli.weights.loader import count_parameters, load_generator
+from deblur_cli.weights.loader import load_generator
 from deblur_cli.weights.resolve import availability, resolve_weights
 from weights_fixtures import (TINY, TINY_COMPACT, private_caches, tiny_network, tiny_variants,  # noqa: F401
                               trained, write_manifest, write_weights)

@@ -29,8 +29,9 @@ import torch
 from torch import nn
 
 from .. import registry
-from ..eval.flops import count_flops, count_parameters
+from ..eval.flops import count_flops
 from ..eval.paper_tables import paper_time
+from ..registry import count_parameters
 from .timing import device_name, measure_peak_memory, time_call
 
 REFERENCE_CHANNELS = 64

@@ -127,7 +127,7 @@ def quality(metrics: dict[str, Any]) -> str:
 
 
 def _params_or_none(name: str) -> int | None:
-    from ..weights.loader import count_parameters
+    from ..registry import count_parameters
 
     try:
         return count_parameters(name)

@@ -36,10 +36,6 @@ class FlopCount:
         return self.flops / 1e9
 
 
-def count_parameters(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
-
-
 def padded_size(height: int, width: int, multiple_of: int) -> tuple[int, int]:
     """The size the engine runs: each side rounded up to ``multiple_of`` (the engine pads, then crops back)."""
     m = max(1, multiple_of)

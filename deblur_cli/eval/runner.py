@@ -22,8 +22,9 @@ import torch
 
 from .. import registry
 from ..errors import DeblurError, UsageError
+from ..registry import count_parameters
 from .datasets import EvalSet
-from .flops import FULL_HD_720, count_flops, count_parameters
+from .flops import FULL_HD_720, count_flops
 from .metrics import psnr_ssim
 from .targets import Target
 

@@ -15,6 +15,7 @@ from torch import nn
 
 from .. import registry
 from ..errors import DeblurError
+from ..registry import count_parameters  # noqa: F401  (train/loop.py imports it from here)
 from .adversarial import Adversarial
 from .config import TrainConfig
 
@@ -64,7 +65,3 @@ def build_adversarial(cfg: TrainConfig) -> Optional[Adversarial]:
 def build_optimizer(module: nn.Module, lr: float, betas: tuple) -> torch.optim.Adam:
     return torch.optim.Adam([p for p in module.parameters() if p.requires_grad], lr=lr,
                             betas=(float(betas[0]), float(betas[1])))
-
-
-def count_parameters(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())

@@ -66,17 +66,6 @@ def load_generator(name: str | None, weights: str | os.PathLike | None = None, d
                        resolved.note)
 
 
-def count_parameters(name: str) -> int:
-    """Parameter count of a variant, built on the meta device: no memory for weights, no initialisation."""
-    import torch
-
-    from ..eval.flops import count_parameters as count_module_parameters
-
-    with torch.device("meta"):
-        module = registry.build(name)
-    return count_module_parameters(module)
-
-
 def _check_fits(expected: Mapping[str, "torch.Tensor"], found: Mapping[str, "torch.Tensor"], path: Path,
                 variant: str) -> None:
     missing = [k for k in expected if k not in found]
