@@ -145,3 +145,48 @@ def test_compact_presets_keep_the_bundled_form_without_v(name):
 
         with safe_open(str(Path(__file__).resolve().parents[1] / entry.bundled), "pt") as fh:
             assert set(fh.keys()) == set(model.state_dict().keys())  # strict load, nothing missing or extra
+
+
+# --- 4. VGG inputs: DeblurGAN's [-1, 1], unnormalised ------------------------------------------------------
+
+def _identity_conv1_1(inputs: str):
+    from deblur_cli.train.vgg import VGG19Features
+
+    vgg = VGG19Features("conv1_1", inputs=inputs)
+    conv = vgg.features[0]
+    with torch.no_grad():  # the first 3 output channels copy the input channels (3x3 kernel, centre tap)
+        conv.weight.zero_()
+        conv.bias.zero_()
+        for c in range(3):
+            conv.weight[c, c, 1, 1] = 1.0
+    return vgg
+
+
+def test_vgg_sees_minus_one_to_one_images_by_default():
+    from deblur_cli import registry
+
+    assert registry.get("vgg19-imagenet").build().inputs == "deblurgan"  # what the training loop builds
+    x = torch.rand(2, 3, 8, 8)
+    out = _identity_conv1_1("deblurgan")(x)[:, :3]
+    torch.testing.assert_close(out, x * 2 - 1)
+
+
+def test_vgg_imagenet_inputs_remain_available():
+    from deblur_cli.train.vgg import IMAGENET_MEAN, IMAGENET_STD
+
+    x = torch.rand(1, 3, 8, 8)
+    out = _identity_conv1_1("imagenet")(x)[:, :3]
+    mean, std = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    torch.testing.assert_close(out, (x - mean) / std)
+    with pytest.raises(ValueError, match="inputs"):
+        _identity_conv1_1("caffe")
+
+
+def test_perceptual_loss_is_the_feature_mse_of_minus_one_to_one_images():
+    from deblur_cli.train.perceptual import PerceptualLoss
+
+    loss = PerceptualLoss(_identity_conv1_1("deblurgan"))
+    a, b = torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8)
+    # channels 3.. of conv1_1 are zero here; the first 3 carry 2a - 1 and 2b - 1: 64 channels in the mean
+    expected = ((2 * a - 2 * b) ** 2).sum() / (64 * 8 * 8)
+    assert loss(a, b).item() == pytest.approx(expected.item(), rel=1e-5)

@@ -4,6 +4,10 @@ Simonyan & Zisserman 2015 (configuration "E"); the module and parameter names ma
 ``vgg19().features`` (``features.0.weight`` ... ``features.34.bias``), so the standard ImageNet weights,
 converted to safetensors (for example ``timm/vgg19.tv_in1k``, whose ``features.*`` keys are torchvision's),
 load as they are. Only the layers up to the one the loss reads are built.
+
+Input scaling (``inputs``): ``"deblurgan"`` (the default) feeds the [0, 1] image as ``2x - 1``, the [-1, 1]
+images DeblurGAN's perceptual loss passes to VGG19 unnormalised; ``"imagenet"`` subtracts the ImageNet mean
+and divides by its std, as the torchvision weights were trained. :mod:`perceptual` says why the default.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from torch import nn
 
 from .vgg_layers import VGG19_CFG, VGG19_LAYERS
 
+INPUTS = ("deblurgan", "imagenet")
 # ImageNet statistics the torchvision weights were trained with; inputs arrive in [0, 1].
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -33,14 +38,17 @@ def _features(last_index: int) -> nn.Sequential:
 class VGG19Features(nn.Module):
     """``features`` of VGG19 up to and including ``layer`` (e.g. ``conv3_3``: pre-activation, index 14).
 
-    Frozen and in eval mode; normalises [0, 1] RGB with the ImageNet statistics before the first conv.
+    Frozen and in eval mode; maps [0, 1] RGB to ``2x - 1`` (``inputs="deblurgan"``) or to ImageNet-normalised
+    values (``inputs="imagenet"``) before the first conv.
     """
 
-    def __init__(self, layer: str = "conv3_3"):
+    def __init__(self, layer: str = "conv3_3", inputs: str = "deblurgan"):
         super().__init__()
         if layer not in VGG19_LAYERS:
             raise ValueError(f"unknown VGG19 layer {layer!r}")
-        self.layer = layer
+        if inputs not in INPUTS:
+            raise ValueError(f"inputs must be one of {INPUTS}, not {inputs!r}")
+        self.layer, self.inputs = layer, inputs
         self.features = _features(VGG19_LAYERS[layer])
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
@@ -51,6 +59,8 @@ class VGG19Features(nn.Module):
         return super().train(False)  # never leaves eval mode: it is a fixed measuring device
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.inputs == "deblurgan":
+            return self.features(x * 2 - 1)  # DeblurGAN's [-1, 1] images, unnormalised
         return self.features((x - self.mean) / self.std)
 
     def load_features(self, state: dict[str, torch.Tensor], source: str = "weights") -> None:
