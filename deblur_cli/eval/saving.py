@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..atomic import atomic_path
 from .metrics import to_uint8
 
 GAP = 8  # white pixels between the panels of a comparison
@@ -56,7 +57,5 @@ class ImageSaver:
 
     @staticmethod
     def _write(path: Path, rgb: np.ndarray) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        Image.fromarray(rgb).save(tmp, format="PNG")
-        tmp.replace(path)  # a killed run leaves no half-written PNG under the real name
+        with atomic_path(path) as tmp:  # a killed run leaves no half-written PNG under the real name
+            Image.fromarray(rgb).save(tmp, format="PNG")

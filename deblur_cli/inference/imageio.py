@@ -11,16 +11,15 @@ before unpacking, so the two halves recombine exactly. 16-bit gray+alpha PNG is 
 same bytes per pixel). 16-bit PNG, and TIFF of any depth, are written by the small encoders at the end of this
 module (Pillow's compressing TIFF writer also fails on EXIF sub-IFDs).
 
-Writes are atomic: a temporary file `.<name>.tmp-<random>` in the target folder, then `os.replace`.
+Writes are atomic (``deblur_cli.atomic``): a temporary file `.<name>.<random>.tmp` in the target folder, then
+`os.replace`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import re
-import secrets
 import struct
 import sys
 import threading
@@ -32,6 +31,7 @@ from typing import BinaryIO, Callable
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from ..atomic import atomic_path
 from ..errors import DeblurError
 from . import encoders
 from .paths import FORMAT_BY_EXTENSION
@@ -560,18 +560,7 @@ def _save_params(fmt: str, quality: int, icc: bytes | None, exif: bytes | None, 
 def _write_atomically(dst: Path, write: Callable[[BinaryIO], None]) -> None:
     """Write through a temporary file beside `dst`, so `dst` is either complete or untouched."""
     try:
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dst.with_name(f".{dst.name}.tmp-{secrets.token_hex(4)}")
-        fp = open(tmp, "xb")
+        with atomic_path(dst) as tmp, open(tmp, "wb") as fp:
+            write(fp)
     except OSError as exc:
         raise DeblurError(f"{dst}: cannot write: {_one_line(exc)}") from exc
-    try:
-        with fp:
-            write(fp)
-        os.replace(tmp, dst)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise DeblurError(f"{dst}: cannot write: {_one_line(exc)}") from exc
-        raise

@@ -7,7 +7,7 @@ on. The rules, in the order they apply:
 - inputs: files, folders (their images; `recursive` walks sub-folders and keeps each file's path relative to the
   folder; without it, `scan_inputs` lists the sub-folders left out that hold images, for the caller to mention), and
   glob patterns (expanded here too, for shells that do not). Folder and glob scans take only image
-  extensions and skip hidden files (`.DS_Store`, macOS `._photo.jpg`, our own `.name.tmp-*`); a file named
+  extensions and skip hidden files (`.DS_Store`, macOS `._photo.jpg`, our own temporary `.name.*.tmp`); a file named
   explicitly with another extension is a problem for that file. The same file named twice (or reached through a
   link) is kept once, at its first position. Order: arguments as given; within a folder or glob, natural order
   (`img2` before `img10`).

@@ -15,7 +15,6 @@ as ``optim_g/state/<param index>/<name>`` tensors, non-tensor entries and ``para
 from __future__ import annotations
 
 import json
-import os
 import random
 import shutil
 from pathlib import Path
@@ -24,6 +23,8 @@ from typing import Any, Optional
 import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
+
+from ..atomic import atomic_path, write_text_atomically
 
 LATEST = "LATEST"
 
@@ -90,10 +91,12 @@ def _plain(tensors: dict) -> dict:
     return {k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}
 
 
-def write_tensors(path: Path, tensors: dict, meta: dict) -> None:
-    save_file(_plain(tensors), str(path.with_suffix(".safetensors")))
-    with open(path.with_suffix(".json"), "w", encoding="utf-8") as fh:
-        json.dump(meta, fh, indent=1)
+def write_tensors(path: Path, tensors: dict, meta: dict | None) -> None:
+    """``<path>.safetensors`` and, unless ``meta`` is None, ``<path>.json``; each replaced atomically."""
+    with atomic_path(path.with_suffix(".safetensors")) as tmp:
+        save_file(_plain(tensors), str(tmp))
+    if meta is not None:
+        write_text_atomically(path.with_suffix(".json"), json.dumps(meta, indent=1))
 
 
 def read_tensors(path: Path) -> tuple[dict, dict]:
@@ -129,9 +132,7 @@ def publish(root: Path, folder: Path, keep: int = 1, keep_every: int = 0) -> Non
     """Point LATEST at ``folder`` (atomic rename) and delete older checkpoints beyond ``keep``, except those whose
     step is a multiple of ``keep_every``: a run's best weights for real photos may lie mid-run (README, "Bundled
     weights"), so they must still be there to score and export afterwards."""
-    tmp = root / f".{LATEST}.tmp"
-    tmp.write_text(folder.name, encoding="utf-8")
-    os.replace(tmp, root / LATEST)
+    write_text_atomically(root / LATEST, folder.name)
     older = sorted(p for p in root.glob("step-*") if p.is_dir() and p.name < folder.name)
     for old in older[: max(0, len(older) - (keep - 1))]:
         if keep_every and step_of(old) % keep_every == 0:

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
+from ..atomic import write_text_atomically
 from ..errors import DeblurError, UsageError
 from ..hardware import cpu_name as _cpu_name
 
@@ -45,11 +46,7 @@ def read_run(run_dir: Path) -> dict:
 
 
 def write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2, sort_keys=True, default=str)
-        fh.write("\n")
-    os.replace(tmp, path)
+    write_text_atomically(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
 
 
 def start_run(run_dir: Path, cfg, extra: dict) -> dict:

@@ -125,8 +125,6 @@ class Checkpointing:
         tensors = {f"generator/{k}": v for k, v in self.g_plain.state_dict().items()}
         if self.ema is not None:
             tensors.update({f"ema/{k}": v for k, v in self.ema.state_dict().items()})
-        ckpt.write_tensors(best_dir / "writing", tensors, {})
-        os.replace(best_dir / "writing.safetensors", best_dir / "weights.safetensors")
-        (best_dir / "writing.json").unlink(missing_ok=True)
+        ckpt.write_tensors(best_dir / "weights", tensors, None)
         write_json(best_dir / "info.json", {"step": self.step, "metrics": metrics, "weights": weights,
                                             "best_by": self.cfg.train.best_by, "wall_time_s": self.wall_time()})

@@ -13,10 +13,10 @@ import hashlib
 import json
 import os
 import struct
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
+from ..atomic import write_bytes_atomically
 from .errors import WeightsFormatError, WeightsIntegrityError
 
 if TYPE_CHECKING:
@@ -59,29 +59,8 @@ def save_weights(module_or_state_dict: Any, path: str | os.PathLike, dtype: str 
     meta = {"format": "pt", "dtype": dtype, **{str(k): str(v) for k, v in (metadata or {}).items()}}
     payload = save(tensors, metadata=meta)
 
-    write_atomic(Path(path), payload)
+    write_bytes_atomically(path, payload)
     return hashlib.sha256(payload).hexdigest()
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary name in the same folder, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        # mkstemp creates the file 0600; give it the mode an ordinary open() would (or the old file's).
-        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def load_weights(path: str | os.PathLike, expected_sha256: str | None = None) -> dict[str, "torch.Tensor"]:

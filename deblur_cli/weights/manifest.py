@@ -27,7 +27,8 @@ from typing import Any, Mapping
 
 from .. import registry
 from .errors import ManifestError
-from .io import read_metadata, sha256_file, write_atomic
+from ..atomic import write_bytes_atomically
+from .io import read_metadata, sha256_file
 
 FORMAT = 1
 # "rejected": a run was trained and measured but its weights are not shipped (they did not beat the input);
@@ -118,7 +119,7 @@ def _update_locked(target: Path, name: str, fields: Mapping[str, Any]) -> Weight
         else:
             entry[key] = _to_json(value)
     checked = _entry_from_json(name, entry, target)
-    write_atomic(target, (json.dumps(raw, indent=2) + "\n").encode("utf-8"))
+    write_bytes_atomically(target, (json.dumps(raw, indent=2) + "\n").encode("utf-8"))
     return checked
 
 
@@ -126,7 +127,7 @@ def _update_locked(target: Path, name: str, fields: Mapping[str, Any]) -> Weight
 def _exclusive_lock(target: Path):
     """flock on a lock file in the temp folder, one per manifest path.
 
-    Not the manifest itself: ``write_atomic`` replaces that file, so a lock on it would guard an inode
+    Not the manifest itself: ``write_bytes_atomically`` replaces that file, so a lock on it would guard an inode
     that is no longer the manifest. Not beside it either, so a checkout gains no stray file. Where
     ``fcntl`` is missing (Windows) updates are unlocked, as before.
     """

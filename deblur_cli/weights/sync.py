@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from .. import registry
-from .io import write_atomic
+from ..atomic import write_bytes_atomically
 from .manifest import manifest_path, read_raw, registry_entry
 
 
@@ -45,7 +45,7 @@ def sync(path: Path | None = None) -> list[str]:
     raw["variants"] = variants
     text = json.dumps(raw, indent=2) + "\n"
     if text != target.read_text(encoding="utf-8"):
-        write_atomic(target, text.encode("utf-8"))
+        write_bytes_atomically(target, text.encode("utf-8"))
     return notes
 
 
