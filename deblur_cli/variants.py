@@ -16,7 +16,10 @@ P003 = "003 Pham & Bui, Image deblurring with GAN (report)"
 
 # --- BAG (paper 004). InstanceNorm everywhere: whole-image inference is preferred over tiles. -------------
 _BAG = "deblur_cli.models.bag:BAGGenerator"
-_BAG_PAPER = dict(channels=256, growth=72, modules=4)
+# init="normal": the N(0, 0.02) weights of the DeblurGAN / pix2pix codes (models/blocks.py reference_init_) in the
+# paper-size presets; the compact presets keep PyTorch's default, the start of their bundled weights.
+_REF_INIT = dict(init="normal")
+_BAG_PAPER = dict(channels=256, growth=72, modules=4, **_REF_INIT)
 _BAG_COMPACT = dict(channels=48, growth=24, modules=4)
 _BAG_ABLATIONS = {  # Table 1 columns: name -> (kwargs, table row, description)
     "bag-plain": (dict(unit="plain", attention=False), "Model Plain", "7 plain convs per module, no SAU"),
@@ -46,7 +49,7 @@ _DG = "deblur_cli.models.deblurgan:DeblurGANGenerator"
 # feedback variant runs the whole network 4 times, so its compact preset is narrower (ngf 8, 4 blocks) to
 # stay near the others' time on a 1280x720 image (docs/models.md has the measurements).
 _DG_FEEDBACK_COMPACT = dict(ngf=8, blocks=4, dropout=0.0)
-for _preset, _size, _suffix in (("paper", dict(ngf=64, blocks=9), ""),
+for _preset, _size, _suffix in (("paper", dict(ngf=64, blocks=9, **_REF_INIT), ""),
                                 ("compact", dict(ngf=16, blocks=6, dropout=0.0), "-compact")):
     register(VariantSpec(
         name=f"deblurgan{_suffix}", family="deblurgan", preset=_preset, builder=_DG, kwargs=dict(_size),
@@ -85,7 +88,7 @@ _P2P_ROWS = {  # name -> (kwargs, Table 1 row)
 # Paper 001 eq. 2's output conv v in the paper-size presets only; the compact ones (bundled weights) keep
 # the form they were trained with (models/blocks.py SelfAttention).
 _EQ2_V = dict(attention_output_conv=True)
-for _preset, _size, _suffix in (("paper", dict(ngf=64, levels=8), ""),
+for _preset, _size, _suffix in (("paper", dict(ngf=64, levels=8, **_REF_INIT), ""),
                                 ("compact", dict(ngf=16, levels=5, dropout=0.0), "-compact")):
     for _name, (_kw, _row) in _P2P_ROWS.items():
         _v = _EQ2_V if _preset == "paper" and _kw.get("self_attention") else {}
@@ -98,8 +101,8 @@ for _preset, _size, _suffix in (("paper", dict(ngf=64, levels=8), ""),
 
 # --- Residual-in-Residual (paper 001 section 4.2.2, Table 2) ----------------------------------------------
 _RIR = "deblur_cli.models.rir:RiRGenerator"
-for _preset, _small, _large, _suffix in (("paper", dict(ngf=64, levels=4, **_EQ2_V),
-                                          dict(ngf=64, levels=5, **_EQ2_V), ""),
+for _preset, _small, _large, _suffix in (("paper", dict(ngf=64, levels=4, **_EQ2_V, **_REF_INIT),
+                                          dict(ngf=64, levels=5, **_EQ2_V, **_REF_INIT), ""),
                                          ("compact", dict(ngf=16, levels=3), dict(ngf=16, levels=4), "-compact")):
     register(VariantSpec(
         name=f"rir{_suffix}", family="rir", preset=_preset, builder=_RIR, kwargs=dict(_small),
@@ -143,11 +146,11 @@ for _preset, _size, _suffix, _desc in (
 
 # --- Discriminators the papers train against --------------------------------------------------------------
 register(VariantSpec(name="patchgan", family="discriminator", preset="paper", kind="discriminator",
-                     builder="deblur_cli.models.discriminators:PatchGAN", kwargs=dict(ndf=64, layers=3),
+                     builder="deblur_cli.models.discriminators:PatchGAN", kwargs=dict(ndf=64, layers=3, **_REF_INIT),
                      paper="pix2pix (Isola et al. 2017) 70x70 PatchGAN; used by papers 001, 002, 004"))
 register(VariantSpec(name="patchgan-sn", family="discriminator", preset="paper", kind="discriminator",
                      builder="deblur_cli.models.discriminators:PatchGAN",
-                     kwargs=dict(ndf=64, layers=3, spectral_norm=True), paper=P001 + ", section 4.1.3"))
+                     kwargs=dict(ndf=64, layers=3, spectral_norm=True, **_REF_INIT), paper=P001 + ", section 4.1.3"))
 register(VariantSpec(name="patchgan-compact", family="discriminator", preset="compact", kind="discriminator",
                      builder="deblur_cli.models.discriminators:PatchGAN", kwargs=dict(ndf=32, layers=3),
                      paper="70x70 PatchGAN, half width"))

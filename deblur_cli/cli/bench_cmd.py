@@ -1,4 +1,5 @@
-"""`deblur bench`: time per image, throughput, achieved GFLOP/s against a plain-conv reference, peak memory.
+"""`deblur bench`: time per image, throughput, achieved GFLOP/s against a plain-conv reference, peak memory;
+with ``--train``, the CPU recipe's training step per variant against a plain-conv network of equal FLOPs.
 
 Thin layer over :mod:`deblur_cli.bench`; torch is imported inside the command only.
 """
@@ -16,7 +17,8 @@ EPILOG = (
     "Examples:\n\n"
     "  deblur bench --random-weights                      (every compact preset at 1280x720)\n\n"
     "  deblur bench -m bag --random-weights --repeat 1    (the paper-size BAG; paper: 1.13 s on a GTX 1080 Ti)\n\n"
-    "  deblur bench -m bag-compact --size 640x360 --json"
+    "  deblur bench -m bag-compact --size 640x360 --json\n\n"
+    "  deblur bench --train --threads 1                   (training steps/s of every variant with bundled weights)"
 )
 
 
@@ -41,7 +43,8 @@ def register(app: typer.Typer) -> None:
         model: Annotated[Optional[str], typer.Option(
             "--model", "-m", help="Variant name(s), comma separated (default: every compact preset).")] = None,
         size: Annotated[str, typer.Option("--size", help="Image size WIDTHxHEIGHT.")] = "1280x720",
-        repeat: Annotated[int, typer.Option("--repeat", help="Timed runs per variant (median reported).")] = 3,
+        repeat: Annotated[Optional[int], typer.Option(
+            "--repeat", help="Timed runs per variant, median reported (default 3; 10 steps with --train).")] = None,
         tile: Annotated[int, typer.Option("--tile", help="Tile side for the tiled timing; 0 skips it.")] = 512,
         random_weights: Annotated[bool, typer.Option(
             "--random-weights", help="Untrained networks: speed does not depend on trained values.")] = False,
@@ -53,10 +56,20 @@ def register(app: typer.Typer) -> None:
             "--no-reference", help="Skip the plain 3x3 convolution reference.")] = False,
         folder: Annotated[Optional[int], typer.Option(
             "--folder", help="Also time a folder run of N images through the file pipeline.")] = None,
+        train: Annotated[bool, typer.Option(
+            "--train", help="Time the CPU recipe's training step instead of inference (default: the compact "
+            "presets with bundled weights).")] = False,
+        batch: Annotated[Optional[int], typer.Option(
+            "--batch", help="--train: crops per step (default: the recipe's, 8).")] = None,
+        crop: Annotated[Optional[int], typer.Option(
+            "--crop", help="--train: crop side in pixels (default: the recipe's, 128).")] = None,
+        photos: Annotated[Optional[str], typer.Option(
+            "--photos", help="--train: a folder of sharp photos for the data timing (default: procedural "
+            "stand-ins).")] = None,
         json_out: Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON report.")] = False,
         debug: DebugOpt = False,
     ) -> None:
-        """Measure how fast each variant restores an image on this machine."""
+        """Measure how fast each variant restores an image on this machine (--train: how fast it trains)."""
         set_debug(debug)
         from rich.console import Console
 
@@ -64,9 +77,18 @@ def register(app: typer.Typer) -> None:
         from ..bench.runner import BenchOptions, default_variants, run_bench
         from ..eval.targets import parse_models
 
-        height, width = parse_size(size)
-        if repeat < 1:
+        if repeat is not None and repeat < 1:
             raise UsageError("--repeat must be at least 1")
+        if train:
+            if folder or weights or random_weights:
+                raise UsageError("--folder, --weights and --random-weights time inference; --train builds "
+                                 "untrained networks (speed does not depend on trained values)")
+            _bench_train(model, repeat, batch, crop, photos, device, threads, not no_reference, json_out)
+            return
+        if batch is not None or crop is not None or photos is not None:
+            raise UsageError("--batch, --crop and --photos go with --train")
+        repeat = 3 if repeat is None else repeat
+        height, width = parse_size(size)
         from ..inference.tiling import MIN_TILE
 
         if tile < 0 or 0 < tile < MIN_TILE:
@@ -93,3 +115,31 @@ def register(app: typer.Typer) -> None:
             typer.echo(rep.to_json(report))
         else:
             rep.print_rich(report, Console())
+
+
+def _bench_train(model: Optional[str], repeat: Optional[int], batch: Optional[int], crop: Optional[int],
+                 photos: Optional[str], device: str, threads: Optional[int], reference: bool, json_out: bool) -> None:
+    from rich.console import Console
+
+    from .. import registry
+    from ..bench import report as rep
+    from ..bench.training import TrainBenchOptions, bundled_variants, run_train_bench
+    from ..eval.targets import parse_models
+
+    if batch is not None and batch < 1:
+        raise UsageError(f"--batch must be at least 1, not {batch}")
+    if crop is not None and crop < 8:
+        raise UsageError(f"--crop must be at least 8 pixels, not {crop}")
+    apply_threads(threads)
+    variants = parse_models(model) or bundled_variants()
+    for name in variants:
+        registry.get(name)  # unknown names fail before any timing
+    options = TrainBenchOptions(batch=batch, crop=crop, repeat=10 if repeat is None else repeat, device=device,
+                                reference=reference, photos=photos)
+    err = Console(stderr=True)
+    report = run_train_bench(variants, options, progress=lambda what: err.print(f"timing {what} ...",
+                                                                                highlight=False))
+    if json_out:
+        typer.echo(rep.train_to_json(report))
+    else:
+        rep.print_train_rich(report, Console())

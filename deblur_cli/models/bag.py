@@ -19,6 +19,10 @@ Choices where the paper is silent (written down as the brief asks):
 - Table 1 "Model 2" (``bag-dense-bn``) changes only the DenseBlock's normalisation to BatchNorm, "other parts
   are consistent with the BAG" (section 4.2): ``unit_norm`` sets the norm of the module units alone, while
   ``norm`` stays the encoder's and decoder's (InstanceNorm, section 3.2). ``unit_norm=None`` means ``norm``.
+- Initialisation: the paper is silent; ``init="normal"`` follows DeblurGAN, on which BAG builds (conv weights
+  ~ N(0, 0.02), BatchNorm scales ~ N(1, 0.02), biases 0; ``blocks.reference_init_``), and is used by the
+  paper-size presets. The compact presets keep PyTorch's default (``init="default"``), the starting point of
+  the bundled ``bag-compact`` weights (no state-dict key changes).
 - Image range [0, 1]; the global skip adds the decoder output to the input image. The decoder's last layer starts
   at zero, so an untrained generator returns its input (short CPU runs start from "no change", not from noise).
 """
@@ -28,7 +32,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .blocks import ResBlock, SpatialAttention, conv_norm_act, norm_layer, zero_init_
+from .blocks import ResBlock, SpatialAttention, conv_norm_act, norm_layer, reference_init_, zero_init_
 
 
 class DenseBlockUnit(nn.Module):
@@ -88,7 +92,7 @@ class BAGGenerator(nn.Module):
 
     def __init__(self, channels: int = 256, growth: int = 72, modules: int = 4, unit: str = "dense",
                  norm: str = "instance", attention: bool = True, residual: str = "multi",
-                 unit_norm: str | None = None):
+                 unit_norm: str | None = None, init: str = "default"):
         super().__init__()
         if residual not in ("multi", "one"):
             raise ValueError(f"residual must be 'multi' or 'one', not {residual!r}")
@@ -110,6 +114,7 @@ class BAGGenerator(nn.Module):
             norm_layer(norm, c // 4), nn.ReLU(inplace=True),
             zero_init_(nn.ConvTranspose2d(c // 4, 3, 7, stride=1, padding=3)),
         )
+        reference_init_(self, init, skip=(self.decoder[-1],))  # DeblurGAN's N(0, 0.02) when init="normal"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h0 = self.encoder(x)

@@ -161,6 +161,39 @@ def apply_spectral_norm(module: nn.Module, skip: tuple[nn.Module, ...] = ()) -> 
     return module
 
 
+INITS = ("default", "normal")
+
+
+def reference_init_(module: nn.Module, init: str, skip: tuple[nn.Module, ...] = (), std: float = 0.02) -> nn.Module:
+    """The weight initialisation of the pix2pix and DeblurGAN codes (their ``weights_init`` / ``init_weights``
+    "normal", which paper 001's authors' code also uses): every conv and transposed conv weight ~ N(0, 0.02),
+    its bias 0; BatchNorm scale ~ N(1, 0.02), shift 0. InstanceNorm is left at scale 1, shift 0 (those codes
+    use it without affine parameters, which is the same at the start).
+
+    ``init="default"`` leaves PyTorch's own initialisation (conv weights ~ U(+-1/sqrt(fan_in)), i.e. std
+    1/sqrt(3 fan_in): 0.048 for a 16-channel 3x3 conv, 0.012 for a 256-channel one), which the compact presets
+    were trained from. Call it before ``zero_init_`` and spectral norm, or pass zero-initialised layers in
+    ``skip``; it changes only the starting weights, never the state-dict layout.
+    """
+    if init not in INITS:
+        raise ValueError(f"init must be one of {INITS}, not {init!r}")
+    if init == "default":
+        return module
+    skipped = {id(m) for m in skip}
+    with torch.no_grad():
+        for m in module.modules():
+            if id(m) in skipped:
+                continue
+            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+                m.weight.normal_(0.0, std)
+                if m.bias is not None:
+                    m.bias.zero_()
+            elif isinstance(m, nn.BatchNorm2d):
+                m.weight.normal_(1.0, std)
+                m.bias.zero_()
+    return module
+
+
 def zero_init_(layer: nn.Module) -> nn.Module:
     """Zero a conv's weight and bias. On the last conv of a global-residual branch this makes an untrained
     generator return its input exactly, so short CPU training runs start from "no change" (PSNR of the

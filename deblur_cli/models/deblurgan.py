@@ -23,6 +23,13 @@ Paper 001 variants:
   time; we feed the refined image so each pass can remove what the previous one left. The ConvLSTM
   (Shi et al. 2015) uses one 3x3 conv for the four gates; the forget-gate bias starts at 1 (Gers et al.),
   so the cell remembers by default. Only the last pass's output is returned.
+
+Initialisation: ``init="normal"`` is DeblurGAN's ``weights_init`` (conv weights ~ N(0, 0.02), BatchNorm
+scales ~ N(1, 0.02), biases 0; ``blocks.reference_init_``), used by the paper-size presets. Two places still
+differ from DeblurGAN's code, on purpose: the last conv starts at zero (identity start, above) instead of
+N(0, 0.02), and the ConvLSTM's forget-gate bias starts at 1. The compact presets keep PyTorch's default
+initialisation (``init="default"``), the starting point their bundled weights were trained from; the
+choice changes no state-dict key, so loading is unaffected.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .blocks import ResBlock, norm_layer, zero_init_
+from .blocks import ResBlock, norm_layer, reference_init_, zero_init_
 from .edges import canny
 
 
@@ -40,6 +47,10 @@ class ConvLSTMCell(nn.Module):
     def __init__(self, channels: int, kernel: int = 3):
         super().__init__()
         self.gates = nn.Conv2d(2 * channels, 4 * channels, kernel, padding=kernel // 2)
+        self.reset_gate_biases()
+
+    def reset_gate_biases(self) -> None:
+        channels = self.gates.out_channels // 4
         with torch.no_grad():
             self.gates.bias.zero_()
             self.gates.bias[channels:2 * channels].fill_(1.0)  # forget gate
@@ -67,7 +78,7 @@ class DeblurGANGenerator(nn.Module):
     """intro (7x7) -> downs (2x stride 2) -> middle (ResBlocks) [-> feedback] -> ups (2x) -> ending (7x7)."""
 
     def __init__(self, ngf: int = 64, blocks: int = 9, edge: bool = False, feedback_iterations: int = 0,
-                 dropout: float = 0.5, norm: str = "instance"):
+                 dropout: float = 0.5, norm: str = "instance", init: str = "default"):
         super().__init__()
         if feedback_iterations < 0:
             raise ValueError("feedback_iterations must be >= 0")
@@ -82,6 +93,9 @@ class DeblurGANGenerator(nn.Module):
         self.feedback = ConvLSTMCell(c) if feedback_iterations else None
         self.ups = nn.Sequential(_up(c, ngf * 2, norm), _up(ngf * 2, ngf, norm))
         self.ending = zero_init_(nn.Conv2d(ngf, 3, 7, padding=3, padding_mode="reflect"))
+        reference_init_(self, init, skip=(self.ending,))  # DeblurGAN's N(0, 0.02) when init="normal"
+        if self.feedback is not None:
+            self.feedback.reset_gate_biases()
 
     def _correction(self, image: torch.Tensor, state=None):
         """The tanh branch for one pass, and the ConvLSTM state after it."""

@@ -16,6 +16,11 @@ conv to one channel. The report applies a sigmoid and trains with BCE-with-logit
 the loss, so this module returns logits. Its "single scalar" is, for a fully convolutional network on a
 whole image, a map of scores; the loss averages it. Padding of the last conv (unstated) is 1, as PatchGAN.
 
+Initialisation: ``init="normal"`` is pix2pix's and DeblurGAN's (conv weights ~ N(0, 0.02), BatchNorm scales
+~ N(1, 0.02), biases 0; ``blocks.reference_init_``), used by the paper-size ``patchgan`` and ``patchgan-sn``;
+``init="default"`` (PyTorch's) for the others (report 003 does not say how it initialises its discriminator).
+A discriminator is never bundled, so this touches no weights file.
+
 Both take images in [0, 1] (mapped to [-1, 1] inside, the papers' convention) and return an (N, 1, h, w)
 map of logits, one per patch: the training loss chooses how to use them (BCE, LSGAN or WGAN).
 """
@@ -25,7 +30,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .blocks import apply_spectral_norm, norm_layer
+from .blocks import apply_spectral_norm, norm_layer, reference_init_
 
 
 def _block(cin: int, cout: int, stride: int, norm: str) -> list[nn.Module]:
@@ -37,7 +42,7 @@ class PatchGAN(nn.Module):
     """pix2pix ``NLayerDiscriminator``: (N, in_channels, H, W) in [0, 1] -> (N, 1, h, w) logits."""
 
     def __init__(self, ndf: int = 64, layers: int = 3, spectral_norm: bool = False, norm: str = "instance",
-                 in_channels: int = 3):
+                 in_channels: int = 3, init: str = "default"):
         super().__init__()
         widths = [ndf * min(2 ** k, 8) for k in range(layers + 1)]
         body: list[nn.Module] = [nn.Conv2d(in_channels, ndf, 4, stride=2, padding=1), nn.LeakyReLU(0.2, True)]
@@ -46,6 +51,7 @@ class PatchGAN(nn.Module):
         body += _block(widths[layers - 1], widths[layers], 1, norm)
         body.append(nn.Conv2d(widths[layers], 1, 4, stride=1, padding=1))
         self.body = nn.Sequential(*body)
+        reference_init_(self, init)  # pix2pix's N(0, 0.02) when init="normal", before spectral norm
         if spectral_norm:
             apply_spectral_norm(self)
 

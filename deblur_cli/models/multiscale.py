@@ -18,6 +18,8 @@ scheme reproduces; choices, written down:
   transposed conv).
 - Each level's last conv starts at zero, so an untrained network returns its input at every scale
   (short CPU training runs start from "no change").
+- Initialisation: PyTorch's default in both presets. The article does not say, and it does not build on
+  the pix2pix / DeblurGAN codes whose N(0, 0.02) the other paper presets use (``blocks.reference_init_``).
 Image convention: [0, 1] in and out; the input must be a multiple of 4 (the registry's ``multiple_of``).
 """
 

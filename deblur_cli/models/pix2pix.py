@@ -28,6 +28,11 @@ Choices, written down:
 - Image convention: the body sees ``2x - 1``; without global residual the output is ``(tanh + 1) / 2``,
   with it ``x + tanh`` (a correction added to the [0, 1] input), and the last transposed conv starts at zero
   so an untrained network returns its input (short CPU training runs start from "no change").
+- Initialisation: ``init="normal"`` is pix2pix's ``init_weights`` "normal" (conv weights ~ N(0, 0.02),
+  BatchNorm scales ~ N(1, 0.02), biases 0; the authors' TF code does the same), used by the paper-size
+  presets; the compact presets keep PyTorch's default (``init="default"``), the starting point of their
+  bundled weights (it changes no state-dict key). The zero-initialised last layer of ``-gr`` differs from
+  pix2pix on purpose (identity start, above).
 - ``spectral_norm`` wraps every conv and transposed conv, attention 1x1 convs included (the authors' code
   does the same), except a zero-initialised last layer (its spectral norm would be 0 -> NaN).
 """
@@ -37,7 +42,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .blocks import ChannelAttention, SelfAttention, apply_spectral_norm, zero_init_
+from .blocks import ChannelAttention, SelfAttention, apply_spectral_norm, reference_init_, zero_init_
 
 
 def _attention(channels: int, self_attention: bool, channel_attention: bool, output_conv: bool) -> nn.Module:
@@ -90,7 +95,7 @@ class UNetGenerator(nn.Module):
     def __init__(self, ngf: int = 64, levels: int = 8, max_channels: int = 512, self_attention: bool = False,
                  channel_attention: bool = False, global_residual: bool = False, spectral_norm: bool = False,
                  dropout: float = 0.5, attention_levels: tuple[int, ...] | None = None,
-                 attention_output_conv: bool = False):
+                 attention_output_conv: bool = False, init: str = "default"):
         super().__init__()
         if levels < 2:
             raise ValueError("levels must be >= 2")
@@ -116,6 +121,7 @@ class UNetGenerator(nn.Module):
                          dropout=dropout if levels - 4 <= k < levels - 1 and k > 0 else 0.0,
                          attention=attention(ch[k] * 2, k + 1) if k < levels - 1 else None)
             for k in range(levels))
+        reference_init_(self, init)  # pix2pix's N(0, 0.02) when init="normal", before zero init and SN
         last = self.decoders[0].conv
         if global_residual:
             zero_init_(last)

@@ -14,6 +14,8 @@ Choices where the report is silent, written down:
 - Image convention: tanh gives [-1, 1] and we use [0, 1], so the network sees ``2x - 1`` and returns
   ``(tanh + 1) / 2``, the inverse of the report's normalisation. There is no global residual in the
   report, so an untrained network does not return its input.
+- Initialisation: PyTorch's default in both presets; the report does not say, and unlike DeblurGAN and
+  pix2pix (whose N(0, 0.02) the other paper presets use, ``blocks.reference_init_``) it has no code to follow.
 
 Our addition, off by default and used only by the compact preset: ``global_residual=True`` returns
 ``x + tanh(branch)`` with the last conv starting at zero (DeblurGAN's output, ``models.deblurgan``), so the

@@ -33,6 +33,10 @@ RiR/net.py) where it has the answer:
   output is ``x + tanh(tail)`` in our [0, 1] convention and an untrained network returns its input
   (short CPU training runs start from "no change"). Without global residual it is ``(tanh + 1) / 2``.
 - Spectral norm wraps every conv, attention convs included, except the zero-initialised tail.
+- Initialisation: ``init="normal"`` is the authors' code's (conv weights ~ N(0, 0.02), BatchNorm scales
+  ~ N(1, 0.02), biases 0, as pix2pix), used by the paper-size presets; with spectral norm only the
+  weights' direction survives. The compact presets keep PyTorch's default (``init="default"``), the starting
+  point of their bundled weights (no state-dict key changes). The zero tail differs on purpose (above).
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .blocks import ChannelAttention, SelfAttention, apply_spectral_norm, zero_init_
+from .blocks import ChannelAttention, SelfAttention, apply_spectral_norm, reference_init_, zero_init_
 
 
 class ResBlockCA(nn.Module):
@@ -84,7 +88,7 @@ class RiRGenerator(nn.Module):
 
     def __init__(self, ngf: int = 64, levels: int = 4, max_channels: int = 512, channel_attention: bool = True,
                  self_attention: bool = True, global_residual: bool = True, spectral_norm: bool = True,
-                 attention_output_conv: bool = False):
+                 attention_output_conv: bool = False, init: str = "default"):
         super().__init__()
         if levels < 2:
             raise ValueError("levels must be >= 2")
@@ -101,6 +105,7 @@ class RiRGenerator(nn.Module):
             RiRBlock(ch[k + 1] * (1 if k == levels - 2 else 2), ch[k], up=True, channel_attention=channel_attention)
             for k in range(levels - 1))
         self.tail = nn.ConvTranspose2d(ch[0] * 2, 3, 4, stride=2, padding=1)
+        reference_init_(self, init)  # the authors' N(0, 0.02) when init="normal", before zero init and SN
         if global_residual:
             zero_init_(self.tail)
         if spectral_norm:
