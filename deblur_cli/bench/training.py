@@ -343,8 +343,8 @@ def run_train_bench(variants: list[str], options: TrainBenchOptions, progress=No
         if progress:
             progress(f"{name} training step")
         results.append(bench_variant_training(name, options, device))
-    first = recipe_config(variants[0]).data if variants else photo_data_config()
-    batch, crop = options.batch or first.batch, options.crop or first.crop or 128
+    recipe = photo_data_config()  # the CPU recipes' batch and crop (each variant's step read its own, the same)
+    batch, crop = options.batch or recipe.batch, options.crop or recipe.crop or 128
     data = None
     if options.data:
         if progress:
