@@ -123,7 +123,7 @@ def test_fetch_refuses_a_package_or_photo_whose_sha256_differs(archive, tmp_path
 
 
 def test_fetch_names_a_missing_package(archive, tmp_path):
-    url, sources, root = archive
+    url, sources, _ = archive
     gone = [replace(s, deb="pool/main/t/test-photos/test-photos_9.9_all.deb") for s in sources]
     with pytest.raises(PhotoFetchError, match="cannot download .*test-photos_9.9_all.deb"):
         fetch_photos(tmp_path / "out", gone, mirror=url, cache_dir=tmp_path / "c")

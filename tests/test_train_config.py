@@ -122,7 +122,7 @@ def test_presets_cover_every_paper_table_row_and_compact_variant():
 
 
 def test_presets_for_variant():
-    assert tc.presets_for_variant("bag-compact") == ["cpu/bag-compact"]
+    assert tc.presets_for_variant("bag-compact") == ["cpu/bag-compact", "cpu/bag-compact-photos"]
     assert tc.presets_for_variant("bag") == ["004-table1-bag", "004-table2-bag"]
 
 

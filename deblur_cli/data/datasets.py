@@ -16,6 +16,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from ..atomic import atomic_path
 from ..errors import DeblurError
 from .layouts import find_pairs
 from .mix import PhotoMix
@@ -100,10 +101,8 @@ class SynthDataset(PairedCrops):
                 return z["blur"].astype(np.float32) / 255.0, z["sharp"].astype(np.float32) / 255.0, name
         blur, sharp = make_pair(np.random.default_rng([self.seed, index]), self.size, self.motion, self.config)
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
-            np.savez(tmp, blur=np.round(blur * 255).astype(np.uint8), sharp=np.round(sharp * 255).astype(np.uint8))
-            os.replace(tmp, path)
+            with atomic_path(path) as tmp, open(tmp, "wb") as fh:  # a file object: np.savez adds no suffix
+                np.savez(fh, blur=np.round(blur * 255).astype(np.uint8), sharp=np.round(sharp * 255).astype(np.uint8))
             blur, sharp = np.round(blur * 255) / 255.0, np.round(sharp * 255) / 255.0  # same values as a cache hit
         return blur.astype(np.float32), sharp.astype(np.float32), name
 

@@ -17,13 +17,13 @@ import json
 import lzma
 import os
 import tarfile
-import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterable
 
+from ..atomic import write_bytes_atomically
 from ..errors import DeblurError
 
 SOURCES_FILE = Path(__file__).with_name("photo_sources.json")
@@ -121,18 +121,6 @@ def extract_from_deb(deb: Path, wanted: set[str]) -> dict[str, bytes]:
     raise PhotoFetchError(f"{deb}: the package has no data archive")
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _download(url: str, dest: Path, expected_sha256: str, what: str) -> None:
     try:
         with urllib.request.urlopen(url, timeout=60) as response:
@@ -144,7 +132,7 @@ def _download(url: str, dest: Path, expected_sha256: str, what: str) -> None:
     if got != expected_sha256:
         raise PhotoFetchError(f"{what}: {url} has sha256 {got[:12]}..., expected {expected_sha256[:12]}... "
                               "(another version of the package? the list names the one it was checked with)")
-    _write_atomically(dest, data)
+    write_bytes_atomically(dest, data)
 
 
 def _local_deb(source: PhotoSource, debs_dir: Path) -> Path:
@@ -207,12 +195,12 @@ def fetch_photos(out: str | os.PathLike, sources: list[PhotoSource] | None = Non
                 raise PhotoFetchError(f"{package} {version}: {s.path} has sha256 {sha256_of(data)[:12]}..., "
                                       f"expected {s.sha256[:12]}...")
             target = out / s.split / s.filename
-            _write_atomically(target, data)
+            write_bytes_atomically(target, data)
             report.written.append(target)
             if progress:
                 progress(f"{s.split}/{s.filename}")
     record = [{k: v for k, v in vars(s).items() if v} for s in chosen]
-    _write_atomically(out / "photos.json", (json.dumps({"photos": record}, indent=1, ensure_ascii=False) + "\n")
+    write_bytes_atomically(out / "photos.json", (json.dumps({"photos": record}, indent=1, ensure_ascii=False) + "\n")
                       .encode())
     return report
 

@@ -12,15 +12,15 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
+from ..atomic import atomic_path, write_text_atomically
 from ..errors import DeblurError
 from .mix import PhotoMix
 from .synth import SynthConfig, make_pair
 
 
 def _save_png(path: Path, image: np.ndarray) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    Image.fromarray(np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)).save(tmp, "PNG")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        Image.fromarray(np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)).save(tmp, "PNG")
 
 
 def _stamp(folder: Path, seed: int, recipe: dict) -> None:
@@ -35,10 +35,7 @@ def _stamp(folder: Path, seed: int, recipe: dict) -> None:
         raise DeblurError(f"{folder}: holds seed-{seed} pairs made with another {', '.join(changed)}; "
                           f"write to another --out or another --seed")
     stamps[str(seed)] = recipe
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / ".synth.json.tmp"
-    tmp.write_text(json.dumps(stamps, indent=1) + "\n")
-    os.replace(tmp, path)
+    write_text_atomically(path, json.dumps(stamps, indent=1) + "\n")
 
 
 def write_synthetic_gopro(out: str | os.PathLike, n: int, seed: int, size: int = 256, split: str = "test",
