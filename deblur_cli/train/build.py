@@ -15,7 +15,6 @@ from torch import nn
 
 from .. import registry
 from ..errors import DeblurError
-from ..registry import count_parameters  # noqa: F401  (train/loop.py imports it from here)
 from .adversarial import Adversarial
 from .config import TrainConfig
 
