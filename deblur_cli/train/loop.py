@@ -28,8 +28,8 @@ from torch.utils.data import DataLoader
 
 from .. import registry
 from ..errors import DeblurError
-from . import checkpoint as ckpt, distributed as dist_utils
 from ..registry import count_parameters
+from . import checkpoint as ckpt, distributed as dist_utils
 from .build import build_adversarial, build_discriminator, build_generator, build_optimizer, seed_everything
 from .config import TrainConfig, parse_duration
 from .data import EpochBatches, build_train_dataset, build_val_dataset, rescale
