@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..inference.settings import DEFAULTS
 from .errors import UsageError, friendly_errors, set_debug
 from .options import (
     DebugOpt,
@@ -82,9 +83,9 @@ def register(app: typer.Typer) -> None:
             "--random-weights", help="Untrained networks (checks the pipeline; scores mean nothing).")] = False,
         device: DeviceOpt = "auto",
         precision: PrecisionOpt = "auto",
-        tile: TileOpt = "auto",
-        ensemble: EnsembleOpt = 1,
-        strength: StrengthOpt = 1.0,
+        tile: TileOpt = DEFAULTS.tile,
+        ensemble: EnsembleOpt = DEFAULTS.ensemble,
+        strength: StrengthOpt = DEFAULTS.strength,
         y_channel: Annotated[bool, typer.Option("--y-channel", help="Score BT.601 luma (as BasicSR), not RGB.")] = False,
         crop_border: Annotated[int, typer.Option("--crop-border", help="Pixels to ignore at each edge.")] = 0,
         fmt: Annotated[Optional[str], typer.Option(

@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..inference.settings import DEFAULTS
 from .errors import DeblurError, UsageError, friendly_errors, set_debug
 from .options import (
     DebugOpt,
@@ -52,10 +53,10 @@ def run(
     ext: Annotated[Optional[str], typer.Option("--ext", help="Output format, e.g. png (default: the input's).")] = None,
     quality: Annotated[int, typer.Option("--quality", min=1, max=100, help="JPEG/WebP quality.")] = 95,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Redo results that already exist.")] = False,
-    tile: TileOpt = "auto",
+    tile: TileOpt = DEFAULTS.tile,
     tile_mode: Annotated[str, typer.Option("--tile-mode", help="plain | global-stats: tiles of InstanceNorm / channel-attention models share statistics pooled over all tiles (a second pass; see README).")] = "plain",
-    ensemble: EnsembleOpt = 2,  # safer on sharp photos, as strong on blurred ones (README, "Self-ensemble")
-    strength: StrengthOpt = 1.0,
+    ensemble: EnsembleOpt = DEFAULTS.ensemble,
+    strength: StrengthOpt = DEFAULTS.strength,
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "auto",
     threads: ThreadsOpt = None,

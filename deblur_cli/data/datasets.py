@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 from torch.utils.data import Dataset
 
 from ..atomic import atomic_path
 from ..errors import DeblurError
+from ..inference.imageio import read_image
 from .layouts import find_pairs
 from .mix import PhotoMix
 from .synth import SynthConfig, make_pair
@@ -27,17 +27,6 @@ SYNTH_VERSION = "4"  # bump when the generator changes, so caches of older pairs
 
 def _to_tensor(a: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1), dtype=np.float32))
-
-
-def read_rgb(path: Path) -> np.ndarray:
-    """An 8- or 16-bit RGB image as float32 HxWx3 in [0, 1]."""
-    try:
-        with Image.open(path) as im:
-            if im.mode in ("I;16", "I;16B", "I"):
-                return np.repeat((np.asarray(im, dtype=np.float32) / 65535.0)[..., None], 3, axis=2)
-            return np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
-    except (OSError, ValueError) as exc:
-        raise DeblurError(f"{path}: cannot read image ({exc})") from None
 
 
 class PairedCrops(Dataset):
@@ -120,7 +109,7 @@ class FolderPairs(PairedCrops):
 
     def _load(self, index: int):
         blur_path, sharp_path, name = self.pairs[index]
-        return read_rgb(blur_path), read_rgb(sharp_path), name
+        return read_image(blur_path).rgb, read_image(sharp_path).rgb, name
 
 
 def GoProDataset(root: str | os.PathLike, split: str = "test", blur_kind: str = "blur", crop: int | None = None,

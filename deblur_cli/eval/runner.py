@@ -22,6 +22,7 @@ import torch
 
 from .. import registry
 from ..errors import DeblurError, UsageError
+from ..inference.settings import DEFAULTS
 from ..registry import count_parameters
 from .datasets import EvalSet
 from .flops import FULL_HD_720, count_flops
@@ -33,9 +34,9 @@ from .targets import Target
 class EvalOptions:
     device: str = "auto"
     precision: str = "auto"
-    tile: str = "auto"
-    ensemble: int = 1  # self-ensemble passes (engine.ENSEMBLE_SIZES)
-    strength: float = 1.0  # share of the network's change applied (engine.STRENGTH_RANGE)
+    tile: str = DEFAULTS.tile
+    ensemble: int = DEFAULTS.ensemble  # self-ensemble passes, as `deblur` runs them (inference.settings)
+    strength: float = DEFAULTS.strength  # share of the network's change applied (engine.STRENGTH_RANGE)
     weights: str | None = None  # explicit file; only with a single -m
     random_weights: bool = False  # untrained networks: checks the pipeline, numbers mean nothing
     limit: int | None = None
@@ -122,8 +123,8 @@ def _mean(values: list[float]) -> float:
 
 def metric_description(crop_border: int, y_channel: bool, ensemble: int = 1, strength: float = 1.0) -> str:
     space = "Y (BT.601, as BasicSR)" if y_channel else "RGB"
-    if ensemble > 1:
-        space += f", outputs self-ensembled over {ensemble} mirrored passes"
+    space += (f", outputs self-ensembled over {ensemble} mirrored passes (deblur's default)" if ensemble > 1
+              else ", one network pass (no self-ensemble)")
     if strength != 1.0:
         space += f", the networks' change applied at strength {strength:g}"
     crop = f", {crop_border}px border cropped" if crop_border else ""

@@ -11,20 +11,23 @@ from __future__ import annotations
 import os
 
 from .engine import Restorer
+from .settings import DEFAULTS
 
 
 def load_model(name: str | None, weights: str | os.PathLike | None = None, device: str = "auto",
-               precision: str = "auto", tile: str | int = "auto", **engine_options) -> Restorer:
+               precision: str = "auto", tile: str | int = DEFAULTS.tile, **engine_options) -> Restorer:
     """The variant ``name`` with its weights (see ``deblur_cli.weights.loader``), ready to restore.
 
     ``name=None`` with ``weights`` uses the variant recorded in the file. ``engine_options`` go to
     :class:`Restorer` (``overlap``, ``tile_mode``, ``stats_passes``, ``channels_last``, ``ensemble``,
-    ``strength``; the `deblur` command passes ``ensemble=2``, the library's default is one pass). The result's
+    ``strength``; the defaults are `deblur`'s, :data:`.settings.DEFAULTS`: two ensemble passes). The result's
     ``name`` is the variant actually used (``bag`` may fall back to ``bag-compact``) and ``note`` says why.
     """
     from ..weights.loader import load_generator
     from .devices import resolve_device
 
+    engine_options.setdefault("ensemble", DEFAULTS.ensemble)
+    engine_options.setdefault("strength", DEFAULTS.strength)
     target = resolve_device(device)  # checked before the weights are read
     loaded = load_generator(name, weights=weights, device="cpu")
     restorer = Restorer(loaded.module, loaded.spec, device=target, precision=precision, tile=tile,
@@ -45,8 +48,9 @@ def build_restorer(module, spec, device: str = "cpu", precision: str = "fp32", t
 
 def restore_file(src: str | os.PathLike, dst: str | os.PathLike, model: str = "bag",
                  weights: str | os.PathLike | None = None, device: str = "auto", precision: str = "auto",
-                 tile: str | int = "auto", quality: int = 95, max_pixels: int | None = None,
-                 restorer: Restorer | None = None, ensemble: int = 1, strength: float = 1.0) -> list[str]:
+                 tile: str | int = DEFAULTS.tile, quality: int = 95, max_pixels: int | None = None,
+                 restorer: Restorer | None = None, ensemble: int = DEFAULTS.ensemble,
+                 strength: float = DEFAULTS.strength) -> list[str]:
     """Deblur one image file into ``dst``; returns notes on what the output format could not hold.
 
     Pass ``restorer`` to reuse a loaded model over many files.

@@ -200,8 +200,8 @@ def _decode(path: Path, im: Image.Image, notes: list[str]) -> Picture:
     height, width = colour.shape[:2]
 
     gray = colour.ndim == 2
-    scale = np.float32(1.0 / (255 if depth == 8 else 65535))
-    rgb = colour.astype(np.float32) * scale
+    peak = np.float32(255 if depth == 8 else 65535)
+    rgb = colour.astype(np.float32) / peak  # a division is exact to the last bit; a reciprocal product is not
     if gray:
         rgb = np.repeat(rgb[:, :, None], 3, axis=2)
     return Picture(
