@@ -29,7 +29,8 @@ SETS = {  # name -> eval arguments
 
 
 def run_eval(variant: str, args: list[str]) -> dict:
-    cmd = ["deblur", "eval", "-m", variant, *args, "--format", "csv", "--no-flops", "--tile", "0"]
+    # one pass, as the README's bundled-weights table reports; a caller's own --ensemble in args comes later and wins
+    cmd = ["deblur", "eval", "-m", variant, "--ensemble", "1", *args, "--format", "csv", "--no-flops", "--tile", "0"]
     out = subprocess.run([sys.executable, "-m", "deblur_cli", *cmd[1:]], capture_output=True, text=True, check=True)
     row = next(csv.DictReader(io.StringIO(out.stdout)))
     return {"psnr": round(float(row["psnr"]), 3), "ssim": round(float(row["ssim"]), 4),
