@@ -7,3 +7,7 @@ class DeblurError(Exception):
 
 class UsageError(DeblurError):
     """Wrong arguments or options: the CLI exits with code 2."""
+
+
+class ConfigError(DeblurError):
+    """A config file that cannot be used; the message names the file and the key."""

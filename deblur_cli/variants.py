@@ -7,7 +7,7 @@ weights when they exist and otherwise falls back to ``bag-compact`` (see ``weigh
 
 from __future__ import annotations
 
-from .registry import VariantSpec, register
+from .variant_spec import VariantSpec, register
 
 P004 = "004 Blur-Attention-GAN (BAG)"
 P001 = "001 Lenka et al., Blind Deblurring using GANs (2019)"

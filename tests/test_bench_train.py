@@ -13,12 +13,12 @@ from typer.testing import CliRunner
 
 from deblur_cli import registry
 from deblur_cli.bench.runner import default_variants
-from deblur_cli.bench.training import (DataBench, PlainConvNet, TrainBenchOptions, bench_variant_training,
-                                       bundled_variants, plain_flops_per_pixel, recipe_config, reference_shape,
-                                       training_step)
 from deblur_cli.cli.app import app
-from deblur_cli.eval.flops import count_flops
+from deblur_cli.measure.flops import count_flops
 from deblur_cli.train.losses import ContentLoss
+from deblur_cli.train.speed import (DataBench, PlainConvNet, TrainBenchOptions, bench_variant_training,
+                                    bundled_variants, plain_flops_per_pixel, recipe_config, reference_shape,
+                                    training_step)
 from deblur_cli.weights.manifest import load_manifest
 
 

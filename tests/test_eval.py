@@ -20,7 +20,7 @@ from deblur_cli.cli.app import app
 from deblur_cli.eval import report as rep
 from deblur_cli.eval import runner
 from deblur_cli.eval.datasets import open_dataset
-from deblur_cli.eval.paper_tables import TABLES, paper_row
+from deblur_cli.paper_tables import TABLES, paper_row
 from deblur_cli.eval.runner import EvalOptions, LoadedRestorer, run_eval
 from deblur_cli.eval.targets import targets_for_models, targets_for_table
 from deblur_cli.inference.engine import Restorer
@@ -237,7 +237,7 @@ def test_a_line_that_fails_midway_does_not_stop_the_others(gopro):
 def test_narrow_terminal_tables_keep_numbers_whole():
     from rich.console import Console
 
-    from deblur_cli.eval.rich_table import print_fitted
+    from deblur_cli.rich_table import print_fitted
 
     rows = [["pix2pix-sa-ca-gr-sn-compact", "1,032.9", "2,920", "0.44"], ["bag", "80.1", "12.5", "3.91"]]
     for width, dropped in ((80, False), (34, False), (28, True)):

@@ -10,7 +10,7 @@ import torch
 from skimage.filters import gaussian as sk_gaussian
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from deblur_cli.eval import metrics
+from deblur_cli.measure import metrics
 
 
 def _levels(x: np.ndarray) -> np.ndarray:

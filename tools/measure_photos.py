@@ -48,7 +48,7 @@ def sharp_chelsea_gain(restorer) -> float:
     from skimage import data
 
     from deblur_cli.data.synth.degrade import jpeg
-    from deblur_cli.eval.metrics import psnr_ssim
+    from deblur_cli.measure.metrics import psnr_ssim
 
     photo = data.chelsea().astype(np.float32) / 255.0
     inp = jpeg(np.random.default_rng(0), photo, (90, 90))

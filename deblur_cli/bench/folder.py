@@ -17,24 +17,16 @@ import numpy as np
 from PIL import Image
 
 from .. import registry
+from ..data.standins import photo_like
+from ..errors import DeblurError
+from ..inference.paths import collect_inputs, plan_outputs
+from ..inference.pipeline import run_batch
+from ..measure.timing import time_call
 from .runner import BenchOptions, _restorer
-
-
-def _photo_like(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
-    """Smooth gradients plus mild noise: compresses like a photo (pure noise would make huge JPEGs)."""
-    yy, xx = np.mgrid[0:height, 0:width] / max(height, width)
-    base = np.stack([xx, yy, 1 - xx * yy], axis=-1) * rng.uniform(0.4, 1.0, 3)
-    noisy = base + rng.normal(0, 0.03, base.shape)
-    return np.round(np.clip(noisy, 0, 1) * 255).astype(np.uint8)
 
 
 def folder_throughput(variant: str, options: BenchOptions, count: int) -> dict:
     import torch
-
-    from ..bench.timing import time_call
-    from ..errors import DeblurError
-    from ..inference.paths import collect_inputs, plan_outputs
-    from ..inference.pipeline import run_batch
 
     restorer, weights = _restorer(variant, options, tile=0)
     rng = np.random.default_rng(0)
@@ -42,7 +34,7 @@ def folder_throughput(variant: str, options: BenchOptions, count: int) -> dict:
         src, dst = Path(tmp) / "in", Path(tmp) / "out"
         src.mkdir()
         for i in range(count + 1):  # image 0 is the warm-up, like the model-only timing's
-            Image.fromarray(_photo_like(rng, options.height, options.width)).save(src / f"img{i:04d}.jpg",
+            Image.fromarray(photo_like(rng, options.height, options.width)).save(src / f"img{i:04d}.jpg",
                                                                                   quality=92)
         jobs = plan_outputs(collect_inputs([str(src)]), dst)
         run_batch(jobs[:1], restorer)

@@ -6,12 +6,9 @@ import json
 import os
 from dataclasses import asdict
 
+from ..rich_table import format_ms as _ms
+from ..rich_table import print_fitted
 from .runner import BenchReport, VariantBench
-from .training import StepBench, TrainBenchReport, VariantTrainBench
-
-
-def _ms(seconds: float | None) -> str:
-    return "-" if seconds is None else f"{seconds * 1e3:,.0f}" if seconds >= 1 else f"{seconds * 1e3:.1f}"
 
 
 def paper_note(r: VariantBench, report: BenchReport) -> str | None:
@@ -61,8 +58,6 @@ def print_rich(report: BenchReport, console=None) -> None:
     from rich.console import Console
     from rich.markup import escape
 
-    from ..eval.rich_table import print_fitted
-
     console = console or Console()
     rows = [row_cells(r, report) for r in report.results]
     styles = [None if r.status == "ok" else "dim" for r in report.results]
@@ -110,95 +105,4 @@ def to_json(report: BenchReport) -> str:
                        "megapixels_per_s": (report.width * report.height / 1e6 / r.median) if r.median else None,
                        "gflops": None if r.flops is None else r.flops / 1e9, "gflops_per_s": r.gflops_per_s}
                       for r in report.results]
-    return json.dumps(doc, indent=2)
-
-
-# --- `deblur bench --train` ------------------------------------------------------------------------------
-
-TRAIN_COLUMNS = ["variant", "ms\n/step", "cpu\nms", "steps\n/s", "MP/s", "GFLOP\n/step", "GFLOP\n/s",
-                 "ref\nGFLOP/s", "% ref", "reference network"]
-
-
-def train_row_cells(r: VariantTrainBench) -> list[str]:
-    if r.status != "ok" or r.step is None:
-        return [f"{r.variant} ({r.status})"] + ["-"] * (len(TRAIN_COLUMNS) - 1)
-    s, ref = r.step, r.reference
-    return [r.variant, _ms(s.median), _ms(s.cpu_median), f"{s.steps_per_s:.2f}", f"{s.pixels_per_s / 1e6:.3f}",
-            f"{s.step_flops / 1e9:,.1f}", f"{s.gflops_per_s:.1f}",
-            "-" if ref is None else f"{ref.gflops_per_s:.1f}",
-            "-" if r.of_reference is None else f"{100 * r.of_reference:.0f}%",
-            "-" if ref is None else ref.name.removeprefix("plain 3x3 conv, ")]
-
-
-def train_header(report: TrainBenchReport) -> list[str]:
-    lines = [f"Device: {report.device}; torch {report.torch}; {report.threads} thread"
-             f"{'s' if report.threads != 1 else ''} (--threads); batch {report.batch} of {report.crop}x{report.crop} "
-             f"random crops; median of {report.repeat} steps after {report.warmup} warm-up steps."]
-    cores = os.cpu_count() or 1
-    if report.load_average is not None:
-        busy = report.load_average > 0.5 * cores
-        lines.append(f"1-minute load average at start: {report.load_average:.2f} on {cores} cores"
-                     + (": the machine is busy, figures read slow." if busy else "."))
-    lines.append("A step: forward, the recipe's loss (finest output), backward, Adam, EMA. GFLOP/step = 3 x the "
-                 "forward FLOPs of the batch (backward ~ 2 x forward); MP/s = training pixels per second.")
-    lines.append("ref: a plain network of 3x3 convolutions and ReLUs with about the same forward FLOPs, trained "
-                 "the same way in this process; % ref = GFLOP/s over the reference's (what memory traffic, norms, "
-                 "concatenation and attention cost).")
-    return lines
-
-
-def data_line(report: TrainBenchReport) -> str | None:
-    d = report.data
-    if d is None:
-        return None
-    ran = [r for r in report.results if r.step is not None]
-    slow = [r.variant for r in ran if not d.keeps_up(r.step.median)]
-    verdict = ("keeps up with every step above" if not slow else
-               f"does not keep up with {', '.join(slow)}" if len(slow) < len(ran) else "keeps up with none of them")
-    return (f"Data: one batch of {d.batch} {d.crop}x{d.crop} photo pairs (photo recipe, {d.source}) took "
-            f"{_ms(d.cpu_seconds)} ms of one core ({_ms(d.seconds)} ms wall); with the recipe's {d.workers} loader "
-            f"worker{'s' if d.workers != 1 else ''} beside the step it {verdict} (the workers need cores of their "
-            "own: with --threads equal to the cores they share them with the step).")
-
-
-def print_train_rich(report: TrainBenchReport, console=None) -> None:
-    from rich.console import Console
-    from rich.markup import escape
-
-    from ..eval.rich_table import print_fitted
-
-    console = console or Console()
-    rows = [train_row_cells(r) for r in report.results]
-    styles = [None if r.status == "ok" else "dim" for r in report.results]
-    title = (f"deblur bench --train, batch {report.batch} x {report.crop}x{report.crop}, "
-             f"{report.threads} thread{'s' if report.threads != 1 else ''}")
-    print_fitted(console, title, TRAIN_COLUMNS, rows, text={0, 9}, row_styles=styles, drop_order=(9, 2, 4, 5, 7),
-                 hint="--json has every field")
-    for line in train_header(report):
-        console.print(f"[dim]- {escape(line)}[/dim]", highlight=False)
-    line = data_line(report)
-    if line:
-        console.print(f"- {escape(line)}", highlight=False)
-    for r in report.results:
-        if r.message:
-            console.print(f"[dim]- {escape(r.variant)}: {escape(r.message)}[/dim]", highlight=False)
-
-
-def _step_json(s: StepBench | None) -> dict | None:
-    if s is None:
-        return None
-    return {**asdict(s), "median_seconds": s.median, "median_cpu_seconds": s.cpu_median,
-            "steps_per_s": s.steps_per_s, "pixels_per_s": s.pixels_per_s, "step_flops": s.step_flops,
-            "gflops_per_s": s.gflops_per_s}
-
-
-def train_to_json(report: TrainBenchReport) -> str:
-    doc = asdict(report)
-    doc["flops_convention"] = "step_flops = 3 x forward_flops (forward + backward); forward counted at the crop size"
-    doc["results"] = [{"variant": r.variant, "status": r.status, "message": r.message, "recipe": r.recipe,
-                       "step": _step_json(r.step), "reference": _step_json(r.reference),
-                       "of_reference": r.of_reference} for r in report.results]
-    if report.data is not None:
-        doc["data"]["keeps_up_with"] = [r.variant for r in report.results
-                                        if r.step is not None and report.data.keeps_up(r.step.median)]
     return json.dumps(doc, indent=2)

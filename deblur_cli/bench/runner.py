@@ -4,7 +4,7 @@ For each variant, on a random image of the bench size (1280x720 by default, a Go
 
 - whole-image time through the engine (``Restorer.restore_tensor``, tile 0): warm-up, then ``repeat`` timed
   runs with the device synchronised; the median is reported, with megapixels per second;
-- achieved GFLOP/s: the network's FLOPs at that size (:mod:`deblur_cli.eval.flops`, counted on the meta
+- achieved GFLOP/s: the network's FLOPs at that size (:mod:`deblur_cli.measure.flops`, counted on the meta
   device) over the median time;
 - the same figure for a plain 3x3 convolution, 64 -> 64 channels at the bench size, run in the same process,
   dtype and device: the arithmetic a well-tuned network could reach on this machine. The ratio shows how
@@ -29,10 +29,16 @@ import torch
 from torch import nn
 
 from .. import registry
-from ..eval.flops import count_flops
-from ..eval.paper_tables import paper_time
+from ..errors import DeblurError
+from ..inference import tiling
+from ..inference.api import build_restorer
+from ..inference.devices import precision_name, resolve_device, resolve_precision
+from ..measure.flops import count_flops
+from ..measure.timing import device_name, measure_peak_memory, time_call
+from ..paper_tables import paper_time
 from ..registry import count_parameters
-from .timing import device_name, measure_peak_memory, time_call
+from ..weights.errors import WeightsUnavailableError
+from ..weights.loader import load_generator
 
 REFERENCE_CHANNELS = 64
 
@@ -126,7 +132,7 @@ class BenchReport:
 
 def default_variants() -> list[str]:
     """All compact generator presets: the ones this project trains and ships for CPUs."""
-    return [s.name for s in registry.specs("generator") if s.preset == "compact"]
+    return registry.compact_names()
 
 
 def find_paper_time(variant: str) -> PaperTime | None:
@@ -155,17 +161,11 @@ def conv_reference(height: int, width: int, device: torch.device, dtype: torch.d
 
 
 def _restorer(variant: str, options: BenchOptions, tile: int):
-    from ..inference.api import build_restorer
-
     spec = registry.get(variant)
     if options.random_weights:
         return build_restorer(spec.build(), spec, options.device, options.precision, tile), "random init"
-    from ..weights.loader import load_generator
-
     loaded = load_generator(variant, options.weights, device="cpu")
     if loaded.variant != variant:
-        from ..weights.errors import WeightsUnavailableError
-
         raise WeightsUnavailableError(
             f"{variant} has no trained weights (only {loaded.variant}); speed does not depend on trained values: "
             "use --random-weights")
@@ -173,14 +173,10 @@ def _restorer(variant: str, options: BenchOptions, tile: int):
 
 
 def bench_variant(variant: str, options: BenchOptions) -> VariantBench:
-    from ..errors import DeblurError
-
     result = VariantBench(variant, "ok", paper=find_paper_time(variant))
     try:
         restorer, result.weights = _restorer(variant, options, tile=0)
     except (DeblurError, ImportError) as exc:
-        from ..weights.errors import WeightsUnavailableError
-
         result.status = "no weights" if isinstance(exc, WeightsUnavailableError) else "failed"
         result.message = str(exc)
         if result.status == "no weights" and "--random-weights" not in result.message:
@@ -198,8 +194,6 @@ def bench_variant(variant: str, options: BenchOptions) -> VariantBench:
     peak = measure_peak_memory(run, device)
     result.peak_memory, result.memory_method = peak.bytes, peak.method
     if options.tile and options.tile < max(h, w):
-        from ..inference.api import build_restorer
-
         # the same network and weights, run in tiles as `deblur --tile N` runs it
         tiled = build_restorer(restorer.module, spec, options.device, options.precision, options.tile)
         result.tile, result.tiles = options.tile, _count_tiles(tiled, h, w)
@@ -210,8 +204,6 @@ def bench_variant(variant: str, options: BenchOptions) -> VariantBench:
 
 
 def _count_tiles(restorer, h: int, w: int) -> int:
-    from ..inference import tiling
-
     tile = restorer.plan_tile(h, w)
     overlap = restorer.overlap if restorer.overlap is not None else tiling.default_overlap(
         tile, restorer.spec.tiling, restorer.spec.multiple_of)
@@ -219,8 +211,6 @@ def _count_tiles(restorer, h: int, w: int) -> int:
 
 
 def run_bench(variants: list[str], options: BenchOptions, progress=None) -> BenchReport:
-    from ..inference.devices import precision_name, resolve_device, resolve_precision
-
     device = resolve_device(options.device)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     dtype = resolve_precision(options.precision, registry.get(variants[0]), device) if variants else torch.float32

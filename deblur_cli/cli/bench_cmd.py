@@ -122,9 +122,9 @@ def _bench_train(model: Optional[str], repeat: Optional[int], batch: Optional[in
     from rich.console import Console
 
     from .. import registry
-    from ..bench import report as rep
-    from ..bench.training import TrainBenchOptions, bundled_variants, run_train_bench
     from ..eval.targets import parse_models
+    from ..train import speed_report as rep
+    from ..train.speed import TrainBenchOptions, bundled_variants, run_train_bench
 
     if batch is not None and batch < 1:
         raise UsageError(f"--batch must be at least 1, not {batch}")

@@ -173,7 +173,7 @@ def _info_report(name: str) -> dict[str, Any]:
     from dataclasses import asdict
 
     from .. import registry
-    from ..eval.paper_tables import paper_row
+    from ..paper_tables import paper_row
     from ..weights.manifest import load_manifest
     from ..weights.resolve import availability, compact_fallback
 

@@ -13,6 +13,7 @@ import json
 import math
 from pathlib import Path
 
+from ..rich_table import print_fitted
 from .runner import EvalReport, TargetResult
 
 FORMATS = ("rich", "markdown", "csv", "json")
@@ -198,8 +199,6 @@ def print_rich(report: EvalReport, console=None) -> None:
     """A narrower table than the file formats: PSNR/SSIM pairs share a column."""
     from rich.console import Console
     from rich.markup import escape
-
-    from .rich_table import print_fitted
 
     console = console or Console()
     rows = flat_rows(report)

@@ -22,11 +22,15 @@ import torch
 
 from .. import registry
 from ..errors import DeblurError, UsageError
+from ..inference.api import build_restorer, load_model
+from ..inference.devices import resolve_device
 from ..inference.settings import DEFAULTS
+from ..measure.flops import FULL_HD_720, count_flops
+from ..measure.metrics import psnr_ssim
+from ..measure.timing import device_name, synchronize
 from ..registry import count_parameters
+from ..weights.errors import WeightsUnavailableError
 from .datasets import EvalSet
-from .flops import FULL_HD_720, count_flops
-from .metrics import psnr_ssim
 from .targets import Target
 
 
@@ -134,8 +138,6 @@ def metric_description(crop_border: int, y_channel: bool, ensemble: int = 1, str
 
 def default_load(variant: str, options: EvalOptions) -> LoadedRestorer:
     """Weights through the resolver (with its compact fallback), network through the engine."""
-    from ..inference.api import build_restorer, load_model
-
     if options.random_weights:
         spec = registry.get(variant)
         restorer = build_restorer(spec.build(), spec, options.device, options.precision, options.tile,
@@ -166,8 +168,6 @@ def architecture_cost(variant: str, module=None) -> tuple[int | None, float | No
 
 
 def _is_weights_missing(exc: Exception) -> bool:
-    from ..weights.errors import WeightsUnavailableError
-
     return isinstance(exc, WeightsUnavailableError)
 
 
@@ -208,8 +208,6 @@ def evaluate_target(target: Target, evalset: EvalSet, options: EvalOptions, *, l
 def _score_images(restorer, variant: str, evalset: EvalSet, n: int, options: EvalOptions,
                   cache: dict[str, tuple[float, float]], result: TargetResult, progress: Progress | None,
                   sink: ImageSink | None) -> None:
-    from ..bench.timing import synchronize
-
     device = getattr(restorer, "device", torch.device("cpu"))
     for i in range(n):
         item = evalset.items[i]
@@ -247,9 +245,6 @@ def input_baseline(evalset: EvalSet, options: EvalOptions, cache: dict[str, tupl
 
 def run_eval(targets: list[Target], evalset: EvalSet, options: EvalOptions, *, load: Loader | None = None,
              progress: Progress | None = None, sink: ImageSink | None = None) -> EvalReport:
-    from ..bench.timing import device_name
-    from ..inference.devices import resolve_device
-
     if len(evalset) == 0:
         raise DeblurError(f"{evalset.description}: no image pairs to evaluate")
     cache: dict[str, tuple[float, float]] = {}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from .. import registry
 from ..errors import UsageError
-from .paper_tables import TABLES, PaperRow, PaperTable, paper_row, table
+from ..paper_tables import TABLES, PaperRow, PaperTable, paper_row, table
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Thin doors from training to the rest of the package: manifest, weights files, engine, metrics.
 
 Training goes through the shared implementations (``deblur_cli.weights``, ``deblur_cli.inference.engine``,
-``deblur_cli.eval.metrics``) so that its files, checksums and validation numbers are the ones the rest of
+``deblur_cli.measure.metrics``) so that its files, checksums and validation numbers are the ones the rest of
 the tool reads and reports; everything is imported when first used, so importing training stays light.
 """
 
@@ -97,7 +97,7 @@ def validation_runner(module: Any, spec: Any, device: Any, channels_last: bool) 
 
 def psnr_ssim(restored: Any, sharp: Any) -> tuple[float, float]:
     """PSNR (dB) and SSIM of two 1x3xHxW tensors in [0, 1], exactly as ``deblur eval`` measures them."""
-    from ..eval.metrics import psnr_ssim as shared
+    from ..measure.metrics import psnr_ssim as shared
 
     p, s = shared(restored, sharp)
     return float(p[0]), float(s[0])

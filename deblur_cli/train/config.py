@@ -16,85 +16,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
-
 from ..data.mix import photo_mix, synth_config
+from ..presets import CONFIG_DIR, list_presets, preset_path, presets_for_variant, resolve_file  # noqa: F401 (re-exported)
 from .schema import (ADVERSARIAL_LOSSES, DATA_KINDS, LOSS_KEYS, PIXEL_LOSSES, ConfigError,  # noqa: F401 (re-exported)
                      DataConfig, DiscriminatorConfig, LossConfig, ModelConfig, OptimConfig, PaperConfig,
                      TrainConfig, TrainSection, ValConfig, build_section, coerce)
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
-
-
 # --- loading ---------------------------------------------------------------------------------------------
-
-def list_presets() -> list[str]:
-    """Every preset name, sorted (shared bases, whose names start with ``_``, are not presets)."""
-    return sorted(p.relative_to(CONFIG_DIR).with_suffix("").as_posix() for p in CONFIG_DIR.rglob("*.toml")
-                  if not p.name.startswith("_"))
-
-
-def presets_for_variant(variant: str) -> list[str]:
-    """Presets that train ``variant`` (e.g. ``bag-compact`` -> ``["cpu/bag-compact"]``), for hints like
-    "train it: deblur train --preset ..."."""
-    found = []
-    for name in list_presets():
-        raw = _resolve(CONFIG_DIR / f"{name}.toml")
-        if isinstance(raw.get("model"), dict) and raw["model"].get("variant") == variant:
-            found.append(name)
-    return found
-
-
-def preset_path(name: str) -> Path:
-    path = CONFIG_DIR / f"{name.removesuffix('.toml')}.toml"
-    if not path.is_file() or ".." in Path(name).parts:
-        import difflib
-
-        close = difflib.get_close_matches(name, list_presets(), n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else "; `deblur train --list` lists them"
-        raise ConfigError(f"unknown preset {name!r}{hint}")
-    return path
-
-
-def _read_toml(path: Path) -> dict:
-    try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-
-
-def _merge(base: dict, over: dict) -> dict:
-    out = dict(base)
-    for key, value in over.items():
-        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-    return out
-
-
-def _resolve(path: Path, seen: tuple = ()) -> dict:
-    path = path.resolve()
-    if path in seen:
-        raise ConfigError(f"{path}: `extends` loops back to itself")
-    raw = _read_toml(path)
-    parent = raw.pop("extends", None)
-    if parent is None:
-        return raw
-    if not isinstance(parent, str):
-        raise ConfigError(f"{path}: extends: expected a preset name or a .toml path")
-    parent_path = (path.parent / parent) if parent.endswith(".toml") else CONFIG_DIR / f"{parent}.toml"
-    if not parent_path.is_file():
-        raise ConfigError(f"{path}: extends {parent!r}: no such config ({parent_path})")
-    return _merge(_resolve(parent_path, seen + (path,)), raw)
-
 
 def config_name(path: Path) -> str:
     try:
@@ -105,7 +36,7 @@ def config_name(path: Path) -> str:
 
 def load_config(path: str | Path) -> TrainConfig:
     path = Path(path)
-    resolved = _resolve(path)
+    resolved = resolve_file(path)
     return parse_config(resolved, path=path, name=config_name(path))
 
 

@@ -12,15 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from ..errors import DeblurError
+from ..errors import ConfigError, DeblurError  # noqa: F401 (ConfigError re-exported)
 
 PIXEL_LOSSES = ("l1", "l2", "psnr", "perceptual", "multiscale_l2")
 ADVERSARIAL_LOSSES = ("wgan_gp", "bce", "hinge")
 DATA_KINDS = ("synthetic", "photos", "gopro", "pairs", "noise")
-
-
-class ConfigError(DeblurError):
-    """A config file that cannot be used; the message names the file and the key."""
 
 
 # --- the schema ------------------------------------------------------------------------------------------

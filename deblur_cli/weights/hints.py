@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from ..presets import presets_for_variant
+
 
 def train_command(name: str) -> str:
     """`deblur train --preset P` for the shipped config that trains ``name`` (compact presets first: they
     are the ones that train on a CPU), or the general form when none ships."""
-    from ..train.config import presets_for_variant
-
     presets = sorted(presets_for_variant(name), key=lambda p: not p.startswith("cpu/"))
     return f"deblur train --preset {presets[0]}" if presets else "deblur train --config YOUR_CONFIG.toml"

@@ -8,7 +8,7 @@ For each variant (by default the compact presets with bundled weights, the ones 
   the training loop does), backward, Adam step and the EMA update, on one fixed random batch. ``warmup`` steps
   untimed, then the median of ``repeat`` timed steps (wall clock, and the process's CPU time beside it);
 - steps per second, training pixels per second (batch x crop x crop per step) and achieved GFLOP/s. The FLOPs
-  of a step are taken as 3 x the forward FLOPs of the batch (:mod:`deblur_cli.eval.flops`, counted at the crop
+  of a step are taken as 3 x the forward FLOPs of the batch (:mod:`deblur_cli.measure.flops`, counted at the crop
   size): the backward pass computes the gradients of both the inputs and the weights of every layer, about twice
   the forward's arithmetic. That is the usual convention, not a count; norms, activations and Adam's
   element-wise update are not counted, as for inference;
@@ -38,12 +38,25 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import torch
+from PIL import Image
 from torch import nn
+from torch.utils.data import default_collate
 
 from .. import registry
-from ..eval.flops import count_flops
-from .timing import device_name, time_call
+from ..data.datasets import PhotoDataset
+from ..data.mix import photo_mix
+from ..data.standins import photo_like
+from ..errors import DeblurError
+from ..inference.devices import resolve_device
+from ..measure.flops import count_flops
+from ..measure.timing import device_name, time_call
+from ..weights.manifest import load_manifest
+from .build import build_generator, build_optimizer
+from .config import ConfigError, list_presets, load_config, load_preset
+from .ema import EMA
+from .losses import ContentLoss
 
 PHOTO_RECIPE = "cpu/_photos"  # the shared base of the photo campaign's presets
 STANDIN_PHOTOS = 4  # procedural stand-in images for the data timing when no photos folder is given
@@ -148,19 +161,14 @@ class TrainBenchReport:
 # --- which variants and which recipe ---------------------------------------------------------------------
 
 def bundled_variants() -> list[str]:
-    """The compact presets (:func:`.runner.default_variants`) whose trained weights ship in the package."""
-    from ..weights.manifest import load_manifest
-    from .runner import default_variants
-
+    """The compact presets (:func:`deblur_cli.registry.compact_names`) whose trained weights ship in the package."""
     manifest = load_manifest()
-    return [v for v in default_variants()
+    return [v for v in registry.compact_names()
             if (e := manifest.get(v)) is not None and e.trained and e.bundled]
 
 
 def recipe_config(variant: str):
     """The variant's CPU training config: ``cpu/<variant>-photos`` where it exists, else ``cpu/<variant>``."""
-    from ..train.config import ConfigError, list_presets, load_preset
-
     presets = set(list_presets())
     for name in (f"cpu/{variant}-photos", f"cpu/{variant}"):
         if name in presets:
@@ -170,8 +178,6 @@ def recipe_config(variant: str):
 
 def photo_data_config(variant: str = "bag-compact"):
     """The ``[data]`` section of the photo recipe (``cpu/_photos``), which names no variant of its own."""
-    from ..train.config import load_config
-
     with tempfile.TemporaryDirectory(prefix="deblur-bench-") as tmp:
         path = Path(tmp) / "photos.toml"
         path.write_text(f'extends = "{PHOTO_RECIPE}"\n[model]\nvariant = "{variant}"\n', encoding="utf-8")
@@ -237,10 +243,6 @@ def training_step(module: nn.Module, content: nn.Module, optimizer: torch.optim.
 def time_step(name: str, module: nn.Module, cfg, batch: int, crop: int, device: torch.device,
               warmup: int, repeat: int, forward_flops: float) -> StepBench:
     """Time ``module`` trained with ``cfg``'s content loss, optimizer and EMA on one random batch."""
-    from ..train.build import build_optimizer
-    from ..train.ema import EMA
-    from ..train.losses import ContentLoss
-
     module = module.to(device).train()
     content = ContentLoss(cfg.content_losses)
     optimizer = build_optimizer(module, cfg.optim.lr, cfg.optim.betas)
@@ -256,9 +258,6 @@ def time_step(name: str, module: nn.Module, cfg, batch: int, crop: int, device: 
 
 
 def bench_variant_training(variant: str, options: TrainBenchOptions, device: torch.device) -> VariantTrainBench:
-    from ..errors import DeblurError
-    from ..train.build import build_generator
-
     result = VariantTrainBench(variant, "ok")
     try:
         cfg = recipe_config(variant)
@@ -292,22 +291,14 @@ def bench_variant_training(variant: str, options: TrainBenchOptions, device: tor
 # --- the data side ---------------------------------------------------------------------------------------
 
 def _write_standins(folder: Path, count: int, size: tuple[int, int]) -> None:
-    import numpy as np
-    from PIL import Image
-
-    from .folder import _photo_like
 
     rng = np.random.default_rng(0)
     for i in range(count):
-        Image.fromarray(_photo_like(rng, *size)).save(folder / f"standin{i}.jpg", quality=92)
+        Image.fromarray(photo_like(rng, *size)).save(folder / f"standin{i}.jpg", quality=92)
 
 
 def time_data_batch(batch: int, crop: int, photos: str | None = None, variant: str = "bag-compact") -> DataBench:
     """Make one batch of the photo recipe's pairs on one core (torch at one thread) and time it."""
-    from torch.utils.data import default_collate
-
-    from ..data.datasets import PhotoDataset
-    from ..data.mix import photo_mix
 
     d = photo_data_config(variant)
     threads = torch.get_num_threads()
@@ -334,8 +325,6 @@ def time_data_batch(batch: int, crop: int, photos: str | None = None, variant: s
 # --- the whole report ------------------------------------------------------------------------------------
 
 def run_train_bench(variants: list[str], options: TrainBenchOptions, progress=None) -> TrainBenchReport:
-    from ..inference.devices import resolve_device
-
     device = resolve_device(options.device)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     results = []

@@ -9,6 +9,12 @@ caller's order, with a line saying which and where to find them.
 
 from __future__ import annotations
 
+
+def format_ms(seconds: float | None) -> str:
+    """Seconds as milliseconds for a table cell: ``-`` for none, no decimals from 1 s up, one below."""
+    return "-" if seconds is None else f"{seconds * 1e3:,.0f}" if seconds >= 1 else f"{seconds * 1e3:.1f}"
+
+
 GAP = 2  # spaces between columns (rich's default padding of one on each side)
 TEXT_MIN = 12  # a folded text column keeps at least this many characters per line
 
