@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from deblur_cli.bench.runner import default_variants
+from deblur_cli.bench.bench_run import default_variants
 
 
 def bench_one(variant: str, args: argparse.Namespace) -> dict:

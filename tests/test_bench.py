@@ -9,8 +9,8 @@ import torch
 from typer.testing import CliRunner
 
 from deblur_cli import registry
-from deblur_cli.bench import runner as bench_runner
-from deblur_cli.bench.runner import BenchOptions, bench_variant, conv_reference, find_paper_time
+from deblur_cli.bench import bench_run
+from deblur_cli.bench.bench_run import BenchOptions, bench_variant, conv_reference, find_paper_time
 from deblur_cli.cli.app import app
 from deblur_cli.cli.bench_cmd import parse_size
 from deblur_cli.measure.flops import count_flops
@@ -45,10 +45,10 @@ def test_variants_without_their_own_weights_are_reported_not_timed(monkeypatch):
     def fallback_only(name, weights=None, device="cpu", manifest=None):
         if name == "bag":  # the resolver would hand over bag-compact's weights: a different network
             spec = registry.get("bag-compact")
-            return loader.LoadedModel(spec.build(), spec, "x.safetensors", "bag-compact", "bag")
+            return loader.LoadedGenerator(spec.build(), spec, "x.safetensors", "bag-compact", "bag")
         raise WeightsUnavailableError(f"no weights for {name}")
 
-    monkeypatch.setattr(bench_runner, "load_generator", fallback_only)
+    monkeypatch.setattr(bench_run, "load_generator", fallback_only)
     args = ["bench", "-m", "bag,bag-compact", "--size", "48x32", "--repeat", "1", "--tile", "0", "--no-reference"]
     out = CliRunner().invoke(app, args + ["--json"])
     assert out.exit_code == 0, out.output

@@ -12,7 +12,7 @@ import torch
 from typer.testing import CliRunner
 
 from deblur_cli import registry
-from deblur_cli.bench.runner import default_variants
+from deblur_cli.bench.bench_run import default_variants
 from deblur_cli.cli.app import app
 from deblur_cli.measure.flops import count_flops
 from deblur_cli.train.losses import ContentLoss

@@ -12,40 +12,40 @@ from PIL import Image
 
 from deblur_cli import registry
 from deblur_cli.errors import DeblurError
-from deblur_cli.inference import distributed
-from deblur_cli.inference.distributed import Launch
+from deblur_cli.inference import shards
+from deblur_cli.inference.shards import Launch
 from deblur_cli.weights.io import save_weights
 
 
 def test_shard_and_unshard_are_inverse():
     jobs = list(range(11))
     for world in (1, 2, 3, 5):
-        parts = [distributed.shard(jobs, Launch(r, world, r)) for r in range(world)]
+        parts = [shards.shard(jobs, Launch(r, world, r)) for r in range(world)]
         assert sorted(sum(parts, [])) == jobs
-        assert distributed.unshard(parts, len(jobs)) == jobs
+        assert shards.unshard(parts, len(jobs)) == jobs
 
 
 def test_launch_from_env(monkeypatch):
     monkeypatch.delenv("WORLD_SIZE", raising=False)
-    assert distributed.launch_from_env() == Launch(0, 1, 0)
+    assert shards.launch_from_env() == Launch(0, 1, 0)
     monkeypatch.setenv("WORLD_SIZE", "4")
     monkeypatch.setenv("RANK", "3")
     monkeypatch.setenv("LOCAL_RANK", "1")
-    launch = distributed.launch_from_env()
+    launch = shards.launch_from_env()
     assert launch == Launch(3, 4, 1) and not launch.is_main
 
 
 def test_device_for_rank():
-    assert distributed.device_for(Launch(), "auto") == "auto"
-    assert distributed.device_for(Launch(1, 2, 1), "cpu") == "cpu"
+    assert shards.device_for(Launch(), "auto") == "auto"
+    assert shards.device_for(Launch(1, 2, 1), "cpu") == "cpu"
     if not torch.cuda.is_available():
-        assert distributed.device_for(Launch(1, 2, 1), "auto") == "cpu"
+        assert shards.device_for(Launch(1, 2, 1), "auto") == "cpu"
 
 
 def test_run_sharded_single_process_reraises():
-    assert distributed.run_sharded(lambda: 7, Launch()) == [7]
+    assert shards.run_sharded(lambda: 7, Launch()) == [7]
     with pytest.raises(DeblurError, match="boom"):
-        distributed.run_sharded(lambda: (_ for _ in ()).throw(DeblurError("boom")), Launch())
+        shards.run_sharded(lambda: (_ for _ in ()).throw(DeblurError("boom")), Launch())
 
 
 def test_torchrun_two_gloo_processes_share_the_batch(tmp_path):

@@ -17,13 +17,13 @@ from typer.testing import CliRunner
 
 from deblur_cli import registry
 from deblur_cli.cli.app import app
-from deblur_cli.eval import report as rep
-from deblur_cli.eval import runner
-from deblur_cli.eval.datasets import open_dataset
-from deblur_cli.paper_tables import TABLES, paper_row
-from deblur_cli.eval.runner import EvalOptions, LoadedRestorer, run_eval
+from deblur_cli.eval import eval_report as rep
+from deblur_cli.eval import eval_run
+from deblur_cli.eval.eval_run import EvalOptions, ModelUnderTest, run_eval
+from deblur_cli.eval.eval_sets import open_dataset
 from deblur_cli.eval.targets import targets_for_models, targets_for_table
 from deblur_cli.inference.engine import Restorer
+from deblur_cli.paper_tables import TABLES, paper_row
 from deblur_cli.weights.errors import WeightsUnavailableError
 
 SEQS = {"GOPR0001_11_00": 2, "GOPR0002_07_00": 1}
@@ -80,9 +80,9 @@ class Scale(nn.Module):
 
 
 def _loader(module: nn.Module):
-    def load(variant: str, options: EvalOptions) -> LoadedRestorer:
+    def load(variant: str, options: EvalOptions) -> ModelUnderTest:
         restorer = Restorer(module, registry.get(variant), "cpu", "fp32", "0")
-        return LoadedRestorer(restorer, variant, "in-memory test network")
+        return ModelUnderTest(restorer, variant, "in-memory test network")
     return load
 
 
@@ -144,7 +144,7 @@ def test_every_variant_table_row_has_paper_numbers():
 
 
 def test_cli_outputs_parse(gopro, tmp_path, monkeypatch):
-    monkeypatch.setattr(runner, "default_load", _loader(nn.Identity()))
+    monkeypatch.setattr(eval_run, "default_load", _loader(nn.Identity()))
     cli = CliRunner()
     exp_psnr, _ = _expected(gopro)
     base = ["eval", "--root", str(gopro), "-m", "bag-compact", "--no-flops", "--device", "cpu"]
@@ -180,7 +180,7 @@ def test_cli_table_lists_rows_without_weights(gopro, monkeypatch):
     def no_weights(variant, options):
         raise WeightsUnavailableError(f"no weights for {variant}")
 
-    monkeypatch.setattr(runner, "default_load", no_weights)
+    monkeypatch.setattr(eval_run, "default_load", no_weights)
     out = CliRunner().invoke(app, ["eval", "--root", str(gopro), "--table", "001-table3", "--format", "csv"])
     assert out.exit_code == 0, out.output
     rows = list(csv.DictReader(io.StringIO(out.stdout)))
@@ -252,7 +252,7 @@ def test_narrow_terminal_tables_keep_numbers_whole():
 
 def test_synthetic_dataset_motion_option_selects_the_blur():
     from deblur_cli.errors import UsageError
-    from deblur_cli.eval.datasets import open_dataset
+    from deblur_cli.eval.eval_sets import open_dataset
 
     def input_psnr(motion):
         items = open_dataset("synthetic", n=2, seed=4, size=48, motion=motion).items
@@ -264,7 +264,7 @@ def test_synthetic_dataset_motion_option_selects_the_blur():
 
 
 def test_improved_counts_images_made_better_not_the_mean_gain():
-    from deblur_cli.eval.runner import EvalReport, ImageScore, TargetResult
+    from deblur_cli.eval.eval_run import EvalReport, ImageScore, TargetResult
     from deblur_cli.eval.targets import Target
 
     # mean gain +0.75 dB, yet one image of four lost and one is unchanged: the count shows what the mean hides

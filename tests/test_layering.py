@@ -173,7 +173,7 @@ def test_no_import_cycles():
 # --- the checker itself, on synthetic sources ----------------------------------------------------------------
 
 KNOWN = {"deblur_cli.weights", "deblur_cli.weights.hints", "deblur_cli.train", "deblur_cli.train.config",
-         "deblur_cli.eval", "deblur_cli.eval.runner", "deblur_cli.bench", "deblur_cli.bench.timing",
+         "deblur_cli.eval", "deblur_cli.eval.eval_run", "deblur_cli.bench", "deblur_cli.bench.timing",
          "deblur_cli.measure", "deblur_cli.measure.timing", "deblur_cli.presets"}
 
 
@@ -193,12 +193,12 @@ def test_checker_catches_the_old_hints_to_train_config_import_inside_a_function(
 
 def test_checker_catches_one_application_importing_another():
     source = "def f():\n    from deblur_cli.bench import timing\n"
-    graph = {"deblur_cli.eval.runner": imports_of("deblur_cli.eval.runner", source, False, KNOWN)}
-    assert graph["deblur_cli.eval.runner"] == [("deblur_cli.bench.timing", 2)]
+    graph = {"deblur_cli.eval.eval_run": imports_of("deblur_cli.eval.eval_run", source, False, KNOWN)}
+    assert graph["deblur_cli.eval.eval_run"] == [("deblur_cli.bench.timing", 2)]
     assert ["one application imports another" in v for v in violations(graph)] == [True]
-    fixed = {"deblur_cli.eval.runner": imports_of("deblur_cli.eval.runner", "from ..measure import timing\n",
+    fixed = {"deblur_cli.eval.eval_run": imports_of("deblur_cli.eval.eval_run", "from ..measure import timing\n",
                                                   False, KNOWN)}
-    assert fixed["deblur_cli.eval.runner"] == [("deblur_cli.measure.timing", 1)] and not violations(fixed)
+    assert fixed["deblur_cli.eval.eval_run"] == [("deblur_cli.measure.timing", 1)] and not violations(fixed)
 
 
 def test_checker_finds_a_package_cycle_that_no_module_closes():

@@ -67,7 +67,7 @@ def test_training_and_eval_pairs_read_16_bit_and_orientation_as_deblur_does(tmp_
 
 
 def test_the_library_defaults_are_the_commands_defaults():
-    from deblur_cli.eval.runner import EvalOptions
+    from deblur_cli.eval.eval_run import EvalOptions
     from deblur_cli.inference.api import load_model
 
     assert EvalOptions().ensemble == DEFAULTS.ensemble == 2

@@ -61,8 +61,8 @@ def sharp_chelsea_gain(restorer) -> float:
 
 
 def measure(variant: str, weights: str | None, sets: Path, ensemble: int = 2, strength: float = 1.0) -> dict:
-    from deblur_cli.eval.datasets import open_dataset
-    from deblur_cli.eval.runner import EvalOptions, default_load, evaluate_target
+    from deblur_cli.eval.eval_sets import open_dataset
+    from deblur_cli.eval.eval_run import EvalOptions, default_load, evaluate_target
     from deblur_cli.eval.targets import Target
 
     options = EvalOptions(device="cpu", tile="0", ensemble=ensemble, strength=strength, weights=weights,

@@ -22,7 +22,7 @@ from ..errors import DeblurError
 from ..inference.paths import collect_inputs, plan_outputs
 from ..inference.pipeline import run_batch
 from ..measure.timing import time_call
-from .runner import BenchOptions, _restorer
+from .bench_run import BenchOptions, _restorer
 
 
 def folder_throughput(variant: str, options: BenchOptions, count: int) -> dict:

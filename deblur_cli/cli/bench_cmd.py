@@ -73,8 +73,8 @@ def register(app: typer.Typer) -> None:
         set_debug(debug)
         from rich.console import Console
 
-        from ..bench import report as rep
-        from ..bench.runner import BenchOptions, default_variants, run_bench
+        from ..bench import bench_report as rep
+        from ..bench.bench_run import BenchOptions, default_variants, run_bench
         from ..eval.targets import parse_models
 
         if repeat is not None and repeat < 1:

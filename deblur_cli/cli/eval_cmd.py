@@ -104,9 +104,9 @@ def register(app: typer.Typer) -> None:
         apply_threads(threads)
         from rich.console import Console
 
-        from ..eval import report as rep
-        from ..eval.datasets import open_dataset
-        from ..eval.runner import EvalOptions, run_eval
+        from ..eval import eval_report as rep
+        from ..eval.eval_run import EvalOptions, run_eval
+        from ..eval.eval_sets import open_dataset
         from ..eval.targets import resolve_targets
 
         output = _output_format(fmt, out)

@@ -1,7 +1,7 @@
 """`deblur run INPUTS...` (typed as `deblur INPUTS...`): deblur photos and folders.
 
 Thin: options are parsed here, the work is done by ``deblur_cli.inference`` (planning in ``paths``, the
-pipeline in ``pipeline``, sharding under torchrun in ``distributed``). torch is imported only inside the
+pipeline in ``pipeline``, sharding under torchrun in ``shards``). torch is imported only inside the
 command, so `deblur --help` stays fast.
 """
 
@@ -72,7 +72,7 @@ def run(
         raise UsageError("--max-pixels must be 0 (no limit) or a positive number of pixels")
     apply_threads(threads)
 
-    from ..inference import distributed
+    from ..inference import shards
     from ..inference.paths import normalize_ext, plan_outputs, scan_inputs
 
     ext = normalize_ext(ext)
@@ -80,12 +80,12 @@ def run(
     items = _drop_earlier_extras(scanned.items, suffix, output)
     jobs = plan_outputs(items, output, suffix=suffix, ext=ext)
 
-    launch = distributed.launch_from_env()
-    device = distributed.device_for(launch, device)
+    launch = shards.launch_from_env()
+    device = shards.device_for(launch, device)
     try:
-        with distributed.process_group(launch, device):
-            outcomes = distributed.run_sharded(
-                lambda: _run_shard(distributed.shard(jobs, launch), model, weights, device, precision, tile,
+        with shards.process_group(launch, device):
+            outcomes = shards.run_sharded(
+                lambda: _run_shard(shards.shard(jobs, launch), model, weights, device, precision, tile,
                                    tile_mode, ensemble, strength, ext, quality, overwrite, max_pixels,
                                    compare, save_attention,
                                    show_progress=launch.is_main and not quiet and not as_json, debug=debug),
@@ -94,7 +94,7 @@ def run(
         if launch.is_main:
             raise
         raise SystemExit(2 if isinstance(exc, UsageError) else 1) from None  # rank 0 says why, once
-    results = distributed.unshard([r for r, _ in outcomes], len(jobs))
+    results = shards.unshard([r for r, _ in outcomes], len(jobs))
     info = {**outcomes[0][1], "processes": launch.world,
             "skipped_folders": [str(folder) for folder in scanned.skipped_folders]}
     failed = any(r.status == "failed" for r in results)

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class LoadedModel:
+class LoadedGenerator:
     module: "nn.Module"  # eval mode, float32, on the requested device
     spec: VariantSpec  # of ``variant``
     weights_path: Path
@@ -42,7 +42,7 @@ class LoadedModel:
 
 
 def load_generator(name: str | None, weights: str | os.PathLike | None = None, device: str = "cpu",
-                   manifest: Manifest | None = None) -> LoadedModel:
+                   manifest: Manifest | None = None) -> LoadedGenerator:
     """Build the generator ``name`` and load its weights (see the module docstring for the rules)."""
     if weights is not None:
         recorded = read_metadata(weights).get("variant")
@@ -62,7 +62,7 @@ def load_generator(name: str | None, weights: str | os.PathLike | None = None, d
     _check_fits(module.state_dict(), state, resolved.path, spec.name)
     module.load_state_dict(state, strict=True)
     module = module.float().eval().to(device)
-    return LoadedModel(module, spec, resolved.path, resolved.variant, resolved.requested, resolved.source,
+    return LoadedGenerator(module, spec, resolved.path, resolved.variant, resolved.requested, resolved.source,
                        resolved.note)
 
 

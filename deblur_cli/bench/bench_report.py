@@ -1,4 +1,4 @@
-"""Render a :class:`~.runner.BenchReport` as a terminal table, or as JSON (``--json``)."""
+"""Render a :class:`~.bench_run.BenchReport` as a terminal table, or as JSON (``--json``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import asdict
 
 from ..rich_table import format_ms as _ms
 from ..rich_table import print_fitted
-from .runner import BenchReport, VariantBench
+from .bench_run import BenchReport, VariantBench
 
 
 def paper_note(r: VariantBench, report: BenchReport) -> str | None:

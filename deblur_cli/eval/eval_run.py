@@ -30,7 +30,7 @@ from ..measure.metrics import psnr_ssim
 from ..measure.timing import device_name, synchronize
 from ..registry import count_parameters
 from ..weights.errors import WeightsUnavailableError
-from .datasets import EvalSet
+from .eval_sets import EvalSet
 from .targets import Target
 
 
@@ -50,7 +50,7 @@ class EvalOptions:
 
 
 @dataclass
-class LoadedRestorer:
+class ModelUnderTest:
     restorer: object  # deblur_cli.inference.engine.Restorer (or anything with restore_tensor/module/spec)
     variant: str  # variant actually run
     weights: str  # file, or "random init"
@@ -136,19 +136,19 @@ def metric_description(crop_border: int, y_channel: bool, ensemble: int = 1, str
             "valid region (= scikit-image gaussian_weights=True / BasicSR); mean over images")
 
 
-def default_load(variant: str, options: EvalOptions) -> LoadedRestorer:
+def default_load(variant: str, options: EvalOptions) -> ModelUnderTest:
     """Weights through the resolver (with its compact fallback), network through the engine."""
     if options.random_weights:
         spec = registry.get(variant)
         restorer = build_restorer(spec.build(), spec, options.device, options.precision, options.tile,
                                   ensemble=options.ensemble, strength=options.strength)
-        return LoadedRestorer(restorer, variant, "random init (untrained)")
+        return ModelUnderTest(restorer, variant, "random init (untrained)")
     restorer = load_model(variant, options.weights, options.device, options.precision, options.tile,
                           ensemble=options.ensemble, strength=options.strength)
-    return LoadedRestorer(restorer, restorer.name, str(restorer.weights_path), getattr(restorer, "note", None))
+    return ModelUnderTest(restorer, restorer.name, str(restorer.weights_path), getattr(restorer, "note", None))
 
 
-Loader = Callable[[str, EvalOptions], LoadedRestorer]
+Loader = Callable[[str, EvalOptions], ModelUnderTest]
 Progress = Callable[[str, int, int], None]  # (line label, images done, images in total)
 ImageSink = Callable[[str, str, torch.Tensor, torch.Tensor, torch.Tensor], None]  # variant, name, blur, out, sharp
 

@@ -1,4 +1,4 @@
-"""Render an :class:`~.runner.EvalReport`: rich table, markdown, CSV, JSON, and the per-image CSV.
+"""Render an :class:`~.eval_run.EvalReport`: rich table, markdown, CSV, JSON, and the per-image CSV.
 
 Every format carries the same flat rows (:func:`flat_rows`); markdown and the terminal table add notes under
 the table: the dataset, how our metrics are computed, and how each paper computed its numbers, because the
@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 
 from ..rich_table import print_fitted
-from .runner import EvalReport, TargetResult
+from .eval_run import EvalReport, TargetResult
 
 FORMATS = ("rich", "markdown", "csv", "json")
 
