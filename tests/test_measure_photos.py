@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
@@ -30,3 +31,23 @@ def test_sets_are_written_as_jpeg_inputs_and_scored_with_the_default_ensemble(tm
     near = result["near-sharp"]
     assert near["input"] < 50  # every input went through JPEG: no pixel-identical pair
     assert np.isfinite(result["sharp chelsea"])
+
+
+def test_record_keeps_the_entrys_other_metrics(monkeypatch):
+    import argparse
+    from types import SimpleNamespace
+
+    from deblur_cli.weights import manifest
+
+    calls = {}
+    entry = SimpleNamespace(trained=True, metrics={"psnr": 31.7, "sets": {"synthetic-blurred": {}}})
+    monkeypatch.setattr(manifest, "load_manifest", lambda: {"bag-compact": entry})
+    monkeypatch.setattr(manifest, "update_entry", lambda name, **fields: calls.update(name=name, **fields))
+    result = {"variant": "bag-compact", "weights": "x", "ensemble": 2, "shake": {"gain": 0.3}}
+    args = argparse.Namespace(weights=None, ensemble=2)
+    measure_photos.record("bag-compact", result, args)
+    assert calls["name"] == "bag-compact" and calls["metrics"]["psnr"] == 31.7
+    assert calls["metrics"]["photos"]["shake"] == {"gain": 0.3} and "weights" not in calls["metrics"]["photos"]
+    args.weights = "candidate.safetensors"
+    with pytest.raises(SystemExit, match="bundled"):
+        measure_photos.record("bag-compact", result, args)

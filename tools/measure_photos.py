@@ -102,6 +102,8 @@ def main() -> None:
     ap.add_argument("--strength", type=float, default=1.0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json", type=Path, help="also write the result here")
+    ap.add_argument("--record", action="store_true",
+                    help="store the result under metrics.photos of the variant's manifest entry (bundled weights only)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.make_sets:
@@ -113,6 +115,22 @@ def main() -> None:
     print_result(result)
     if args.json:
         args.json.write_text(json.dumps(result, indent=1) + "\n")
+    if args.record:
+        record(args.model, result, args)
+
+
+def record(variant: str, result: dict, args: argparse.Namespace) -> None:
+    """Keep the other metrics of the entry; the photo sets' numbers go under ``metrics.photos``."""
+    from deblur_cli.weights.manifest import load_manifest, update_entry
+
+    if args.weights:
+        raise SystemExit("--record stores the bundled file's numbers; drop --weights")
+    entry = load_manifest().get(variant)
+    if entry is None or not entry.trained:
+        raise SystemExit(f"{variant}: not trained in the manifest; export it first")
+    command = f"python tools/measure_photos.py -m {variant} --sets VAL_SETS --ensemble {args.ensemble}"
+    photos = {k: v for k, v in result.items() if k not in ("weights", "variant")}
+    update_entry(variant, metrics={**dict(entry.metrics), "photos": {**photos, "command": command}})
 
 
 if __name__ == "__main__":
