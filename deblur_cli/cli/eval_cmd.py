@@ -115,6 +115,8 @@ def register(app: typer.Typer) -> None:
             raise UsageError("--weights goes with a single -m NAME")
         if limit is not None and limit < 1:
             raise UsageError("--limit must be at least 1")
+        if crop_border < 0:
+            raise UsageError(f"--crop-border must be 0 or more pixels, not {crop_border}")
         name = _choose_dataset(dataset, root, blur, sharp)
         evalset = open_dataset(name, root=root, split=split, blur_kind=blur_kind, blur=blur, sharp=sharp,
                                n=n, seed=seed, size=size, motion=motion)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from ..errors import DeblurError
 from .eval_run import EvalReport, TargetResult
 
 _COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
@@ -29,7 +30,7 @@ def plot_report(report: EvalReport, path: str | Path) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = _lines(report)
     if not lines:
-        raise ValueError("nothing to plot: no line was evaluated (no weights?)")
+        raise DeblurError("nothing to plot: no line was evaluated (no weights?)")
     try:
         import matplotlib
     except ImportError:

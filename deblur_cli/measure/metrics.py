@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import torch
 
+from ..errors import ImageSizeError
+
 SSIM_WINDOW = 11
 SSIM_SIGMA = 1.5
 _K1, _K2 = 0.01, 0.03
@@ -76,7 +78,7 @@ def _prepare(pred: torch.Tensor, target: torch.Tensor, crop_border: int, y_chann
     a, b = to_uint8(pred), to_uint8(target.to(pred.device))
     if crop_border:
         if min(a.shape[-2:]) <= 2 * crop_border:
-            raise ValueError(f"crop_border={crop_border} leaves nothing of a {a.shape[-1]}x{a.shape[-2]} image")
+            raise ImageSizeError(f"crop_border={crop_border} leaves nothing of a {a.shape[-1]}x{a.shape[-2]} image")
         a = a[..., crop_border:-crop_border, crop_border:-crop_border]
         b = b[..., crop_border:-crop_border, crop_border:-crop_border]
     if y_channel:
@@ -104,7 +106,7 @@ def ssim(pred: torch.Tensor, target: torch.Tensor, *, crop_border: int = 0,
 def _ssim_levels(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     n, c, h, w = a.shape
     if h < SSIM_WINDOW or w < SSIM_WINDOW:
-        raise ValueError(f"SSIM needs images of at least {SSIM_WINDOW}x{SSIM_WINDOW} pixels, got {w}x{h}")
+        raise ImageSizeError(f"SSIM needs images of at least {SSIM_WINDOW}x{SSIM_WINDOW} pixels, got {w}x{h}")
     # Five statistics per channel, Gaussian-filtered together (separable, valid region only).
     stats = torch.cat([a, b, a * a, b * b, a * b], dim=1)  # N x 5C x H x W
     g = gaussian_window().tolist()

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from .. import registry
-from ..errors import DeblurError
+from ..errors import ConfigError, DeblurError
 from .adversarial import Adversarial
 from .config import TrainConfig
 
@@ -37,8 +37,8 @@ def build_generator(cfg: TrainConfig) -> nn.Module:
                               f"which {spec.name} needs")
     try:
         return spec.build(**cfg.model.overrides)
-    except TypeError as exc:
-        raise DeblurError(f"{cfg.path}: [model] overrides do not fit {spec.name}: {exc}") from None
+    except (TypeError, ValueError) as exc:  # an unknown key, or a value the network refuses (levels = 1)
+        raise ConfigError(f"{cfg.path}: [model] overrides do not fit {spec.name}: {exc}") from None
 
 
 def build_discriminator(cfg: TrainConfig) -> Optional[nn.Module]:
@@ -50,8 +50,8 @@ def build_discriminator(cfg: TrainConfig) -> Optional[nn.Module]:
         kwargs.setdefault("in_channels", 6)  # pix2pix: blurred input and image, stacked
     try:
         return spec.build(**kwargs)
-    except TypeError as exc:
-        raise DeblurError(f"{cfg.path}: [discriminator] does not fit {spec.name}: {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{cfg.path}: [discriminator] does not fit {spec.name}: {exc}") from None
 
 
 def build_adversarial(cfg: TrainConfig) -> Optional[Adversarial]:
