@@ -4,7 +4,8 @@ For each variant: `deblur eval` on a held-out procedural test split (the trainin
 seed 999; training uses seed 1000, validation 1000003), on camera-shake-only pairs (seed 4242) and on near-sharp
 pairs (motion "none", seed 998: the network should leave them alone), plus the transfer check on `chelsea`
 (tools/check_transfer.py). Results go into the manifest entry's ``metrics`` (with the commands), and a markdown
-table is printed for the README.
+table is printed for the README. Runs in this process through the library (`deblur_cli.eval.held_out` and
+`deblur_cli.eval.transfer_check`), one pass (no self-ensemble), as the README's table reports.
 
     python tools/measure_bundled.py -m bag-compact,deblurgan-compact [--no-record]
 """
@@ -12,36 +13,17 @@ table is printed for the README.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
-import subprocess
-import sys
 
-from check_transfer import run_check, split_gains  # tools/ is on sys.path when a tool runs
-
-SETS = {  # name -> eval arguments
-    "synthetic-blurred": ["--dataset", "synthetic", "--n", "100", "--seed", "999", "--size", "256",
-                          "--motion", "blurred"],
-    "synthetic-shake": ["--dataset", "synthetic", "--n", "50", "--seed", "4242", "--size", "256", "--motion", "shake"],
-    "synthetic-near-sharp": ["--dataset", "synthetic", "--n", "50", "--seed", "998", "--size", "256",
-                             "--motion", "none"],
-}
-
-
-def run_eval(variant: str, args: list[str]) -> dict:
-    # one pass, as the README's bundled-weights table reports; a caller's own --ensemble in args comes later and wins
-    cmd = ["deblur", "eval", "-m", variant, "--ensemble", "1", *args, "--format", "csv", "--no-flops", "--tile", "0"]
-    out = subprocess.run([sys.executable, "-m", "deblur_cli", *cmd[1:]], capture_output=True, text=True, check=True)
-    row = next(csv.DictReader(io.StringIO(out.stdout)))
-    return {"psnr": round(float(row["psnr"]), 3), "ssim": round(float(row["ssim"]), 4),
-            "input_psnr": round(float(row["input_psnr"]), 3), "input_ssim": round(float(row["input_ssim"]), 4),
-            "improved": int(row["improved"]), "images": int(row["images"]), "command": " ".join(cmd)}
+from deblur_cli.cli.errors import friendly_errors
+from deblur_cli.eval.held_out import SETS, score_set
+from deblur_cli.eval.transfer_check import run_transfer_check, split_gains
 
 
 def run_transfer(variant: str) -> dict:
-    return {"cases": run_check(variant), "command": f"python tools/check_transfer.py -m {variant}"}
+    return {"cases": run_transfer_check(variant), "command": f"python tools/check_transfer.py -m {variant}"}
 
 
+@friendly_errors
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("-m", "--models", required=True)
@@ -55,7 +37,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     ssim_rows = []
     for variant in args.models.split(","):
-        sets = {name: run_eval(variant, a) for name, a in SETS.items()}
+        sets = {name: score_set(variant, name, ensemble=1) for name in SETS}  # one pass, as the README's table
         ssim_rows.append(f"| {variant} | " + " | ".join(
             f"{r['input_ssim']:.4f} -> {r['ssim']:.4f} ({r['ssim'] - r['input_ssim']:+.4f})"
             for r in sets.values()) + " |")

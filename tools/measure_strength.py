@@ -1,9 +1,10 @@
 """What `--strength` does to a variant: blurred and already-sharp `chelsea`, held-out blurred and near-sharp pairs.
 
 Strength scales the network's change (``x + strength * (restored - x)``). Each row restores at one strength with
-`deblur`'s default two-pass self-ensemble: `tools/check_transfer.py` on `chelsea`, and `deblur eval` on the
+`deblur`'s default two-pass self-ensemble: the `chelsea` check (tools/check_transfer.py), and `deblur eval` on the
 held-out procedural split (seed 999, 100 x 256 px, near-sharp pairs left out) and on near-sharp pairs (seed 998,
-50 x 256 px), the sets of `tools/measure_bundled.py`.
+50 x 256 px), the sets of `tools/measure_bundled.py`; all in this process through the library
+(`deblur_cli.eval.held_out`, `deblur_cli.eval.transfer_check`).
 
     python tools/measure_strength.py -m bag-compact [--strengths 0.5,1,1.5,2] [--ensemble 2]
 """
@@ -12,15 +13,15 @@ from __future__ import annotations
 
 import argparse
 
-from check_transfer import run_check, split_gains  # tools/ is on sys.path when a tool runs
-from measure_bundled import SETS, run_eval
+from deblur_cli.cli.errors import friendly_errors
+from deblur_cli.eval.held_out import score_set
+from deblur_cli.eval.transfer_check import run_transfer_check, split_gains
 
 
 def measure(variant: str, strength: float, ensemble: int) -> dict:
-    passes = ["--ensemble", str(ensemble), "--strength", str(strength)]
-    blurred, sharp = split_gains(run_check(variant, ensemble=ensemble, strength=strength))
-    held_out = run_eval(variant, SETS["synthetic-blurred"] + passes)
-    near_sharp = run_eval(variant, SETS["synthetic-near-sharp"] + passes)
+    blurred, sharp = split_gains(run_transfer_check(variant, ensemble=ensemble, strength=strength))
+    held_out = score_set(variant, "synthetic-blurred", ensemble=ensemble, strength=strength)
+    near_sharp = score_set(variant, "synthetic-near-sharp", ensemble=ensemble, strength=strength)
     return {"chelsea_blurred": blurred, "chelsea_sharp": sharp, "held_out": held_out, "near_sharp": near_sharp}
 
 
@@ -33,6 +34,7 @@ def row(strength: float, m: dict) -> str:
             f"{m['chelsea_sharp']:+.2f} | {gain(m['held_out'])} | {gain(m['near_sharp'])} |")
 
 
+@friendly_errors
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("-m", "--model", default="bag-compact")

@@ -10,7 +10,8 @@ scored on both the validation pairs (seed 1000003, never trained on) and the `ch
 
 Candidates are the EMA and raw weights of the last checkpoint, and of any kept checkpoints named with --steps
 (`[train] keep_every` keeps them). They are scored with the self-ensemble `deblur` runs by default (--ensemble 2),
-because that is what a user gets.
+because that is what a user gets. Export, validation and the check run in this process through the library
+(`deblur_cli.train.export`, `deblur_cli.eval`).
 
     python tools/pick_export.py bag-compact [rir-compact ...] [--run-dir-prefix cpu-] [--steps 4000,5000]
                                 [--ensemble 2] [--dry-run]
@@ -22,34 +23,28 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from check_transfer import run_check, split_gains  # tools/ is on sys.path when a tool runs
+from deblur_cli.cli.errors import friendly_errors
+from deblur_cli.eval.eval_run import EvalOptions
+from deblur_cli.eval.held_out import SyntheticSet, score_variant
+from deblur_cli.eval.transfer_check import run_transfer_check, split_gains
 
 SHARP_TOLERANCE_DB = -0.05
-WEIGHTS = {"ema": ["--ema"], "raw": ["--no-ema"]}
-
-
-def deblur(*args: str) -> str:
-    out = subprocess.run([sys.executable, "-m", "deblur_cli", *args], capture_output=True, text=True, check=False)
-    if out.returncode:
-        raise SystemExit(f"deblur {' '.join(args)} failed:\n{out.stderr.strip()}")
-    return out.stdout
+WEIGHTS = {"ema": True, "raw": False}  # export_run's ``ema``
+VALIDATION = SyntheticSet(16, 1000003, 128)  # the training runs' validation pairs (never trained on)
 
 
 def val_psnr(variant: str, weights: Path, ensemble: int) -> float:
-    csv = deblur("eval", "--dataset", "synthetic", "--n", "16", "--seed", "1000003", "--size", "128", "-m", variant,
-                 "--weights", str(weights), "--ensemble", str(ensemble), "--no-flops", "--format", "csv")
-    header, row = csv.strip().splitlines()[:2]
-    return float(row.split(",")[header.split(",").index("psnr")])
+    """Mean PSNR on :data:`VALIDATION`, as `deblur eval --weights FILE --ensemble N` reports it (0.001 dB)."""
+    options = EvalOptions(weights=str(weights), ensemble=ensemble, flops=False)
+    return score_variant(variant, VALIDATION, options)["psnr"]
 
 
 def chelsea(variant: str, weights: Path, ensemble: int) -> tuple[float, float]:
     """(mean gain over the blurred cases, gain on the sharp photo)."""
-    blurred, sharp = split_gains(run_check(variant, weights, ensemble))
+    blurred, sharp = split_gains(run_transfer_check(variant, str(weights), ensemble))
     return sum(blurred) / len(blurred), sharp
 
 
@@ -60,13 +55,16 @@ def pick(scores: dict[str, dict]) -> str:
     return max(scores, key=lambda k: scores[k]["sharp"])
 
 
-def candidates(steps: list[int]) -> dict[str, list[str]]:
-    """{name: `deblur train export` flags}: EMA and raw weights of the last checkpoint and of each kept step."""
-    where = {"last": ["--last"], **{str(s): ["--step", str(s)] for s in steps}}
-    return {f"{w}@{at}": [*at_flags, *w_flags] for at, at_flags in where.items() for w, w_flags in WEIGHTS.items()}
+def candidates(steps: list[int]) -> dict[str, dict]:
+    """{name: `export_run` arguments}: EMA and raw weights of the last checkpoint and of each kept step."""
+    where = {"last": {"which": "last"}, **{str(s): {"which": "step", "step": s} for s in steps}}
+    return {f"{w}@{at}": {**at_args, "ema": ema} for at, at_args in where.items() for w, ema in WEIGHTS.items()}
 
 
+@friendly_errors
 def main() -> None:
+    from deblur_cli.train.export import export_run
+
     ap = argparse.ArgumentParser()
     ap.add_argument("variants", nargs="+")
     ap.add_argument("--run-dir-prefix", default="cpu-", help="run folder name = prefix + variant (default cpu-)")
@@ -77,7 +75,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.run and len(args.variants) > 1:
         ap.error("--run names the run of one variant")
-    flags_of = candidates([int(s) for s in args.steps.split(",") if s.strip()])
+    args_of = candidates([int(s) for s in args.steps.split(",") if s.strip()])
     root = Path(__file__).resolve().parent.parent
     scratch = Path(tempfile.mkdtemp())
     try:
@@ -85,9 +83,9 @@ def main() -> None:
         for variant in args.variants:
             run = args.run or args.run_dir_prefix + variant
             scores = {}
-            for i, (name, flags) in enumerate(flags_of.items()):
-                deblur("train", "export", run, "--name", variant, "--weights-dir", str(scratch / str(i)),
-                       "--manifest", str(scratch / "manifest.json"), *flags)
+            for i, (name, export_args) in enumerate(args_of.items()):
+                export_run(run, name=variant, weights_dir=scratch / str(i), manifest_path=scratch / "manifest.json",
+                           **export_args)
                 weights = scratch / str(i) / f"{variant}.safetensors"
                 blurred, sharp = chelsea(variant, weights, args.ensemble)
                 scores[name] = {"val_psnr": val_psnr(variant, weights, args.ensemble), "chelsea_blurred": blurred,
@@ -96,7 +94,7 @@ def main() -> None:
             choice = pick(scores)
             print(json.dumps({"variant": variant, "ensemble": args.ensemble, "choice": choice}))
             if not args.dry_run:
-                print(deblur("train", "export", run, "--name", variant, *flags_of[choice]).strip())
+                print(export_run(run, name=variant, **args_of[choice]).summary())
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -128,7 +128,4 @@ def export(
     which = "step" if step is not None else "best" if best else "last"
     r = export_run(run, name=name, which=which, ema=ema, dtype=dtype, weights_dir=weights_dir,
                    manifest_path=manifest, step=step)
-    print(f"{r.variant}: {r.path} ({r.bytes / 1e6:.2f} MB, {r.dtype}, sha256 {r.sha256[:12]}...)")
-    print(f"from the {r.source} checkpoint ({r.weights} weights), step {r.step}; {r.steps_total} steps in total")
-    if r.validation:
-        print(f"validation: PSNR {r.validation['psnr']:.2f} dB, SSIM {r.validation['ssim']:.4f}")
+    print(r.summary())

@@ -205,6 +205,17 @@ def evaluate_target(target: Target, evalset: EvalSet, options: EvalOptions, *, l
     return result
 
 
+def evaluate_variant(variant: str, evalset: EvalSet, options: EvalOptions, *,
+                     load: Loader | None = None) -> TargetResult:
+    """One variant on one set, in this process: the numbers of the line `deblur eval -m VARIANT` prints, for the
+    tools that measure weights. Raises :class:`DeblurError` where that line would have no scores (no weights,
+    failed)."""
+    result = evaluate_target(Target(variant, variant), evalset, options, load=load)
+    if result.status != "ok" or not result.images:
+        raise DeblurError(f"{variant}: {result.status}" + (f" ({result.message})" if result.message else ""))
+    return result
+
+
 def _score_images(restorer, variant: str, evalset: EvalSet, n: int, options: EvalOptions,
                   cache: dict[str, tuple[float, float]], result: TargetResult, progress: Progress | None,
                   sink: ImageSink | None) -> None:

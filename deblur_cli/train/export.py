@@ -39,6 +39,15 @@ class ExportResult:
     weights: str  # "generator" | "ema"
     validation: Optional[dict]
 
+    def summary(self) -> str:
+        """What `deblur train export` prints: the file, the checkpoint it came from, and its validation."""
+        lines = [f"{self.variant}: {self.path} ({self.bytes / 1e6:.2f} MB, {self.dtype}, sha256 {self.sha256[:12]}...)",
+                 f"from the {self.source} checkpoint ({self.weights} weights), step {self.step}; "
+                 f"{self.steps_total} steps in total"]
+        if self.validation:
+            lines.append(f"validation: PSNR {self.validation['psnr']:.2f} dB, SSIM {self.validation['ssim']:.4f}")
+        return "\n".join(lines)
+
 
 def _check_variant(info: dict, name: str) -> registry.VariantSpec:
     trained = registry.get(info["variant"])
