@@ -10,11 +10,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 
 from average_weights import average, parse_input
 
-from deblur_cli.train import adapters
+from deblur_cli.weights.io import save_weights
 
 
 def _save(path, value, variant="bag-compact", shape=(2, 3)):
-    adapters.save_weights({"w": torch.full(shape, value)}, path, dtype="fp32", metadata={"variant": variant})
+    save_weights({"w": torch.full(shape, value)}, path, dtype="fp32", metadata={"variant": variant})
     return path
 
 

@@ -208,7 +208,8 @@ def _bundle(tmp_path: Path, variant: str, steps_total: int, seed: int = 123) -> 
 
 
 def test_warm_start_then_export_accumulates_steps(tmp_path):
-    from deblur_cli.train import adapters
+    from deblur_cli.weights.io import sha256_file
+    from deblur_cli.weights.manifest import read_raw
     from deblur_cli.train.export import export_run
 
     variant = "deblurgan-compact"
@@ -217,7 +218,7 @@ def test_warm_start_then_export_accumulates_steps(tmp_path):
     # automatic warm start: nothing to resume, and the variant has bundled weights
     result = run(cfg, tmp_path / "r", warm_start=None, manifest=manifest)
     assert result.warm_start["steps_total"] == 500
-    assert result.warm_start["sha256"] == adapters.manifest_entry(variant, manifest)["sha256"]
+    assert result.warm_start["sha256"] == read_raw(manifest)["variants"][variant]["sha256"]
     trained = final_state(tmp_path / "r")
     # after 2 small steps the generator is still near the bundled weights, far from a fresh initialisation
     torch.manual_seed(0)
@@ -229,7 +230,7 @@ def test_warm_start_then_export_accumulates_steps(tmp_path):
 
     out = export_run(tmp_path / "r", which="last", weights_dir=tmp_path / "weights", manifest_path=manifest)
     entry = json.loads(manifest.read_text())["variants"][variant]
-    assert entry["status"] == "trained" and entry["sha256"] == out.sha256 == adapters.sha256_file(out.path)
+    assert entry["status"] == "trained" and entry["sha256"] == out.sha256 == sha256_file(out.path)
     assert entry["bundled"] == f"weights/{variant}.safetensors" and entry["bytes"] == out.path.stat().st_size
     assert entry["training"]["steps_total"] == 502 and entry["training"]["steps"] == 2
     assert entry["training"]["recipe"]["config_sha256"] == load_config(cfg).sha256

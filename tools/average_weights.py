@@ -15,8 +15,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from deblur_cli.train import adapters
-from deblur_cli.weights.io import read_metadata
+from deblur_cli.weights.io import load_weights, read_metadata, save_weights
 
 
 def parse_input(arg: str) -> tuple[Path, float]:
@@ -33,7 +32,7 @@ def average(inputs: list[tuple[Path, float]]) -> tuple[dict, str]:
         raise SystemExit("the weights must sum to more than 0")
     acc, variant, keys = {}, None, None
     for path, w in inputs:
-        tensors = adapters.load_safetensors(path)
+        tensors = load_weights(path)
         meta = read_metadata(path)
         if variant is None:
             variant, keys = meta.get("variant"), {k: tuple(t.shape) for k, t in tensors.items()}
@@ -51,7 +50,7 @@ def main() -> None:
     ap.add_argument("inputs", nargs="+", help="weights files, each optionally FILE:WEIGHT")
     args = ap.parse_args()
     tensors, variant = average([parse_input(a) for a in args.inputs])
-    adapters.save_weights(tensors, Path(args.out), dtype="fp32", metadata={"variant": variant})
+    save_weights(tensors, Path(args.out), dtype="fp32", metadata={"variant": variant})
     print(f"{args.out}: {variant}, the average of {len(args.inputs)} files")
 
 

@@ -20,7 +20,9 @@ from typing import Optional
 
 from .. import registry
 from ..errors import DeblurError, UsageError
-from . import adapters, checkpoint as ckpt
+from ..weights.io import load_weights, save_weights
+from ..weights.manifest import ROOT, update_entry
+from . import checkpoint as ckpt
 from .rundir import find_run, now_iso, read_run
 
 HALF_ABOVE = 1_000_000  # parameters; smaller networks are stored in fp32 (the file is small anyway)
@@ -72,7 +74,7 @@ def _read_source(run_dir: Path, which: str, step: Optional[int] = None) -> tuple
 
         with open(run_dir / "best" / "info.json", encoding="utf-8") as fh:
             info = json.load(fh)
-        tensors = adapters.load_safetensors(path)
+        tensors = load_weights(path)
         return tensors, {"step": info["step"], "wall_time_s": info.get("wall_time_s"),
                          "validation": {**info["metrics"], "step": info["step"], "weights": info["weights"]},
                          "validated": info["weights"]}
@@ -134,14 +136,15 @@ def export_run(run: str | Path, name: Optional[str] = None, which: str = "best",
     n_params = sum(v.numel() for v in state.values() if v.is_floating_point())
     if dtype == "auto":
         dtype = "fp16" if (n_params > HALF_ABOVE and spec.supports_half) else "fp32"
-    root = adapters.manifest_root(manifest_path)
-    out = Path(weights_dir) if weights_dir is not None else adapters.manifest_root() / "deblur_cli" / "weights"
+    # bundled paths are relative to the repository root, or to a test manifest's folder
+    root = ROOT if manifest_path is None else Path(manifest_path).resolve().parent
+    out = Path(weights_dir) if weights_dir is not None else ROOT / "deblur_cli" / "weights"
     path = (out / f"{variant}.safetensors").resolve()
     try:
         bundled = path.relative_to(root.resolve()).as_posix()
     except ValueError:
         raise UsageError(f"{path}: bundled weights must lie inside {root} (the manifest's folder)") from None
-    sha = adapters.save_weights(state, path, dtype=dtype, metadata={"variant": variant})
+    sha = save_weights(state, path, dtype=dtype, metadata={"variant": variant})
 
     warm = info.get("warm_start") or {}
     step = int(facts["step"])
@@ -165,6 +168,6 @@ def export_run(run: str | Path, name: Optional[str] = None, which: str = "best",
     fields = {"status": "trained", "bundled": bundled, "sha256": sha, "bytes": path.stat().st_size,
               "dtype": dtype, "training": {k: v for k, v in training.items() if v is not None},
               "metrics": None, "rejected_because": None}
-    adapters.update_manifest_entry(variant, fields, manifest_path)
+    update_entry(variant, path=manifest_path, **fields)
     return ExportResult(variant, path, sha, fields["bytes"], dtype, step, training["steps_total"], which,
                         weights, validation)

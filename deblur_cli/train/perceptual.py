@@ -33,7 +33,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .. import registry
 from ..errors import DeblurError
+from ..weights import hub
+from ..weights.errors import ManifestError
+from ..weights.io import load_weights
+from ..weights.manifest import ROOT, HubRef, manifest_path, read_raw
 from .vgg import VGG19Features
 
 VGG19_ENTRY = "vgg19-imagenet"
@@ -56,11 +61,10 @@ def _unavailable(reason: str, config: str, repo: str, filename: str) -> Perceptu
 
 def find_vgg19_weights(explicit: Optional[str] = None, config: str = "") -> Path:
     """Path of a safetensors file with VGG19 weights, or :class:`PerceptualWeightsUnavailable`."""
-    from ..weights import hub
-    from ..weights.manifest import HubRef
-    from . import adapters
-
-    entry = adapters.manifest_entry(VGG19_ENTRY) or {}
+    try:
+        entry = read_raw(manifest_path().resolve())["variants"].get(VGG19_ENTRY) or {}
+    except ManifestError:
+        entry = {}
     ref_json = entry.get("hub") or {}
     ref = HubRef(ref_json.get("repo_id", VGG19_HUB_REPO), ref_json.get("filename", VGG19_HUB_FILE),
                  ref_json.get("revision", "main"))
@@ -74,7 +78,7 @@ def find_vgg19_weights(explicit: Optional[str] = None, config: str = "") -> Path
                                    config, ref.repo_id, ref.filename)
             return path
     if entry.get("bundled"):
-        bundled = adapters.manifest_root() / entry["bundled"]
+        bundled = ROOT / entry["bundled"]
         if bundled.is_file():
             return bundled
     cached = hub.cached_file(ref)
@@ -97,12 +101,9 @@ def find_vgg19_weights(explicit: Optional[str] = None, config: str = "") -> Path
 
 def load_vgg19(layer: str, explicit: Optional[str] = None, config: str = "") -> VGG19Features:
     path = find_vgg19_weights(explicit, config)
-    from .. import registry
-    from . import adapters
-
     net: VGG19Features = registry.get(VGG19_ENTRY).build(layer=layer)  # the registry is the one door
     try:
-        net.load_features(adapters.load_safetensors(path), source=str(path))
+        net.load_features(load_weights(path), source=str(path))
     except Exception as exc:
         raise PerceptualWeightsUnavailable(f"{path}: cannot use as VGG19 weights: {exc}") from None
     return net

@@ -16,7 +16,10 @@ from typing import Optional
 import torch
 
 from ..errors import DeblurError
-from . import adapters, checkpoint as ckpt, distributed as dist_utils
+from ..weights.io import load_weights
+from ..weights.manifest import ROOT, load_manifest, manifest_path, read_raw
+from ..weights.resolve import find_local
+from . import checkpoint as ckpt, distributed as dist_utils
 from .build import seed_everything
 from .rundir import write_json
 
@@ -32,7 +35,7 @@ class Checkpointing:
                 raise DeblurError(f"--init-from-bundled: {self.cfg.path} overrides the architecture of "
                                   f"{variant}, so the bundled weights do not fit")
             return None
-        found = adapters.bundled_generator_state(variant, self.opts.manifest)
+        found = bundled_generator_state(variant, self.opts.manifest)
         if found is None:
             if want:
                 raise DeblurError(f"--init-from-bundled: {variant} has no bundled weights "
@@ -128,3 +131,21 @@ class Checkpointing:
         ckpt.write_tensors(best_dir / "weights", tensors, None)
         write_json(best_dir / "info.json", {"step": self.step, "metrics": metrics, "weights": weights,
                                             "best_by": self.cfg.train.best_by, "wall_time_s": self.wall_time()})
+
+
+def bundled_generator_state(variant: str, manifest: Optional[Path] = None) -> Optional[tuple[dict, dict]]:
+    """(state dict, raw manifest entry) of ``variant``'s own weights on this machine (bundled or cached).
+
+    No network, and never another variant's weights (no compact fallback): a warm start must match the
+    architecture being trained. Bundled paths are relative to the repository root, or to a test manifest's folder.
+    """
+    file = Path(manifest) if manifest is not None else manifest_path()
+    root = ROOT if manifest is None else file.resolve().parent
+    manifest_ = load_manifest(file, root=root)
+    entry = manifest_.get(variant)
+    found = find_local(variant, manifest_)
+    if entry is None or found is None:
+        return None
+    path, _source = found
+    raw = read_raw(file.resolve())["variants"].get(variant) or {}
+    return load_weights(path, expected_sha256=entry.sha256), raw

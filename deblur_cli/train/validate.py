@@ -2,7 +2,7 @@
 
 Small sets are read once and kept in memory (up to :data:`CACHE_BYTES`); larger ones (64 whole GoPro frames
 are 1.4 GB as float32) are read again at each validation. Images go through
-the same path as inference (:func:`adapters.validation_runner`: padding to the variant's multiple,
+the same path as inference (:class:`~deblur_cli.inference.engine.Restorer`: padding to the variant's multiple,
 finest output, clamping), one at a time at full size, so the numbers are those a user would measure.
 Under ``torchrun`` each rank scores every world-th image and the sums are combined. Random generators
 are left untouched, so validating does not change the training that follows.
@@ -14,7 +14,8 @@ from typing import Optional
 
 import torch
 
-from . import adapters
+from ..inference.engine import Restorer
+from ..measure.metrics import psnr_ssim
 from .checkpoint import frozen_rng
 from .data import centre_crop, rescale
 from .distributed import DistContext, all_sum
@@ -53,11 +54,13 @@ class Validator:
         sums = [0.0, 0.0, 0.0, 0.0]
         try:
             with frozen_rng():
-                restore = adapters.validation_runner(module, self.spec, self.ctx.device, self.channels_last)
+                # the inference engine: padding to the variant's multiple, finest output, clamping; whole, fp32
+                restore = Restorer(module, self.spec, device=str(self.ctx.device), precision="fp32", tile="0",
+                                   channels_last=self.channels_last).restore_tensor
                 for blur, sharp in self._pairs():
                     out = restore(blur.to(self.ctx.device))
                     out = out.float().clamp(0, 1).cpu()
-                    p, s = adapters.psnr_ssim(out, sharp)
+                    p, s = (float(x[0]) for x in psnr_ssim(out, sharp))  # as `deblur eval` measures them
                     sums = [sums[0] + p, sums[1] + s, sums[2] + float((out - sharp).abs().mean()), sums[3] + 1]
         finally:
             module.train(was_training)
