@@ -23,7 +23,7 @@ PACKAGE = "deblur_cli"
 # Bottom to top. A module belongs to the layer of the longest entry that names it or a package above it;
 # the package's own ``__init__`` (``deblur_cli``: lazy ``restore_file`` / ``load_model``) matches only itself.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("core", ("deblur_cli.errors", "deblur_cli.atomic", "deblur_cli.hardware", "deblur_cli.variant_spec",
+    ("core", ("deblur_cli.errors", "deblur_cli.atomic", "deblur_cli.hardware", "deblur_cli.torchrun", "deblur_cli.variant_spec",
               "deblur_cli.variants", "deblur_cli.registry", "deblur_cli.presets", "deblur_cli.paper_tables",
               "deblur_cli.rich_table", "deblur_cli.models", "deblur_cli.weights", "deblur_cli.measure")),
     ("images", ("deblur_cli.inference.imageio", "deblur_cli.inference.encoders", "deblur_cli.inference.paths")),

@@ -12,31 +12,12 @@ Process group backend: gloo on CPU, nccl on CUDA.
 
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence, TypeVar
 
+from ..torchrun import Launch, launch_from_env  # noqa: F401  (one reader of the torchrun environment)
+
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Launch:
-    rank: int = 0
-    world: int = 1
-    local_rank: int = 0
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-
-def launch_from_env() -> Launch:
-    """The torchrun environment (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``); a single process without it."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return Launch()
-    return Launch(int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", os.environ["RANK"])))
 
 
 def device_for(launch: Launch, requested: str) -> str:

@@ -8,11 +8,12 @@ its own random generators so a resumed multi-process run continues as it would h
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
+
+from ..torchrun import launch_from_env
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class DistContext:
 def pick_device(requested: str, local_rank: int = 0) -> torch.device:
     if requested in ("auto", ""):
         if torch.cuda.is_available():
-            return torch.device("cuda", local_rank)
+            return torch.device("cuda", local_rank % torch.cuda.device_count())
         return torch.device("cpu")
     device = torch.device(requested)
     if device.type == "cuda":
@@ -43,15 +44,15 @@ def pick_device(requested: str, local_rank: int = 0) -> torch.device:
 
             raise UsageError(f"--device {requested}: CUDA is not available on this machine")
         if device.index is None:
-            device = torch.device("cuda", local_rank)
+            device = torch.device("cuda", local_rank % torch.cuda.device_count())
     return device
 
 
 def setup(requested_device: str = "auto") -> DistContext:
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
+    launch = launch_from_env()  # the one reader of RANK / WORLD_SIZE / LOCAL_RANK (deblur_cli/torchrun.py)
+    if launch.world <= 1:
         return DistContext(device=pick_device(requested_device))
-    rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+    rank, world, local_rank = launch.rank, launch.world, launch.local_rank
     device = pick_device(requested_device, local_rank)
     if device.type == "cuda":
         torch.cuda.set_device(device)
