@@ -26,6 +26,7 @@ from PIL import Image
 from deblur_cli.cli.errors import friendly_errors
 from deblur_cli.eval.transfer_check import check_transfer, split_gains
 from deblur_cli.inference.api import load_model
+from deblur_cli.measure.levels import quantize
 
 
 @friendly_errors
@@ -51,7 +52,7 @@ def main() -> None:
         y, x = 60, 120  # the eyes: fine fur, whiskers and a smooth iris
         grid = [np.concatenate([im[y:y + 128, x:x + 200] for im in (c.blurred, c.restored, c.sharp)], axis=1)
                 for c in cases]
-        Image.fromarray(np.round(np.clip(np.concatenate(grid, 0), 0, 1) * 255).astype(np.uint8)).save(args.grid)
+        Image.fromarray(quantize(np.concatenate(grid, 0))).save(args.grid)
 
 
 if __name__ == "__main__":

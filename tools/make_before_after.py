@@ -23,7 +23,9 @@ DEFAULT_PHOTO = Path("~/deblur-photos/val/castle-maintenon.jpg")
 
 
 def _to8(a: np.ndarray) -> np.ndarray:
-    return np.round(np.clip(a, 0, 1) * 255).astype(np.uint8)
+    from deblur_cli.measure.levels import quantize
+
+    return quantize(a)
 
 
 def photo_before_after(path: Path, model: str, ensemble: int) -> None:
@@ -66,7 +68,7 @@ def main() -> None:
     blurred = read_image(ROOT / "examples/blur/chelsea.jpg").rgb
     sharp = read_image(ROOT / "examples/sharp/chelsea.png").rgb
     restored = load_model(args.model, device="cpu", tile="0", ensemble=args.ensemble).restore(blurred)
-    to8 = lambda a: np.round(np.clip(a, 0, 1) * 255).astype(np.uint8)  # noqa: E731
+    to8 = _to8
     top = np.concatenate([to8(blurred), to8(restored)], axis=1)
     y, x, h, w = 70, 110, 100, 150
     crops = [Image.fromarray(to8(a[y:y + h, x:x + w])).resize((w * 2, h * 2), Image.NEAREST)

@@ -10,12 +10,13 @@ import numpy as np
 from PIL import Image
 
 from deblur_cli.data.synth import blur_photo, make_pair
+from deblur_cli.measure.levels import quantize
 
 OUT = Path(__file__).resolve().parents[1] / "examples"
 
 
 def save(path: Path, image: np.ndarray, **kw) -> None:
-    Image.fromarray(np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)).save(path, **kw)
+    Image.fromarray(quantize(image)).save(path, **kw)
 
 
 def main() -> None:

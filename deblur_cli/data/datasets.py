@@ -18,6 +18,7 @@ from torch.utils.data import Dataset
 from ..atomic import atomic_path
 from ..errors import DeblurError
 from ..inference.imageio import read_image
+from ..measure.levels import quantize
 from .layouts import find_pairs
 from .mix import PhotoMix
 from .synth import SynthConfig, make_pair
@@ -91,8 +92,8 @@ class SynthDataset(PairedCrops):
         blur, sharp = make_pair(np.random.default_rng([self.seed, index]), self.size, self.motion, self.config)
         if path is not None:
             with atomic_path(path) as tmp, open(tmp, "wb") as fh:  # a file object: np.savez adds no suffix
-                np.savez(fh, blur=np.round(blur * 255).astype(np.uint8), sharp=np.round(sharp * 255).astype(np.uint8))
-            blur, sharp = np.round(blur * 255) / 255.0, np.round(sharp * 255) / 255.0  # same values as a cache hit
+                np.savez(fh, blur=quantize(blur), sharp=quantize(sharp))
+            blur, sharp = quantize(blur) / np.float32(255.0), quantize(sharp) / np.float32(255.0)  # as a cache hit
         return blur.astype(np.float32), sharp.astype(np.float32), name
 
 

@@ -30,6 +30,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import DeblurError
+from ..measure.levels import quantize
 from .mix import PhotoMix
 from .synth.generator import degrade_pair
 from .synth.motion import camera_shake, smooth_path, trajectory_kernel
@@ -95,7 +96,7 @@ class PhotoPool:
         from ..inference.imageio import read_image
 
         rgb = read_image(path).rgb
-        u8 = np.round(np.clip(rgb, 0, 1) * 255).astype(np.uint8)
+        u8 = quantize(rgb)
         h, w = u8.shape[:2]
         scale = min(1.0, float(np.sqrt(self.max_pixels / (h * w))))
         if scale < 1.0:

@@ -14,13 +14,14 @@ from PIL import Image
 
 from ..atomic import atomic_path, write_text_atomically
 from ..errors import DeblurError
+from ..measure.levels import quantize
 from .mix import PhotoMix
 from .synth import SynthConfig, make_pair
 
 
 def _save_png(path: Path, image: np.ndarray) -> None:
     with atomic_path(path) as tmp:
-        Image.fromarray(np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)).save(tmp, "PNG")
+        Image.fromarray(quantize(image)).save(tmp, "PNG")
 
 
 def _stamp(folder: Path, seed: int, recipe: dict) -> None:

@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from ..atomic import atomic_path
-from ..measure.metrics import to_uint8
+from ..measure.levels import to_uint8
 
 GAP = 8  # white pixels between the panels of a comparison
 

@@ -26,13 +26,14 @@ from ..data.synth import blur_photo
 from ..data.synth.degrade import jpeg
 from ..data.synth.motion import trajectory_kernel
 from ..data.synth.render import convolve_linear
+from ..measure.levels import quantize
 
 REPORTED_DIGITS = 2  # dB: the tools' tables, and the manifest's recorded cases, carry gains to 0.01 dB
 
 
 def psnr8(a: np.ndarray, b: np.ndarray) -> float:
     """PSNR in dB of two float images in [0, 1], each quantised to 8-bit levels first (MSE floored at 1e-10)."""
-    a8, b8 = np.round(np.clip(a, 0, 1) * 255), np.round(np.clip(b, 0, 1) * 255)
+    a8, b8 = quantize(a).astype(np.float64), quantize(b).astype(np.float64)
     return float(10 * np.log10(255 ** 2 / max(np.mean((a8 - b8) ** 2), 1e-10)))
 
 

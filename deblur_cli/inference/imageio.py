@@ -33,6 +33,7 @@ from PIL import Image, UnidentifiedImageError
 
 from ..atomic import atomic_path
 from ..errors import DeblurError
+from ..measure.levels import clip_unit, quantize
 from . import encoders
 from .paths import FORMAT_BY_EXTENSION
 
@@ -451,7 +452,7 @@ def write_image(
     if depth == 16 and fmt in _EIGHT_BIT_ONLY:
         depth = 8
         notes.append(f"16-bit image written with 8 bits ({fmt} holds 8 bits per sample)")
-    colour = _clip_to_unit(rgb)
+    colour = clip_unit(rgb.astype(np.float32, copy=False))  # float32, [0, 1], NaN -> 0
     if alpha is not None and fmt in _NO_ALPHA:
         opacity = alpha.astype(np.float32) / np.float32(np.iinfo(alpha.dtype).max)
         colour = colour * opacity[:, :, None] + (1.0 - opacity[:, :, None])
@@ -460,7 +461,7 @@ def write_image(
     if picture.mode == "gray":
         # The network saw three equal channels; their mean is the least-squares gray value of what it returned.
         colour = colour.mean(axis=2)
-    samples = _quantize(colour, depth)
+    samples = quantize(colour, depth)  # rounded to the nearest level, halves to even (measure.levels)
     if alpha is not None:
         alpha = _alpha_at_depth(alpha, depth)
         if samples.ndim == 2 and (fmt, depth) in _NO_GRAY_ALPHA:
@@ -492,19 +493,6 @@ def _same_file(a: Path, b: Path) -> bool:
     if a.exists() and b.exists():
         return os.path.samefile(a, b)
     return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
-
-
-def _clip_to_unit(values: np.ndarray) -> np.ndarray:
-    """A float32 copy clipped to [0, 1], NaN -> 0 (fmax/fmin skip NaN; 6x faster than nan_to_num + clip)."""
-    clipped = np.fmax(values.astype(np.float32, copy=False), np.float32(0))
-    return np.fmin(clipped, np.float32(1), out=clipped)
-
-
-def _quantize(values: np.ndarray, depth: int) -> np.ndarray:
-    """Round to the nearest integer level (not truncate: 0.6/255 is level 1)."""
-    scaled = values * np.float32(255 if depth == 8 else 65535)
-    np.rint(scaled, out=scaled)
-    return scaled.astype(np.uint8 if depth == 8 else np.uint16)
 
 
 def _alpha_at_depth(alpha: np.ndarray, depth: int) -> np.ndarray:

@@ -28,6 +28,8 @@ from __future__ import annotations
 import torch
 
 from ..errors import ImageSizeError
+# the one rounding rule (torch form), still importable from here
+from .levels import to_uint8
 
 SSIM_WINDOW = 11
 SSIM_SIGMA = 1.5
@@ -35,20 +37,6 @@ _K1, _K2 = 0.01, 0.03
 _PEAK = 255.0
 # BasicSR rgb2ycbcr(y_only=True) weights for RGB in [0, 1] giving Y in 0..255.
 _BT601_Y = (65.481, 128.553, 24.966)
-
-
-def to_uint8(x: torch.Tensor) -> torch.Tensor:
-    """Quantise images in [0, 1] to 8-bit levels, ``round(clamp(x, 0, 1) * 255)``, as float64.
-
-    The product is taken in the image's own precision (float32 for half types), as BasicSR's ``tensor2img``
-    does on float32 arrays: a float64 product can land on the other side of a .5 and change a level.
-    ``uint8`` input is returned as float64 unchanged. ``torch.round`` rounds halves to even, like numpy.
-    """
-    if x.dtype == torch.uint8:
-        return x.to(torch.float64)
-    if x.dtype not in (torch.float32, torch.float64):
-        x = x.float()
-    return torch.round(x.clamp(0.0, 1.0) * _PEAK).to(torch.float64)
 
 
 def rgb_to_y(levels: torch.Tensor) -> torch.Tensor:

@@ -13,6 +13,8 @@ import io
 import numpy as np
 from PIL import Image
 
+from ...measure.levels import quantize
+
 
 def noise_field(rng: np.random.Generator, image: np.ndarray, max_sigma: float = 0.015) -> np.ndarray:
     """Signal-dependent (shot) plus signal-independent (read) Gaussian noise for ``image``'s levels."""
@@ -29,6 +31,6 @@ def sensor_noise(rng: np.random.Generator, image: np.ndarray, max_sigma: float =
 def jpeg(rng: np.random.Generator, image: np.ndarray, quality_range: tuple[int, int] = (55, 95)) -> np.ndarray:
     quality = int(rng.integers(quality_range[0], quality_range[1] + 1))
     buf = io.BytesIO()
-    Image.fromarray(np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)).save(buf, "JPEG", quality=quality)
+    Image.fromarray(quantize(image)).save(buf, "JPEG", quality=quality)
     buf.seek(0)
     return np.asarray(Image.open(buf).convert("RGB"), dtype=np.float32) / 255.0
