@@ -28,6 +28,7 @@ from __future__ import annotations
 import torch
 
 from ..errors import ImageSizeError
+
 # the one rounding rule (torch form), still importable from here
 from .levels import to_uint8
 
