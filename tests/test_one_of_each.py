@@ -33,3 +33,47 @@ def test_torchrun_readers_agree(monkeypatch, env):
     assert (ctx.rank, ctx.world, ctx.local_rank) == (launch.rank, launch.world, launch.local_rank)
     if env.get("WORLD_SIZE", "1") != "1":
         assert launch.local_rank == int(env.get("LOCAL_RANK", env["RANK"]))
+
+
+@pytest.mark.parametrize("cuda, mps, requested", [
+    (0, False, "auto"), (0, True, "auto"), (2, True, "auto"), (0, True, "mps"), (2, False, "cuda:1"),
+    (2, False, "cuda"), (0, False, "cpu"), (0, False, "cuda:1"), (1, False, "cuda:1"), (0, False, "mps"),
+])
+def test_training_resolves_devices_like_inference(monkeypatch, cuda, mps, requested):
+    """No GPU needed: availability is mocked; training's device is inference's for a single process."""
+    import torch
+
+    from deblur_cli.errors import UsageError
+    from deblur_cli.inference import devices
+    from deblur_cli.train import distributed
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda > 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: cuda)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    monkeypatch.setattr(devices, "_mps_available", lambda: mps)
+
+    def outcome(resolve):
+        try:
+            return resolve()
+        except UsageError as exc:
+            return f"UsageError: {exc}"
+
+    want = outcome(lambda: devices.resolve_device(requested))
+    assert outcome(lambda: distributed.pick_device(requested)) == want
+    if requested == "cuda:1" and cuda >= 2:
+        assert want == torch.device("cuda", 1)  # the index is kept, not replaced by LOCAL_RANK
+    if requested == "mps" and mps:
+        assert want == torch.device("mps")
+
+
+def test_training_under_torchrun_takes_its_local_gpu(monkeypatch):
+    import torch
+
+    from deblur_cli.train import distributed
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    assert distributed.pick_device("auto", local_rank=3) == torch.device("cuda", 1)
+    assert distributed.pick_device("cuda", local_rank=1) == torch.device("cuda", 1)
+    assert distributed.pick_device("cuda:0", local_rank=1) == torch.device("cuda", 0)

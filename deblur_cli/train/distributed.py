@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from ..inference.devices import resolve_device
 from ..torchrun import launch_from_env
 
 
@@ -33,18 +34,13 @@ class DistContext:
 
 
 def pick_device(requested: str, local_rank: int = 0) -> torch.device:
-    if requested in ("auto", ""):
-        if torch.cuda.is_available():
-            return torch.device("cuda", local_rank % torch.cuda.device_count())
-        return torch.device("cpu")
-    device = torch.device(requested)
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            from ..errors import UsageError
-
-            raise UsageError(f"--device {requested}: CUDA is not available on this machine")
-        if device.index is None:
-            device = torch.device("cuda", local_rank % torch.cuda.device_count())
+    """The inference resolver (MPS, ``cuda:N`` checked against the devices present, a ``UsageError`` that says
+    why), plus one torchrun rule: ``auto`` or a bare ``cuda`` that lands on CUDA means this process's GPU,
+    ``cuda:LOCAL_RANK`` (modulo the device count). An explicit ``cuda:N``, ``mps`` or ``cpu`` is kept."""
+    name = (requested or "auto").strip().lower()
+    device = resolve_device(name)
+    if device.type == "cuda" and name in ("auto", "cuda"):
+        device = torch.device("cuda", local_rank % torch.cuda.device_count())
     return device
 
 
