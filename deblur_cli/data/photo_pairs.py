@@ -32,9 +32,9 @@ from PIL import Image
 from ..errors import DeblurError
 from ..measure.levels import quantize
 from .mix import PhotoMix
-from .synth.generator import degrade_pair
-from .synth.motion import camera_shake, smooth_path, trajectory_kernel
-from .synth.render import MovingSprite, convolve_linear, render_exposure
+from .synth.generator import degrade_pair, render_motion
+from .synth.motion import smooth_path
+from .synth.render import MovingSprite
 
 PHOTO_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
 PHOTO_MOTIONS = ("mixed", "blurred", "shake", "objects", "kernel", "none")
@@ -150,11 +150,6 @@ def _kind(rng: np.random.Generator, motion: str, mix: PhotoMix) -> str:
     return "objects" if u < mix.p_sharp + mix.p_kernel + mix.p_objects else "shake"
 
 
-def _frames(rng: np.random.Generator, mix: PhotoMix, extent: float) -> int:
-    n = int(rng.integers(mix.frames[0] // 2, mix.frames[1] // 2 + 1)) * 2 + 1
-    return max(n, int(np.ceil(extent)) + 1) | 1  # at most ~1 px between sub-frames, as GoPro kept
-
-
 def _object(rng: np.random.Generator, pool: PhotoPool, size: int, scale: float, mix: PhotoMix) -> np.ndarray:
     """A region of another photo with a soft-edged elliptical or polygonal outline, as rgba."""
     from .synth.scenes import _leaf_alpha
@@ -184,23 +179,17 @@ def make_photo_pair(rng: np.random.Generator, pool: PhotoPool, size: int, motion
     if augment:
         canvas = _augment(rng, canvas)
     lens = float(rng.uniform(*mix.lens_sigma))
-    if kind == "kernel":
-        k = trajectory_kernel(rng, size=2 * (int(extent) // 2) + 9, length=extent)
-        crop = slice(margin, margin + size)
-        blurred = convolve_linear(canvas, k, lens)[crop, crop]
-        sharp = convolve_linear(canvas, np.ones((1, 1), np.float32), lens)[crop, crop]
-    else:
-        frames = _frames(rng, mix, extent)
-        cam_extent = extent if kind in ("shake", "none") else extent * rng.uniform(0.0, 0.3)
-        shake = camera_shake(rng, frames, size, cam_extent)
-        sprites = []
-        if kind == "objects":
-            for _ in range(int(rng.integers(1, 3))):
-                rgba = _object(rng, pool, size, scale, mix)
-                s = rgba.shape[0]
-                start = rng.uniform(-0.2 * s, size - 0.8 * s, 2)
-                sprites.append(MovingSprite(rgba, start + smooth_path(rng, frames, extent * rng.uniform(0.5, 1.0))))
-        blurred, sharp = render_exposure(canvas, shake, (size, size), (margin, margin), sprites, None, lens)
+
+    def sprites(frames: int) -> list[MovingSprite]:
+        out = []
+        for _ in range(int(rng.integers(1, 3))):
+            rgba = _object(rng, pool, size, scale, mix)
+            s = rgba.shape[0]
+            start = rng.uniform(-0.2 * s, size - 0.8 * s, 2)
+            out.append(MovingSprite(rgba, start + smooth_path(rng, frames, extent * rng.uniform(0.5, 1.0))))
+        return out
+
+    blurred, sharp = render_motion(rng, canvas, size, margin, kind, extent, mix.frames, lens, sprites)
     blurred, sharp = (np.ascontiguousarray(a, dtype=np.float32) for a in (blurred, sharp))
     blurred, sharp = degrade_pair(rng, blurred, sharp, mix)
     return blurred, sharp, index

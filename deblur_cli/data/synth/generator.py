@@ -10,6 +10,8 @@ scenes. Deterministic given the ``np.random.Generator``."""
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from ..mix import SynthConfig
@@ -27,8 +29,8 @@ def _extent(rng: np.random.Generator, cfg: SynthConfig, sharp: bool) -> float:
     return float(2.0 + (cfg.max_extent - 2.0) * rng.random() ** 1.5)  # more small blurs than large
 
 
-def _frames(rng: np.random.Generator, cfg: SynthConfig, extent: float) -> int:
-    n = int(rng.integers(cfg.frames[0] // 2, cfg.frames[1] // 2 + 1)) * 2 + 1  # odd, as GoPro's 7..23
+def _frames(rng: np.random.Generator, frames: tuple[int, int], extent: float) -> int:
+    n = int(rng.integers(frames[0] // 2, frames[1] // 2 + 1)) * 2 + 1  # odd, as GoPro's 7..23
     n = max(n, int(np.ceil(extent)) + 1)  # at most ~1 px between sub-frames: no ghosting
     return n | 1
 
@@ -86,25 +88,43 @@ def make_pair(rng: np.random.Generator, size: int = 256, motion: str = "mixed",
     side = size + 2 * margin
     canvas = scene(rng, side, side, cfg.p_fibres, cfg.p_warp)
     lens = float(rng.uniform(*cfg.lens_sigma))
-    if kind == "kernel":
-        k = trajectory_kernel(rng, size=2 * (int(extent) // 2) + 9, length=extent)
-        blurred = convolve_linear(canvas, k, lens)[margin:margin + size, margin:margin + size]
-        sharp = convolve_linear(canvas, np.ones((1, 1), np.float32), lens)[margin:margin + size, margin:margin + size]
-    else:
-        frames = _frames(rng, cfg, extent)
-        cam_extent = extent if kind in ("shake", "none") else extent * rng.uniform(0.0, 0.3)
-        shake = camera_shake(rng, frames, size, cam_extent)
-        sprites = []
-        if kind == "objects":
-            for _ in range(int(rng.integers(1, 4))):
-                s = int(rng.integers(size // 6, size // 2 + 1))
-                start = rng.uniform(-0.2 * s, size - 0.8 * s, 2)
-                path = smooth_path(rng, frames, extent * rng.uniform(0.5, 1.0))
-                sprites.append(MovingSprite(sprite(rng, s, p_fibres=cfg.p_fibres), start + path))
-        hl = _highlights(rng, side, side) if rng.random() < cfg.p_highlights else None
-        blurred, sharp = render_exposure(canvas, shake, (size, size), (margin, margin), sprites, hl, lens)
+
+    def sprites(frames: int) -> list[MovingSprite]:
+        out = []
+        for _ in range(int(rng.integers(1, 4))):
+            s = int(rng.integers(size // 6, size // 2 + 1))
+            start = rng.uniform(-0.2 * s, size - 0.8 * s, 2)
+            path = smooth_path(rng, frames, extent * rng.uniform(0.5, 1.0))
+            out.append(MovingSprite(sprite(rng, s, p_fibres=cfg.p_fibres), start + path))
+        return out
+
+    def highlights() -> np.ndarray | None:
+        return _highlights(rng, side, side) if rng.random() < cfg.p_highlights else None
+
+    blurred, sharp = render_motion(rng, canvas, size, margin, kind, extent, cfg.frames, lens, sprites, highlights)
     blurred, sharp = (np.ascontiguousarray(a, dtype=np.float32) for a in (blurred, sharp))
     return degrade_pair(rng, blurred, sharp, cfg)
+
+
+def render_motion(rng: np.random.Generator, canvas: np.ndarray, size: int, margin: int, kind: str, extent: float,
+                  frames: tuple[int, int], lens: float,
+                  sprites: Callable[[int], list[MovingSprite]] | None = None,
+                  highlights: Callable[[], np.ndarray | None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(blurred, sharp), ``size`` x ``size``, of the middle of ``canvas`` (``margin`` px wider on every side): a
+    uniform random-trajectory kernel for ``kind == "kernel"``, else an exposure of camera shake, of which moving
+    objects get only up to 30 % (``sprites(frames)`` makes them). ``highlights()`` may add lights that saturate.
+    Shared by procedural scenes and photos; the order of the random draws is part of what a seed means."""
+    if kind == "kernel":
+        k = trajectory_kernel(rng, size=2 * (int(extent) // 2) + 9, length=extent)
+        crop = slice(margin, margin + size)
+        return (convolve_linear(canvas, k, lens)[crop, crop],
+                convolve_linear(canvas, np.ones((1, 1), np.float32), lens)[crop, crop])
+    n = _frames(rng, frames, extent)
+    cam_extent = extent if kind in ("shake", "none") else extent * rng.uniform(0.0, 0.3)
+    shake = camera_shake(rng, n, size, cam_extent)
+    moving = sprites(n) if kind == "objects" and sprites is not None else []
+    lights = highlights() if highlights is not None else None
+    return render_exposure(canvas, shake, (size, size), (margin, margin), moving, lights, lens)
 
 
 def blur_photo(rng: np.random.Generator, photo: np.ndarray, extent: float = 12.0,
@@ -116,7 +136,7 @@ def blur_photo(rng: np.random.Generator, photo: np.ndarray, extent: float = 12.0
     """
     cfg = config or SynthConfig()
     h, w = photo.shape[:2]
-    frames = _frames(rng, cfg, extent)
+    frames = _frames(rng, cfg.frames, extent)
     shake = camera_shake(rng, frames, max(h, w), extent)
     blurred, sharp = render_exposure(photo.astype(np.float32), shake, (h, w), (0.0, 0.0))
     if degrade_input:
