@@ -72,3 +72,13 @@ def test_the_library_defaults_are_the_commands_defaults():
 
     assert EvalOptions().ensemble == DEFAULTS.ensemble == 2
     assert load_model("bag-compact").ensemble == DEFAULTS.ensemble
+
+
+def test_settings_travel_as_one_object_to_the_engine():
+    from deblur_cli.inference.api import load_model
+    from deblur_cli.inference.settings import RestoreSettings
+
+    settings = RestoreSettings(ensemble=4, strength=1.5, tile="0", device="cpu", precision="fp32")
+    restorer = load_model("bag-compact", **settings.engine())
+    assert (restorer.ensemble, restorer.strength, restorer.tile_mode) == (4, 1.5, "plain")
+    assert str(restorer.device) == "cpu"

@@ -80,14 +80,19 @@ def run(
     items = _drop_earlier_extras(scanned.items, suffix, output)
     jobs = plan_outputs(items, output, suffix=suffix, ext=ext)
 
+    from ..inference.pipeline import BatchOptions
+    from ..inference.settings import RestoreSettings
+
     launch = shards.launch_from_env()
     device = shards.device_for(launch, device)
+    settings = RestoreSettings(ensemble=ensemble, strength=strength, tile=tile, tile_mode=tile_mode, device=device,
+                               precision=precision)
+    batch = BatchOptions(ext=ext, quality=quality, overwrite=overwrite, max_pixels=max_pixels, compare=compare,
+                         save_attention=save_attention)
     try:
         with shards.process_group(launch, device):
             outcomes = shards.run_sharded(
-                lambda: _run_shard(shards.shard(jobs, launch), model, weights, device, precision, tile,
-                                   tile_mode, ensemble, strength, ext, quality, overwrite, max_pixels,
-                                   compare, save_attention,
+                lambda: _run_shard(shards.shard(jobs, launch), model, weights, settings, batch,
                                    show_progress=launch.is_main and not quiet and not as_json, debug=debug),
                 launch)
     except DeblurError as exc:
@@ -104,21 +109,19 @@ def run(
         raise typer.Exit(1)
 
 
-def _run_shard(jobs, model, weights, device, precision, tile, tile_mode, ensemble, strength, ext, quality,
-               overwrite, max_pixels, compare, save_attention, show_progress, debug):
+def _run_shard(jobs, model, weights, settings, batch, show_progress: bool, debug: bool):
+    """One process's share of the files: load the model with ``settings`` (a RestoreSettings) and run the batch
+    (``batch``, a pipeline.BatchOptions)."""
     from ..inference.api import load_model
     from ..inference.devices import precision_name
-    from ..inference.pipeline import BatchOptions, ConsoleReporter, run_batch
+    from ..inference.pipeline import ConsoleReporter, run_batch
 
-    restorer = load_model(model, weights=weights, device=device, precision=precision, tile=tile,
-                          tile_mode=tile_mode, ensemble=ensemble, strength=strength)
+    restorer = load_model(model, weights=weights, **settings.engine())
     if restorer.note and show_progress:
         print(f"note: {restorer.note}", file=sys.stderr)
-    options = BatchOptions(ext=ext, quality=quality, overwrite=overwrite, max_pixels=max_pixels,
-                           compare=compare, save_attention=save_attention)
-    results = run_batch(jobs, restorer, options, ConsoleReporter(show_bar=show_progress, debug=debug))
+    results = run_batch(jobs, restorer, batch, ConsoleReporter(show_bar=show_progress, debug=debug))
     info = {"model": restorer.name, "weights": str(restorer.weights_path), "device": str(restorer.device),
-            "precision": precision_name(restorer.dtype), "tile": tile, "tile_mode": restorer.tile_mode,
+            "precision": precision_name(restorer.dtype), "tile": settings.tile, "tile_mode": restorer.tile_mode,
             "ensemble": restorer.ensemble, "strength": restorer.strength, "note": restorer.note}
     return results, info
 
