@@ -44,25 +44,19 @@ def make_sets(photos: Path, out: Path) -> None:
 
 
 def sharp_chelsea_gain(restorer) -> float:
-    """PSNR change on scikit-image's `chelsea` as a sharp photo saved at JPEG q90 (the target is the photo)."""
-    from skimage import data
-
+    """PSNR change on scikit-image's `chelsea` as a sharp photo saved at JPEG q90 (the target is the photo): the
+    `sharp (jpeg q90)` case of the transfer check, alone."""
     from deblur_cli.data.synth.degrade import jpeg
-    from deblur_cli.measure.metrics import psnr_ssim
+    from deblur_cli.eval.transfer_check import chelsea, psnr8
 
-    photo = data.chelsea().astype(np.float32) / 255.0
+    photo = chelsea()
     inp = jpeg(np.random.default_rng(0), photo, (90, 90))
-    out = restorer.restore(inp)
-
-    def score(x):
-        return float(psnr_ssim(torch.from_numpy(x).permute(2, 0, 1)[None], torch.from_numpy(photo).permute(2, 0, 1)[None])[0][0])
-
-    return score(out) - score(inp)
+    return psnr8(restorer.restore(inp), photo) - psnr8(inp, photo)
 
 
 def measure(variant: str, weights: str | None, sets: Path, ensemble: int = 2, strength: float = 1.0) -> dict:
-    from deblur_cli.eval.eval_sets import open_dataset
     from deblur_cli.eval.eval_run import EvalOptions, default_load, evaluate_target
+    from deblur_cli.eval.eval_sets import open_dataset
     from deblur_cli.eval.targets import Target
 
     options = EvalOptions(device="cpu", tile="0", ensemble=ensemble, strength=strength, weights=weights,
