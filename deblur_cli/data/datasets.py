@@ -21,6 +21,7 @@ from ..inference.imageio import read_image
 from ..measure.levels import quantize
 from .layouts import find_pairs
 from .mix import PhotoMix
+from .photo_pairs import PhotoPool, find_photos, make_photo_pair
 from .synth import SynthConfig, make_pair
 
 SYNTH_VERSION = "4"  # bump when the generator changes, so caches of older pairs are not reused
@@ -135,8 +136,6 @@ class PhotoDataset(Dataset):
     def __init__(self, folder: str | os.PathLike, length: int, seed: int, crop: int = 128, motion: str = "mixed",
                  mix: PhotoMix | None = None, augment: bool = True, procedural: Dataset | None = None,
                  procedural_share: float = 0.0):
-        from .photo_pairs import PhotoPool, find_photos
-
         self.mix = mix or PhotoMix()
         self.pool = PhotoPool(find_photos(folder), max(self.mix.megapixels))
         self.length, self.seed, self.crop, self.motion, self.augment = length, seed, crop, motion, augment
@@ -151,8 +150,6 @@ class PhotoDataset(Dataset):
         return self.length
 
     def __getitem__(self, index: int) -> dict:
-        from .photo_pairs import make_photo_pair
-
         if not 0 <= index < self.length:
             raise IndexError(index)
         rng = np.random.default_rng([self.seed, self.epoch, index, 0xF070])

@@ -35,6 +35,7 @@ from .mix import PhotoMix
 from .synth.generator import degrade_pair, render_motion
 from .synth.motion import smooth_path
 from .synth.render import MovingSprite
+from .synth.scenes import _leaf_alpha
 
 PHOTO_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
 PHOTO_MOTIONS = ("mixed", "blurred", "shake", "objects", "kernel", "none")
@@ -152,8 +153,6 @@ def _kind(rng: np.random.Generator, motion: str, mix: PhotoMix) -> str:
 
 def _object(rng: np.random.Generator, pool: PhotoPool, size: int, scale: float, mix: PhotoMix) -> np.ndarray:
     """A region of another photo with a soft-edged elliptical or polygonal outline, as rgba."""
-    from .synth.scenes import _leaf_alpha
-
     s = int(rng.integers(size // 4, size // 2 + 1))
     rgb = _window(rng, pool.photo(int(rng.integers(len(pool)))), s, scale, mix.candidates)
     yy, xx = np.mgrid[0:s, 0:s].astype(np.float32) - (s - 1) / 2
