@@ -19,8 +19,9 @@ import pytest
 from PIL import Image, ImageCms, ImageOps, JpegImagePlugin
 
 from deblur_cli.errors import DeblurError
-from deblur_cli.inference import imageio
 from deblur_cli.inference.imageio import ImageReadError, Picture, read_image, write_image
+from deblur_cli.inference.imageio import writing
+from deblur_cli.inference.imageio.metadata import PIXEL_X_DIMENSION, PIXEL_Y_DIMENSION
 
 RNG = np.random.default_rng(1234)
 ORIENTATION, MAKE, MODEL, EXIF_IFD, DATE_ORIGINAL = 0x0112, 0x010F, 0x0110, 0x8769, 0x9003
@@ -145,8 +146,8 @@ def exif_block(orientation: int = 1, width: int | None = None, height: int | Non
     sub = tags.get_ifd(EXIF_IFD)
     sub[DATE_ORIGINAL] = "2024:05:06 07:08:09"
     if width is not None:
-        sub[imageio.PIXEL_X_DIMENSION] = width
-        sub[imageio.PIXEL_Y_DIMENSION] = height
+        sub[PIXEL_X_DIMENSION] = width
+        sub[PIXEL_Y_DIMENSION] = height
     return tags.tobytes()
 
 
@@ -477,7 +478,7 @@ def test_orientation_6_is_applied_reset_and_other_tags_kept(tmp_path):
         assert tags[MAKE] == "TestMake" and tags[MODEL] == "Model 7"
         sub = tags.get_ifd(EXIF_IFD)
         assert sub[DATE_ORIGINAL] == "2024:05:06 07:08:09"
-        assert (sub[imageio.PIXEL_X_DIMENSION], sub[imageio.PIXEL_Y_DIMENSION]) == (4, 6)
+        assert (sub[PIXEL_X_DIMENSION], sub[PIXEL_Y_DIMENSION]) == (4, 6)
         assert np.asarray(ImageOps.exif_transpose(im)).shape == (6, 4, 3)  # viewers do not rotate it again
 
 
@@ -690,7 +691,7 @@ def test_failed_16bit_encode_leaves_nothing(tmp_path, monkeypatch):
         fp.write(b"partial")
         raise RuntimeError("encoder bug")
 
-    monkeypatch.setattr(imageio.encoders, "encode_png16", boom)
+    monkeypatch.setattr(writing.encoders, "encode_png16", boom)
     with pytest.raises(RuntimeError):
         write_image(tmp_path / "o.png", Picture(rgb=np.zeros((2, 2, 3), np.float32), bit_depth=16))
     assert folder_listing(tmp_path) == []

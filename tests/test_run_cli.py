@@ -207,11 +207,11 @@ def test_restore_file_library_call(shots, tmp_path):
 def test_pipeline_decodes_ahead_while_the_network_runs(shots, tmp_path, monkeypatch):
     import threading
 
-    from deblur_cli.inference import imageio, pipeline
+    from deblur_cli.inference import pipeline
     from deblur_cli.inference.paths import Job
 
     second_read = threading.Event()
-    real_read = imageio.read_image
+    real_read = pipeline.read_image
 
     def read(path, max_pixels=None):
         if path.name == "b.jpg":
@@ -226,7 +226,7 @@ def test_pipeline_decodes_ahead_while_the_network_runs(shots, tmp_path, monkeypa
             assert second_read.wait(10), "reader did not run ahead"
             return rgb
 
-    monkeypatch.setattr(imageio, "read_image", read)
+    monkeypatch.setattr(pipeline, "read_image", read)
     jobs = [Job(shots / "a.png", tmp_path / "a.png"), Job(shots / "b.jpg", tmp_path / "b.jpg"),
             Job(shots / "missing.png", tmp_path / "m.png")]
     results = pipeline.run_batch(jobs, WaitsForReader())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 from .engine import Restorer
+from .imageio import read_image, write_image
 from .settings import DEFAULTS
 
 
@@ -55,8 +56,6 @@ def restore_file(src: str | os.PathLike, dst: str | os.PathLike, model: str = "b
 
     Pass ``restorer`` to reuse a loaded model over many files.
     """
-    from .imageio import read_image, write_image
-
     if restorer is None:
         restorer = load_model(model, weights=weights, device=device, precision=precision, tile=tile,
                               ensemble=ensemble, strength=strength)

@@ -25,6 +25,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from ..errors import DeblurError, UsageError
+from .imageio import Picture, read_image, write_image
 from .paths import Job, should_skip
 
 QUEUE_DEPTH = 2
@@ -87,8 +88,6 @@ def attention_paths(dst: Path, count: int) -> tuple[Path, list[Path]]:
 def run_batch(jobs: Iterable[Job], restorer, options: BatchOptions = BatchOptions(),
               reporter: Reporter | None = None) -> list[FileResult]:
     """Restore every job's ``src`` into its ``dst``; one result per job, in job order."""
-    from .imageio import read_image
-
     jobs = list(jobs)
     reporter = reporter or Reporter()
     results: list[FileResult | None] = [None] * len(jobs)
@@ -205,8 +204,6 @@ def _attention_collector(restorer):
 
 def _write_outputs(job: Job, picture, restored: np.ndarray, maps: np.ndarray | None,
                    options: BatchOptions) -> FileResult:
-    from .imageio import write_image
-
     dst = Path(job.dst)
     notes = write_image(dst, picture, rgb=restored, ext=options.ext, quality=options.quality)
     extras = []
@@ -224,8 +221,6 @@ def _write_outputs(job: Job, picture, restored: np.ndarray, maps: np.ndarray | N
 
 def _write_attention(dst: Path, picture, maps: np.ndarray) -> list[str]:
     """The K maps (KxHxW in [0, 1]) as gray 8-bit PNGs: one per module and a 2-column grid of all."""
-    from .imageio import Picture, write_image
-
     grid_path, paths = attention_paths(dst, len(maps))
     gray = dict(mode="gray", bit_depth=8, path=picture.path)  # path: write_image refuses to overwrite the input
     for path, m in zip(paths, maps):

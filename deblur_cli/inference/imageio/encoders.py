@@ -1,6 +1,6 @@
 """Encoders Pillow lacks: 16-bit PNG (gray, gray+alpha, RGB, RGBA) and TIFF with EXIF sub-IFDs at 8 or 16 bits.
 
-Used by :func:`deblur_cli.inference.imageio.write_image`; each writes a whole file to an open binary stream.
+Used by :func:`.writing.write_image`; each writes a whole file to an open binary stream.
 """
 
 from __future__ import annotations

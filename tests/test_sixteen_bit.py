@@ -1,0 +1,197 @@
+"""16-bit PNG and TIFF are read with their exact 16-bit values, whichever layout, byte order or compression.
+
+Files are written by code other than the reader's OpenCV where possible: PNG by our own encoder (tests/test_imageio
+also covers every PNG row filter and interlacing with a pure-Python one), TIFF by tifffile; only the LZW TIFF comes
+from OpenCV, and Pillow's independent 8-bit view of it is checked too. Every sample set holds values that an 8-bit
+read cannot give back (x != (x >> 8) * 257), so a reader that fell back to 8 bits fails here.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+
+from deblur_cli.inference.imageio import ImageReadError, read_image
+from deblur_cli.inference.imageio.encoders import encode_png16
+
+RNG = np.random.default_rng(16)
+
+
+def random_u16(*shape) -> np.ndarray:
+    samples = RNG.integers(0, 65536, shape, dtype=np.uint16)
+    samples.flat[0] = 0x0102  # at least one value that no 8-bit level (a multiple of 257) gives back
+    return samples
+
+
+def as_u16(values: np.ndarray) -> np.ndarray:
+    return np.rint(values * 65535).astype(np.uint16)
+
+
+def write_png(path: Path, samples: np.ndarray, exif: bytes | None = None) -> None:
+    with open(path, "wb") as fp:
+        encode_png16(fp, samples, icc=None, exif=exif, dpi=None)
+
+
+def write_tiff(path: Path, samples: np.ndarray, byteorder: str = "<", compression=None, extra: str = "unassalpha",
+               orientation: int = 1) -> None:
+    channels = 1 if samples.ndim == 2 else samples.shape[2]
+    tifffile.imwrite(path, samples, byteorder=byteorder, compression=compression,
+                     photometric="minisblack" if channels == 1 else "rgb",
+                     extrasamples=[extra] if channels == 4 else None,
+                     extratags=[(274, "H", 1, orientation, True)] if orientation != 1 else [])
+
+
+def write_lzw_tiff_with_opencv(path: Path, samples: np.ndarray) -> None:
+    bgr = np.ascontiguousarray(np.concatenate([samples[..., 2::-1], samples[..., 3:]], axis=2))
+    ok, data = cv2.imencode(".tif", bgr, [cv2.IMWRITE_TIFF_COMPRESSION, cv2.IMWRITE_TIFF_COMPRESSION_LZW])
+    assert ok
+    path.write_bytes(data.tobytes())
+
+
+WRITERS = {
+    "png": write_png,
+    "tif little-endian": write_tiff,
+    "tif big-endian": lambda path, samples: write_tiff(path, samples, byteorder=">"),
+    "tif deflate": lambda path, samples: write_tiff(path, samples, compression="zlib"),
+    "tif big-endian deflate": lambda path, samples: write_tiff(path, samples, byteorder=">", compression="zlib"),
+    "tif lzw (OpenCV)": write_lzw_tiff_with_opencv,
+}
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+@pytest.mark.parametrize("kind", WRITERS)
+def test_16bit_colour_reads_the_exact_values(tmp_path, kind, channels):
+    samples = random_u16(6, 7, channels)
+    path = tmp_path / ("in.png" if kind == "png" else "in.tif")
+    WRITERS[kind](path, samples)
+    picture = read_image(path)
+    assert (picture.bit_depth, picture.mode) == (16, "rgb")
+    assert np.array_equal(as_u16(picture.rgb), samples[..., :3])
+    if channels == 4:
+        assert picture.alpha.dtype == np.uint16 and np.array_equal(picture.alpha, samples[..., 3])
+    else:
+        assert picture.alpha is None
+    with Image.open(path) as im:  # Pillow alone decodes the same file to the high bytes only
+        high_bytes = np.asarray(im.convert("RGBA" if channels == 4 else "RGB"))
+    assert np.array_equal(high_bytes, (samples >> 8).astype(np.uint8))
+
+
+@pytest.mark.parametrize("ext", ["png", "tif"])
+def test_an_8_bit_read_would_fail(tmp_path, ext):
+    samples = np.array([[[0x0001, 0x00FF, 0x0100], [0x7FFF, 0x8000, 0xFFFE]]], np.uint16)
+    scaled_from_8_bits = (samples >> 8) * 257  # what a reader that kept only the high byte would return
+    assert not np.any(scaled_from_8_bits == samples)
+    path = tmp_path / f"in.{ext}"
+    (write_png if ext == "png" else write_tiff)(path, samples)
+    assert np.array_equal(as_u16(read_image(path).rgb), samples)
+
+
+def test_16bit_gray_with_alpha_png(tmp_path):
+    samples = random_u16(5, 4, 2)
+    write_png(tmp_path / "la.png", samples)
+    picture = read_image(tmp_path / "la.png")
+    assert (picture.mode, picture.bit_depth) == ("gray", 16)
+    assert np.array_equal(as_u16(picture.rgb[..., 0]), samples[..., 0])
+    assert np.array_equal(picture.alpha, samples[..., 1])
+
+
+@pytest.mark.parametrize("byteorder", ["<", ">"])
+def test_16bit_gray_tiff(tmp_path, byteorder):
+    samples = random_u16(5, 4)
+    write_tiff(tmp_path / "g.tif", samples, byteorder=byteorder)
+    picture = read_image(tmp_path / "g.tif")
+    assert (picture.mode, picture.bit_depth, picture.alpha) == ("gray", 16, None)
+    assert np.array_equal(as_u16(picture.rgb[..., 0]), samples)
+
+
+def test_16bit_gray_png_colour_key_becomes_alpha(tmp_path):
+    write_png(tmp_path / "k.png", np.array([[7, 8]], np.uint16))
+    png = (tmp_path / "k.png").read_bytes()
+    body = struct.pack(">H", 7)
+    trns = struct.pack(">I", len(body)) + b"tRNS" + body + struct.pack(">I", zlib.crc32(b"tRNS" + body))
+    at = png.index(b"IDAT") - 4
+    (tmp_path / "k.png").write_bytes(png[:at] + trns + png[at:])
+    picture = read_image(tmp_path / "k.png")
+    assert picture.mode == "gray" and picture.alpha.tolist() == [[0, 65535]]
+
+
+def test_premultiplied_alpha_tiff_is_made_straight(tmp_path):
+    samples = np.array([[[16384, 32768, 0, 32768], [100, 200, 300, 0], [1, 2, 3, 65535]]], np.uint16)
+    # 16384 / 32768 of full scale is 32767.5: rounded half to even, as every level in the package is
+    write_tiff(tmp_path / "a.tif", samples, extra="assocalpha")
+    picture = read_image(tmp_path / "a.tif")
+    assert as_u16(picture.rgb).tolist() == [[[32768, 65535, 0], [0, 0, 0], [1, 2, 3]]]
+    assert picture.alpha.tolist() == [[32768, 0, 65535]]
+
+
+def test_unspecified_fourth_tiff_sample_is_not_alpha(tmp_path):
+    samples = random_u16(3, 4, 4)
+    write_tiff(tmp_path / "x.tif", samples, extra="unspecified")
+    picture = read_image(tmp_path / "x.tif")
+    assert picture.alpha is None and np.array_equal(as_u16(picture.rgb), samples[..., :3])
+
+
+def test_planar_16bit_tiff_is_left_to_pillow(tmp_path):
+    """OpenCV reads one plane per channel as if the samples were interleaved; Pillow reads it at 8 bits (11.0 on)
+    or refuses it (before 11.0: "multistrip support not yet implemented"). Either way, never wrong pixels."""
+    samples = random_u16(4, 5, 3)
+    tifffile.imwrite(tmp_path / "p.tif", np.moveaxis(samples, 2, 0), photometric="rgb", planarconfig="separate",
+                     compression="zlib")
+    try:
+        picture = read_image(tmp_path / "p.tif")
+    except ImageReadError as exc:
+        assert "not supported" in str(exc) and "\n" not in str(exc)
+        return
+    assert picture.bit_depth == 8 and any("read as 8 bits" in n for n in picture.notes)
+    assert np.array_equal(np.rint(picture.rgb * 255).astype(np.uint8), (samples >> 8).astype(np.uint8))
+
+
+def test_corrupt_16bit_png_is_one_line(tmp_path):
+    write_png(tmp_path / "c.png", random_u16(32, 32, 3))
+    data = bytearray((tmp_path / "c.png").read_bytes())
+    start = data.index(b"IDAT") + 4
+    data[start + 10 : start + 200] = bytes(190)
+    (tmp_path / "c.png").write_bytes(bytes(data))
+    with pytest.raises(ImageReadError) as info:
+        read_image(tmp_path / "c.png")
+    assert str(tmp_path / "c.png") in str(info.value) and "\n" not in str(info.value)
+
+
+# Stored pixels -> what a viewer shows, for EXIF/TIFF orientations 1-8 (written out here, not taken from the reader).
+UPRIGHT = {1: lambda a: a, 2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+           5: lambda a: a.swapaxes(0, 1), 6: lambda a: np.rot90(a, -1), 7: lambda a: a.swapaxes(0, 1)[::-1, ::-1],
+           8: lambda a: np.rot90(a, 1)}
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("kind", ["tif rgb 8-bit", "tif rgb 16-bit", "tif gray 16-bit", "tif rgba 16-bit deflate",
+                                  "png rgb 16-bit"])
+def test_orientation_is_applied_once(tmp_path, kind, orientation):
+    """Pillow and OpenCV turn a TIFF upright as they decode it; a PNG's EXIF orientation is left to the reader."""
+    channels = {"rgb": 3, "gray": 1, "rgba": 4}[kind.split()[1]]
+    stored = random_u16(4, 6, channels) if channels > 1 else random_u16(4, 6)
+    if "8-bit" in kind:
+        stored = (stored >> 8).astype(np.uint8)
+    if kind.startswith("png"):
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        write_png(tmp_path / "o.png", stored, exif=exif.tobytes())
+        path = tmp_path / "o.png"
+    else:
+        path = tmp_path / "o.tif"
+        write_tiff(path, stored, compression="zlib" if "deflate" in kind else None, orientation=orientation)
+    picture = read_image(path)
+    expected = UPRIGHT[orientation](stored)
+    colour = expected if channels == 1 else expected[..., :3]
+    got = picture.rgb[..., 0] if channels == 1 else picture.rgb
+    peak = 255 if "8-bit" in kind else 65535
+    assert np.array_equal(np.rint(got * peak), colour)
+    if channels == 4:
+        assert np.array_equal(picture.alpha, expected[..., 3])
