@@ -143,11 +143,11 @@ def exif_block(orientation: int = 1, width: int | None = None, height: int | Non
     tags[ORIENTATION] = orientation
     tags[MAKE] = "TestMake"
     tags[MODEL] = "Model 7"
-    sub = tags.get_ifd(EXIF_IFD)
-    sub[DATE_ORIGINAL] = "2024:05:06 07:08:09"
+    sub = {DATE_ORIGINAL: "2024:05:06 07:08:09"}
     if width is not None:
         sub[PIXEL_X_DIMENSION] = width
         sub[PIXEL_Y_DIMENSION] = height
+    tags[EXIF_IFD] = sub  # a dict: before Pillow 11.3, a sub-IFD filled through get_ifd() is not serialised
     return tags.tobytes()
 
 
@@ -404,7 +404,7 @@ def test_16bit_gray_png_written_by_pillow_round_trips(tmp_path):
     assert (picture.mode, picture.bit_depth) == ("gray", 16)
     write_image(tmp_path / "o.png", picture)
     with Image.open(tmp_path / "o.png") as im:
-        assert im.mode == "I;16" and np.array_equal(np.asarray(im), samples)
+        assert im.mode in ("I;16", "I") and np.array_equal(np.asarray(im), samples)  # "I" before Pillow 10.4
 
 
 def test_16bit_into_an_8bit_format_rounds_and_notes(tmp_path):
