@@ -87,6 +87,55 @@ def test_smooth_path_length_and_centre():
     np.testing.assert_allclose(p[10], 0.0)
 
 
+def test_smooth_path_mean_anchor_is_the_same_path_moved():
+    middle = smooth_path(np.random.default_rng(0), 21, 10.0, anchor="middle")
+    mean = smooth_path(np.random.default_rng(0), 21, 10.0, anchor="mean")
+    np.testing.assert_allclose(mean.mean(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(mean - middle, np.broadcast_to(mean[10], mean.shape))  # same draws, other origin
+    assert np.linalg.norm(mean[10]) > 0.1  # on a curved walk the middle instant is not the mean pose
+    with pytest.raises(ValueError, match="anchor"):
+        smooth_path(np.random.default_rng(0), 21, 10.0, anchor="start")
+
+
+def _dot_centroid(image: np.ndarray) -> np.ndarray:
+    w = to_linear(torch.from_numpy(image[..., 0])).numpy()
+    ys, xs = np.mgrid[: w.shape[0], : w.shape[1]]
+    return np.array([(w * xs).sum(), (w * ys).sum()]) / w.sum()
+
+
+@pytest.mark.parametrize("seed", [2, 5, 9])
+def test_mean_anchor_puts_the_target_where_the_streak_is_centred(seed):
+    # one bright dot, pure translation: the blurred streak's centre of light is the mean camera pose, so a "mean"
+    # target lies under the streak's centre, and a "middle" target (GoPro's) is off it by the path's asymmetry
+    canvas = np.zeros((96, 96, 3), np.float32)
+    canvas[47:49, 47:49] = 1.0
+    off = {}
+    for anchor in ("mean", "middle"):
+        shake = camera_shake(np.random.default_rng(seed), 15, 64, extent=12.0, rotation_share=0.0, anchor=anchor)
+        blurred, sharp = render_exposure(canvas, shake, (64, 64), (16, 16))
+        off[anchor] = np.linalg.norm(_dot_centroid(blurred) - _dot_centroid(sharp))
+    assert off["mean"] < 0.05 and off["middle"] > 0.3
+
+
+def test_middle_anchor_target_is_the_middle_subframe():
+    canvas = scene(np.random.default_rng(0), 96, 96)
+    shake = camera_shake(np.random.default_rng(3), 9, 64, extent=8.0)
+    _, sharp = render_exposure(canvas, shake, (64, 64), (16, 16))
+    middle = camera_shake(np.random.default_rng(3), 9, 64, extent=8.0)
+    middle.translation, middle.rotation = middle.translation[4:5], middle.rotation[4:5]  # the middle sub-frame alone
+    _, alone = render_exposure(canvas, middle, (64, 64), (16, 16))
+    np.testing.assert_array_equal(sharp, alone)
+
+
+def test_photo_and_synth_mixes_choose_their_anchor():
+    from deblur_cli.data.mix import PhotoMix, photo_mix, synth_config
+
+    assert SynthConfig().anchor == "middle" and PhotoMix().anchor == "mean"
+    assert photo_mix({"anchor": "middle"}).anchor == "middle"
+    with pytest.raises(ValueError, match="anchor"):
+        synth_config({"anchor": "first"})
+
+
 def test_trajectory_kernel_is_normalised_and_not_a_delta():
     k = trajectory_kernel(np.random.default_rng(4), size=31, length=15.0)
     assert k.shape == (31, 31) and k.sum() == pytest.approx(1.0, abs=1e-5) and (k > 0).sum() > 10

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+ANCHORS = ("middle", "mean")  # synth/motion.py: where the sharp target sits on a motion path
+
 
 @dataclass(frozen=True)
 class SynthConfig:
@@ -26,6 +28,7 @@ class SynthConfig:
     lens_sigma: tuple[float, float] = (0.0, 1.2)  # Gaussian lens PSF in px, shared by input and target
     p_fibres: float = 0.0  # share of leaves textured with fur/grass-like strands (scenes.fibre_field); 0 = v4 scenes
     p_warp: float = 0.0  # chance that a scene's leaves are bent by a smooth random warp; 0 = v4 scenes
+    anchor: str = "middle"  # the target is the middle sub-frame, as GoPro's (synth/motion.py, ANCHORS)
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ class PhotoMix:
     jpeg_quality: tuple[int, int] = (70, 95)
     frames: tuple[int, int] = (7, 23)
     lens_sigma: tuple[float, float] = (0.0, 0.0)  # a photo's target has its own optics
+    # the target is the pose at the time-average of the motion, so a restored photo does not shift (synth/motion.py)
+    anchor: str = "mean"
 
 
 def synth_config(table: dict) -> SynthConfig:
@@ -70,7 +75,11 @@ def mix_config(cls, table: dict):
         if key not in fields:
             raise ValueError(f"unknown key {key!r} (allowed: {', '.join(fields)})")
         default = getattr(cls, key)
-        if isinstance(default, tuple):
+        if key == "anchor":
+            if value not in ANCHORS:
+                raise ValueError(f"anchor: one of {', '.join(ANCHORS)}, got {value!r}")
+            values[key] = value
+        elif isinstance(default, tuple):
             kind = type(default[0])
             if (not isinstance(value, (list, tuple)) or len(value) != 2
                     or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)

@@ -4,7 +4,8 @@ Procedural scenes alone do not teach what fur, hair and foliage look like (docs/
 module blurs real photos the way :mod:`.synth` blurs its scenes: a window of a photo is the static canvas, the
 camera shakes (translation and rotation about a pivot, so blur varies across the frame) or a random-trajectory
 kernel smears it, or a region cut from another photo moves over it, all averaged in linear light over the
-sub-frames of an exposure; the target is the middle sub-frame, as in GoPro. Noise is shared by input and
+sub-frames of an exposure; the target is the frame at the time-average of the motion (``PhotoMix.anchor``, see
+:mod:`.synth.motion`), so a restored photo does not move. Noise is shared by input and
 target and JPEG hits the input only (:func:`.synth.generator.degrade_pair`). A share of pairs is near-sharp, so
 that a network learns to leave sharp photos alone.
 
@@ -185,10 +186,11 @@ def make_photo_pair(rng: np.random.Generator, pool: PhotoPool, size: int, motion
             rgba = _object(rng, pool, size, scale, mix)
             s = rgba.shape[0]
             start = rng.uniform(-0.2 * s, size - 0.8 * s, 2)
-            out.append(MovingSprite(rgba, start + smooth_path(rng, frames, extent * rng.uniform(0.5, 1.0))))
+            path = smooth_path(rng, frames, extent * rng.uniform(0.5, 1.0), anchor=mix.anchor)
+            out.append(MovingSprite(rgba, start + path, target=start))
         return out
 
-    blurred, sharp = render_motion(rng, canvas, size, margin, kind, extent, mix.frames, lens, sprites)
+    blurred, sharp = render_motion(rng, canvas, size, margin, kind, extent, mix.frames, lens, sprites, anchor=mix.anchor)
     blurred, sharp = (np.ascontiguousarray(a, dtype=np.float32) for a in (blurred, sharp))
     blurred, sharp = degrade_pair(rng, blurred, sharp, mix)
     return blurred, sharp, index

@@ -94,14 +94,15 @@ def make_pair(rng: np.random.Generator, size: int = 256, motion: str = "mixed",
         for _ in range(int(rng.integers(1, 4))):
             s = int(rng.integers(size // 6, size // 2 + 1))
             start = rng.uniform(-0.2 * s, size - 0.8 * s, 2)
-            path = smooth_path(rng, frames, extent * rng.uniform(0.5, 1.0))
-            out.append(MovingSprite(sprite(rng, s, p_fibres=cfg.p_fibres), start + path))
+            path = smooth_path(rng, frames, extent * rng.uniform(0.5, 1.0), anchor=cfg.anchor)
+            out.append(MovingSprite(sprite(rng, s, p_fibres=cfg.p_fibres), start + path, target=start))
         return out
 
     def highlights() -> np.ndarray | None:
         return _highlights(rng, side, side) if rng.random() < cfg.p_highlights else None
 
-    blurred, sharp = render_motion(rng, canvas, size, margin, kind, extent, cfg.frames, lens, sprites, highlights)
+    blurred, sharp = render_motion(rng, canvas, size, margin, kind, extent, cfg.frames, lens, sprites, highlights,
+                                   anchor=cfg.anchor)
     blurred, sharp = (np.ascontiguousarray(a, dtype=np.float32) for a in (blurred, sharp))
     return degrade_pair(rng, blurred, sharp, cfg)
 
@@ -109,10 +110,12 @@ def make_pair(rng: np.random.Generator, size: int = 256, motion: str = "mixed",
 def render_motion(rng: np.random.Generator, canvas: np.ndarray, size: int, margin: int, kind: str, extent: float,
                   frames: tuple[int, int], lens: float,
                   sprites: Callable[[int], list[MovingSprite]] | None = None,
-                  highlights: Callable[[], np.ndarray | None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+                  highlights: Callable[[], np.ndarray | None] | None = None, anchor: str = "middle"
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """(blurred, sharp), ``size`` x ``size``, of the middle of ``canvas`` (``margin`` px wider on every side): a
     uniform random-trajectory kernel for ``kind == "kernel"``, else an exposure of camera shake, of which moving
     objects get only up to 30 % (``sprites(frames)`` makes them). ``highlights()`` may add lights that saturate.
+    ``anchor`` places the target on the camera's path (motion.py); ``sprites`` place their own.
     Shared by procedural scenes and photos; the order of the random draws is part of what a seed means."""
     if kind == "kernel":
         k = trajectory_kernel(rng, size=2 * (int(extent) // 2) + 9, length=extent)
@@ -121,7 +124,7 @@ def render_motion(rng: np.random.Generator, canvas: np.ndarray, size: int, margi
                 convolve_linear(canvas, np.ones((1, 1), np.float32), lens)[crop, crop])
     n = _frames(rng, frames, extent)
     cam_extent = extent if kind in ("shake", "none") else extent * rng.uniform(0.0, 0.3)
-    shake = camera_shake(rng, n, size, cam_extent)
+    shake = camera_shake(rng, n, size, cam_extent, anchor=anchor)
     moving = sprites(n) if kind == "objects" and sprites is not None else []
     lights = highlights() if highlights is not None else None
     return render_exposure(canvas, shake, (size, size), (margin, margin), moving, lights, lens)
