@@ -31,8 +31,10 @@ SETS = {  # name -> (motion, seed, pairs, side)
 
 # Every validation input is a JPEG (quality 70-95), as nearly every photo a user has: without it a fifth of the
 # near-sharp pairs were pixel-identical to their targets (flat sky at 70+ dB), where any change at all reads as a
-# loss of several dB. Crops are the most detailed of 8 windows, so that the sets measure detail, not sky.
-VAL_MIX = PhotoMix(p_jpeg=1.0, candidates=8)
+# loss of several dB. Crops are the most detailed of 8 windows, so that the sets measure detail, not sky. Targets
+# sit at the mean pose of the motion, as the training pairs' do (synth/motion.py); sets made before 2026-11-29's
+# ninth session used the middle sub-frame (scores on the two kinds of set are not comparable for `shake`).
+VAL_MIX = PhotoMix(p_jpeg=1.0, candidates=8, anchor="mean")
 
 
 def make_sets(photos: Path, out: Path) -> None:
