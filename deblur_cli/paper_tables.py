@@ -25,6 +25,15 @@ class PaperRow:
 
 
 @dataclass(frozen=True)
+class Comparison:
+    """One ordering a table's text claims: row ``lower`` scores below row ``higher`` (row keys)."""
+
+    lower: str
+    higher: str
+    what: str  # the design choice the pair isolates, with the paper's section
+
+
+@dataclass(frozen=True)
 class PaperTable:
     name: str  # e.g. "004-table2"
     paper: str
@@ -32,7 +41,10 @@ class PaperTable:
     source: str  # file under /work/shared/papers
     how: str  # how the paper computed its numbers, as far as it says
     hardware: str = ""  # where the paper's times were measured
+    dataset: str = "GoPro"  # the test set of its numbers, in a few words
     rows: tuple[PaperRow, ...] = field(default_factory=tuple)
+    # the orderings the paper draws from the table; none: every pair adjacent in the paper's PSNR order
+    comparisons: tuple[Comparison, ...] = field(default_factory=tuple)
 
     def row(self, key: str) -> PaperRow | None:
         return next((r for r in self.rows if r.key == key), None)
@@ -89,6 +101,14 @@ TABLES: dict[str, PaperTable] = {t.name: t for t in (
             PaperRow("Model 3", "Model 3", 29.06, note="DenseBlock-IN, no SAU"),
             PaperRow("Model 4", "Model 4", 29.14, note="one-level residual connection"),
             PaperRow("BAG", "BAG", 29.41),
+        ),
+        # section 4.2: each pair changes one thing; the chain Plain < 1 < 2 < 3 < BAG and the residual pair
+        comparisons=(
+            Comparison("Model Plain", "Model 1", "ResBlock over plain convs (4.2.1)"),
+            Comparison("Model 1", "Model 2", "DenseBlock (BN) over ResBlock (Table 1)"),
+            Comparison("Model 2", "Model 3", "InstanceNorm over BatchNorm in the DenseBlock (4.2.1)"),
+            Comparison("Model 3", "BAG", "the spatial attention unit (4.2.1)"),
+            Comparison("Model 4", "BAG", "multi-level over one-level residual connection (4.2.2)"),
         )),
     PaperTable(
         name="004-table2", paper="004 Blur-Attention-GAN (BAG)", source="004_7d2870072696bbb9.txt",
@@ -106,6 +126,7 @@ TABLES: dict[str, PaperTable] = {t.name: t for t in (
     PaperTable(
         name="003-table1", paper="003 Pham & Bui: Image deblurring with GAN (report)", source="003_df73fbaa44df27a6.txt",
         title="Table 1: performance comparison",
+        dataset="its own split of GoPro",
         how="the report's own row: mean of per-image PSNR/SSIM over its GoPro test split (its own split of "
         "2,902 images; trained on images scaled to 640x360); metric code not stated; the other rows are quoted "
         "from the literature",

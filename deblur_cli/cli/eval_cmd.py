@@ -30,7 +30,8 @@ EPILOG = (
     "Examples:\n\n"
     "  deblur eval --dataset gopro --root ~/data/GOPRO_Large --table 004-table2\n\n"
     "  deblur eval --dataset pairs --blur shots/blur --sharp shots/sharp -m bag-compact --per-image scores.csv\n\n"
-    "  deblur eval --dataset synthetic --n 20 --seed 1 -m bag-compact,deblurgan-compact --format markdown"
+    "  deblur eval --dataset synthetic --n 20 --seed 1 -m bag-compact,deblurgan-compact --format markdown\n\n"
+    "  deblur eval --table 004-table1 --weights-dir ~/deblur-004-table1/weights --blur pairs/blur --sharp pairs/sharp"
 )
 
 _SUFFIX_FORMATS = {".md": "markdown", ".markdown": "markdown", ".csv": "csv", ".json": "json"}
@@ -79,6 +80,10 @@ def register(app: typer.Typer) -> None:
             "--motion", help="synthetic: mixed | blurred (mixed without near-sharp pairs) | shake (camera shake only) | objects | kernel | none.")] = "mixed",
         limit: Annotated[Optional[int], typer.Option("--limit", help="Evaluate the first N pairs only.")] = None,
         weights: WeightsOpt = None,
+        weights_dirs: Annotated[Optional[list[Path]], typer.Option(
+            "--weights-dir", metavar="DIR", help="Score the files in this folder (<variant>.safetensors, else the compact "
+            "preset's) instead of the resolved weights; a folder of such folders (deblur train table's "
+            "OUT/weights, one per seed) gives one line per sub-folder. Repeatable.")] = None,
         random_weights: Annotated[bool, typer.Option(
             "--random-weights", help="Untrained networks (checks the pipeline; scores mean nothing).")] = False,
         device: DeviceOpt = "auto",
@@ -107,12 +112,16 @@ def register(app: typer.Typer) -> None:
         from ..eval import eval_report as rep
         from ..eval.eval_run import EvalOptions, run_eval
         from ..eval.eval_sets import open_dataset
-        from ..eval.targets import resolve_targets
+        from ..eval.targets import resolve_targets, with_weights_sets
 
         output = _output_format(fmt, out)
         targets = resolve_targets(model, table)
-        if weights and (table or len(targets) != 1):
-            raise UsageError("--weights goes with a single -m NAME")
+        if weights and (table or len(targets) != 1 or weights_dirs):
+            raise UsageError("--weights goes with a single -m NAME (and no --weights-dir)")
+        if weights_dirs:
+            if random_weights:
+                raise UsageError("--weights-dir and --random-weights contradict each other")
+            targets = with_weights_sets(targets, weights_dirs)
         if limit is not None and limit < 1:
             raise UsageError("--limit must be at least 1")
         if crop_border < 0:

@@ -13,8 +13,10 @@ import json
 import math
 from pathlib import Path
 
+from ..measure.ranks import ranks
 from ..rich_table import print_fitted
 from .eval_run import EvalReport, TargetResult
+from .ordering import TableOrdering, orderings, summary_lines
 
 FORMATS = ("rich", "markdown", "csv", "json")
 
@@ -44,7 +46,7 @@ def flat_row(r: TargetResult, dataset_input: tuple[float | None, float | None] =
     input_psnr, input_ssim = (r.input_psnr, r.input_ssim) if r.images else dataset_input
     gain = r.psnr - r.input_psnr if r.psnr is not None and r.input_psnr is not None else None
     return {
-        "line": r.target.label,
+        "line": r.target.line,
         "requested": r.target.variant,
         "variant": r.variant,
         "status": r.status,
@@ -59,6 +61,7 @@ def flat_row(r: TargetResult, dataset_input: tuple[float | None, float | None] =
         "seconds_per_image": _num(r.seconds, 4),
         "device": r.device,
         "precision": r.precision,
+        "weights_set": r.target.weights_set or None,
         "params": r.params,
         "gflops_1280x720": _num(None if r.flops is None else r.flops / 1e9, 2),
         "paper_table": t.name if t else None,
@@ -70,8 +73,25 @@ def flat_row(r: TargetResult, dataset_input: tuple[float | None, float | None] =
     }
 
 
+ROW_KEYS = ("paper_size_params", "row_psnr_mean", "row_psnr_spread", "row_sets", "spearman_rho")
+
+
 def flat_rows(report: EvalReport) -> list[dict]:
-    return [flat_row(r, (report.input_psnr, report.input_ssim)) for r in report.results]
+    """:func:`flat_row` of every line, plus what :mod:`.ordering` says of its paper row (:data:`ROW_KEYS`: the
+    paper-size network's parameters, our mean and spread over the weights sets, the table's rank correlation)."""
+    per_row = {}
+    for o in orderings(report):
+        for row in o.rows:
+            per_row[(o.table.name, row.key)] = {
+                "paper_size_params": row.paper_params, "row_psnr_mean": _num(row.mean, 3),
+                "row_psnr_spread": _num(row.spread, 3), "row_sets": len(row.psnr) or None,
+                "spearman_rho": _num(o.rho, 4)}
+    out = []
+    for r in report.results:
+        key = (r.target.table.name, r.target.paper.key) if r.target.table and r.target.paper else None
+        out.append({**flat_row(r, (report.input_psnr, report.input_ssim)),
+                    **per_row.get(key, dict.fromkeys(ROW_KEYS))})
+    return out
 
 
 def _tables(report: EvalReport) -> list:
@@ -97,12 +117,14 @@ def notes(report: EvalReport) -> list[str]:
     for t in _tables(report):
         hw = f"; times on {t.hardware}" if t.hardware else ""
         lines.append(f"Paper {t.name} ({t.paper}, {t.title}): {t.how}{hw}.")
+    per_line = []  # a row scored with several weights sets has its paper note once, its own messages each
     for r in report.results:
-        extra = [x for x in (r.message if r.status != "not in deblur" else "",
-                             r.target.paper.note if r.target.paper else "") if x]
-        if extra:
-            lines.append(f"{r.target.label}: {' '.join(extra)}")
-    return lines
+        message = r.message if r.status != "not in deblur" else ""
+        note = r.target.paper.note if r.target.paper else ""
+        if message or note:
+            per_line.append(f"{r.target.line if message else r.target.label}: "
+                            + " ".join(x for x in (message, note) if x))
+    return lines + list(dict.fromkeys(per_line))
 
 
 def _fmt(value, digits: int, suffix: str = "") -> str:
@@ -141,12 +163,43 @@ def _paper(value: float | None) -> str:
     return "-" if value is None else f"{value:g}"
 
 
+def _markdown_table(headers, rows: list[list[str]], text_columns: int) -> str:
+    lines = ["| " + " | ".join(headers) + " |",
+             "|" + "|".join("---" if i < text_columns else "---:" for i in range(len(headers))) + "|"]
+    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+_ORDER_COLUMNS = ("row", "network scored", "params\n(M)", "paper-size\nparams (M)", "paper\nPSNR", "our\nPSNR",
+                  "spread", "sets", "paper\nrank", "our\nrank")
+
+
+def ordering_cells(o: TableOrdering) -> list[list[str]]:
+    """One line per row of the table: the network scored, both sizes, both PSNRs, ranks (1 = best) among the
+    rows that have both numbers."""
+    compared = o.compared
+    paper_rank = dict(zip((r.key for r in compared), ranks([-r.paper_psnr for r in compared])))
+    our_rank = dict(zip((r.key for r in compared), ranks([-r.mean for r in compared])))
+    cells = []
+    for r in o.rows:
+        cells.append([r.label, r.variant or "-", _fmt(None if r.params is None else r.params / 1e6, 2),
+                      _fmt(None if r.paper_params is None else r.paper_params / 1e6, 2), _paper(r.paper_psnr),
+                      _fmt(r.mean, 2), _fmt(r.spread, 2), str(len(r.psnr)), _rank(paper_rank.get(r.key)),
+                      _rank(our_rank.get(r.key))])
+    return cells
+
+
+def _rank(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"  # 2.5 for two rows tied at 2 and 3
+
+
 def to_markdown(report: EvalReport) -> str:
     out = io.StringIO()
-    out.write("| " + " | ".join(_COLUMNS) + " |\n")
-    out.write("|" + "|".join("---" if i < 2 else "---:" for i in range(len(_COLUMNS))) + "|\n")
-    for row in flat_rows(report):
-        out.write("| " + " | ".join(c.replace("|", "\\|") for c in _cells(row)) + " |\n")
+    out.write(_markdown_table(_COLUMNS, [_cells(row) for row in flat_rows(report)], 2))
+    for o in orderings(report):
+        out.write(f"\n{o.table.name}, row by row (ours: mean PSNR over the weights sets; spread: max - min):\n\n")
+        out.write(_markdown_table([c.replace("\n", " ") for c in _ORDER_COLUMNS], ordering_cells(o), 2))
+        out.write("\n" + "".join(f"- {line}\n" for line in summary_lines(o, report.dataset)))
     out.write("\n" + "".join(f"- {line}\n" for line in notes(report)))
     return out.getvalue()
 
@@ -170,9 +223,21 @@ def to_json(report: EvalReport) -> str:
         "rows": flat_rows(report),
         "paper_tables": {t.name: {"paper": t.paper, "title": t.title, "how": t.how, "hardware": t.hardware,
                                   "source": t.source} for t in _tables(report)},
+        "orderings": [_ordering_json(o, report.dataset) for o in orderings(report)],
         "notes": notes(report),
     }
     return json.dumps(_finite(doc), indent=2, allow_nan=False)
+
+
+def _ordering_json(o: TableOrdering, dataset: str) -> dict:
+    return {"table": o.table.name, "spearman_rho": o.rho, "spearman_rho_per_set": o.rho_per_set,
+            "rows": [{"row": r.label, "variant": r.variant, "params": r.params, "paper_size_params": r.paper_params,
+                      "paper_psnr": r.paper_psnr, "psnr_mean": r.mean, "psnr_spread": r.spread, "psnr": r.psnr}
+                     for r in o.rows],
+            "orderings": [{"lower": c.claim.lower, "higher": c.claim.higher, "what": c.claim.what, "paper": c.paper,
+                           "ours": c.ours, "gap_db": c.gap, "held_in_sets": c.held, "sets": c.sets}
+                          for c in o.checks],
+            "notes": summary_lines(o, dataset)}
 
 
 def render(report: EvalReport, fmt: str) -> str:
@@ -213,6 +278,11 @@ def print_rich(report: EvalReport, console=None) -> None:
     print_fitted(console, report.dataset, ["line", *headers] if show_line else headers, cells,
                  text={0, 1, 9} if show_line else {0, 8}, row_styles=styles, drop_order=drop,
                  hint="--format markdown|csv|json has every column")
+    for o in orderings(report):
+        print_fitted(console, f"{o.table.name}, row by row (ours: mean over the weights sets)", list(_ORDER_COLUMNS),
+                     ordering_cells(o), text={0, 1}, drop_order=(6, 3, 7))
+        for line in summary_lines(o, report.dataset):
+            console.print(f"- {escape(line)}", highlight=False)
     for line in notes(report):
         console.print(f"[dim]- {escape(line)}[/dim]", highlight=False)
 

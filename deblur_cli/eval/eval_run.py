@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Callable
 
 import torch
@@ -178,7 +179,11 @@ def evaluate_target(target: Target, evalset: EvalSet, options: EvalOptions, *, l
     if target.variant is None:
         result.status, result.message = "not in deblur", "paper's number only"
         return result
+    if target.weights is not None:  # this line's own file (--weights-dir)
+        options = replace(options, weights=target.weights)
     try:
+        if target.weights is not None and not Path(target.weights).is_file():
+            raise WeightsUnavailableError(f"{target.weights}: not in the weights set {target.weights_set}")
         loaded = (load or default_load)(target.variant, options)
     except UsageError:
         raise  # a bad option (device, precision, tile) is wrong for every line: stop with it
@@ -240,7 +245,7 @@ def _score_images(restorer, variant: str, evalset: EvalSet, n: int, options: Eva
         if sink is not None:
             sink(variant, name, blur, out, sharp)
         if progress is not None:
-            progress(result.target.label, i + 1, n)
+            progress(result.target.line, i + 1, n)
 
 
 def input_baseline(evalset: EvalSet, options: EvalOptions, cache: dict[str, tuple[float, float]]) -> None:

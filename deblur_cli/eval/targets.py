@@ -4,15 +4,23 @@
 ``--table NAME`` gives one line per row of that paper table, in the paper's order: a row that a registered
 variant reproduces (``VariantSpec.table_rows``) is run when its weights exist; rows for methods that
 `deblur` does not implement are kept as reference lines with the paper's numbers only.
+
+``--weights-dir DIR`` (:func:`with_weights_sets`) scores explicit files instead of the resolver's: each weights
+set (a folder of ``<variant>.safetensors``, e.g. one seed of `deblur train table`) gives every line one line per
+set, running ``<variant>.safetensors`` or else the compact preset's file, as ``deblur -m bag`` falls back to
+``bag-compact``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from .. import registry
 from ..errors import UsageError
 from ..paper_tables import TABLES, PaperRow, PaperTable, paper_row, table
+from ..weights.resolve import compact_fallback
 
 
 @dataclass(frozen=True)
@@ -21,6 +29,13 @@ class Target:
     variant: str | None  # registered variant to run; None for a reference-only paper row
     table: PaperTable | None = None
     paper: PaperRow | None = None
+    weights: str | None = None  # an explicit weights file for this line (--weights-dir)
+    weights_set: str = ""  # the name of the set it came from (its folder, e.g. seed-1)
+
+    @property
+    def line(self) -> str:
+        """The label, with the weights set when there is one: ``Model Plain [seed-1]``."""
+        return f"{self.label} [{self.weights_set}]" if self.weights_set else self.label
 
 
 def variants_for_row(table_name: str, key: str) -> list[str]:
@@ -71,3 +86,47 @@ def resolve_targets(models: str | None, table_name: str | None) -> list[Target]:
     if names:
         return targets_for_models(names)
     raise UsageError(f"say what to evaluate: -m NAME[,NAME...] or --table NAME ({', '.join(TABLES)})")
+
+
+def _natural(path: Path) -> list:
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.name)]
+
+
+def weights_sets(folders: list[Path]) -> list[Path]:
+    """The weights sets in ``folders``: a folder that holds ``.safetensors`` files is one set; a folder without any
+    stands for its sub-folders that hold some (``<out>/weights`` of `deblur train table`: one per seed)."""
+    found: list[Path] = []
+    for folder in folders:
+        folder = Path(folder).expanduser()
+        if not folder.is_dir():
+            raise UsageError(f"--weights-dir {folder}: no such folder")
+        if any(folder.glob("*.safetensors")):
+            found.append(folder)
+            continue
+        subs = sorted((d for d in folder.iterdir() if d.is_dir() and any(d.glob("*.safetensors"))), key=_natural)
+        if not subs:
+            raise UsageError(f"--weights-dir {folder}: no .safetensors files in it or in its sub-folders")
+        found.extend(subs)
+    names = [f.name for f in found]
+    if len(set(names)) != len(names):
+        raise UsageError(f"--weights-dir: two weights sets share a folder name ({', '.join(names)}); the report "
+                         "names each set by its folder")
+    return found
+
+
+def with_weights_sets(targets: list[Target], folders: list[Path]) -> list[Target]:
+    """One line per (target, weights set) with an explicit file (module doc); reference rows stay single. A set
+    without a file for a line still gets the line, pointing at the file it lacks (reported as no weights)."""
+    sets = weights_sets(folders)
+    out = []
+    for t in targets:
+        if t.variant is None:
+            out.append(t)
+            continue
+        fallback = compact_fallback(t.variant)
+        for folder in sets:
+            variant = next((v for v in (t.variant, fallback) if v and (folder / f"{v}.safetensors").is_file()),
+                           fallback or t.variant)
+            out.append(replace(t, variant=variant, weights=str(folder / f"{variant}.safetensors"),
+                               weights_set=folder.name))
+    return out
