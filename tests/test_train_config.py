@@ -122,8 +122,17 @@ def test_presets_cover_every_paper_table_row_and_compact_variant():
 
 
 def test_presets_for_variant():
-    assert tc.presets_for_variant("bag-compact") == ["cpu/bag-compact", "cpu/bag-compact-photos"]
+    assert tc.presets_for_variant("bag-compact") == ["cpu/004-table1/bag-compact", "cpu/bag-compact",
+                                                     "cpu/bag-compact-photos"]
     assert tc.presets_for_variant("bag") == ["004-table1-bag", "004-table2-bag"]
+
+
+def test_the_training_hint_names_the_preset_of_the_bundled_weights_before_experiments():
+    from deblur_cli.weights.hints import train_command
+
+    assert train_command("bag-compact") == "deblur train --preset cpu/bag-compact"  # not cpu/004-table1/...
+    assert train_command("bag-plain-compact") == "deblur train --preset cpu/bag-plain-compact"
+    assert train_command("bag") == "deblur train --preset 004-table1-bag"
 
 
 def test_unknown_preset_suggests_names():

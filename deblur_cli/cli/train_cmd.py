@@ -17,10 +17,12 @@ from .errors import UsageError, friendly_errors, set_debug
 from .options import DebugOpt, DeviceOpt, ThreadsOpt, apply_threads
 
 app = typer.Typer(
-    help="Train a generator from a config (one TOML file per experiment), or export a run's weights.\n\n"
+    help="Train a generator from a config (one TOML file per experiment), export a run's weights, or train a "
+    "paper table's rows at compact size.\n\n"
     "Examples:  deblur train --list   |   deblur train --preset cpu/bag-compact --time-budget 90m   |   "
     "deblur train --preset 004-table1-bag --data-root ~/data/GOPRO_Large   |   "
-    "deblur train export cpu-bag-compact --name bag-compact",
+    "deblur train export cpu-bag-compact --name bag-compact   |   "
+    "deblur train table 004-table1 --steps 6000 --seeds 1,2 --data-root ~/deblur-photos/train --out ~/deblur-004-table1",
     rich_markup_mode="rich",
 )
 
@@ -39,6 +41,7 @@ def train(
     init_from_bundled: Annotated[bool, typer.Option("--init-from-bundled", help="Start from the variant's bundled weights (automatic for configs with [train] warm_start = true, as the CPU presets, when there is nothing to resume).")] = False,
     from_scratch: Annotated[bool, typer.Option("--from-scratch", help="Never start from bundled weights.")] = False,
     max_steps: Annotated[Optional[int], typer.Option("--max-steps", help="Stop at this step (the schedule keeps the config's length).")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="[train] seed: the network's initialisation and training noise (the data stay the config's). Recorded in the run folder, whose default name gains -seed<N>; resuming keeps it.")] = None,
     time_budget: Annotated[Optional[str], typer.Option("--time-budget", help="Stop cleanly, with a checkpoint, after this long: seconds or 90m, 1.5h.")] = None,
     device: DeviceOpt = "auto",
     vgg_weights: Annotated[Optional[str], typer.Option("--vgg-weights", help="ImageNet VGG19 weights (.safetensors) for the perceptual loss.")] = None,
@@ -51,7 +54,7 @@ def train(
     if ctx.invoked_subcommand is not None:
         return
     set_debug(debug)
-    from ..train.config import list_presets, load_config, load_preset, parse_duration
+    from ..train.config import list_presets, load_config, load_preset
 
     if list_:
         _print_presets(list_presets())
@@ -60,14 +63,11 @@ def train(
         raise UsageError("give exactly one of --config FILE or --preset NAME (`deblur train --list` lists presets)")
     if init_from_bundled and from_scratch:
         raise UsageError("--init-from-bundled and --from-scratch contradict each other")
-    budget = None
-    if time_budget is not None:
-        try:
-            budget = parse_duration(time_budget)
-        except ValueError as exc:
-            raise UsageError(f"--time-budget: {exc}") from None
+    budget = _duration(time_budget)
     if max_steps is not None and max_steps < 1:
         raise UsageError("--max-steps must be at least 1")
+    if seed is not None and seed < 0:
+        raise UsageError("--seed must be 0 or more")
     cfg = load_config(config) if config is not None else load_preset(preset)
 
     from ..train.loop import RunOptions
@@ -76,11 +76,23 @@ def train(
     apply_threads(threads)
     result = run_training(cfg, RunOptions(
         run_dir=run_dir, data_root=data_root, device=device, max_steps=max_steps, time_budget=budget,
-        resume=resume, warm_start=True if init_from_bundled else (False if from_scratch else None),
+        resume=resume, warm_start=True if init_from_bundled else (False if from_scratch else None), seed=seed,
         vgg_weights=vgg_weights, workers=workers, progress=progress,
         command="deblur train " + " ".join(sys.argv[2:]) if len(sys.argv) > 1 else None))
     if result.is_main:
         _print_result(result)
+
+
+def _duration(text: Optional[str]) -> Optional[float]:
+    """--time-budget in seconds (None when not given)."""
+    if text is None:
+        return None
+    from ..train.config import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise UsageError(f"--time-budget: {exc}") from None
 
 
 def _print_presets(names: list[str]) -> None:
@@ -129,3 +141,42 @@ def export(
     r = export_run(run, name=name, which=which, ema=ema, dtype=dtype, weights_dir=weights_dir,
                    manifest_path=manifest, step=step)
     print(r.summary())
+
+
+@app.command("table")
+@friendly_errors
+def table(
+    name: Annotated[str, typer.Argument(help="The paper table whose rows to train, e.g. 004-table1.")],
+    steps: Annotated[int, typer.Option("--steps", help="Step budget of every row and seed.")],
+    seeds: Annotated[str, typer.Option("--seeds", help="Seeds, comma separated, e.g. 1,2 ([train] seed: the initialisation).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the runs, the exported weights and table_runs.json.")],
+    data_root: Annotated[Optional[str], typer.Option("--data-root", help="The folder of sharp training photos (its sibling `val` folder validates).")] = None,
+    time_budget: Annotated[Optional[str], typer.Option("--time-budget", help="Stop cleanly after this long (all runs together): seconds or 90m, 1.5h. Run again to continue.")] = None,
+    device: DeviceOpt = "auto",
+    workers: Annotated[Optional[int], typer.Option("--workers", help="Data loader processes (default: the configs').")] = None,
+    threads: ThreadsOpt = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress on stderr.")] = True,
+    debug: DebugOpt = False,
+) -> None:
+    """Train a paper table's rows at compact size (configs/cpu/<table>/), every row and seed to the same step
+    budget, and export each run's EMA weights for `deblur eval --table <table> --weights-dir OUT/weights`."""
+    set_debug(debug)
+    try:
+        seed_list = [int(s) for s in seeds.split(",") if s.strip()]
+    except ValueError:
+        raise UsageError(f"--seeds: give whole numbers separated by commas, not {seeds!r}") from None
+    budget = _duration(time_budget)
+    from ..train.loop import RunOptions
+    from ..train.table_runs import RECORD, run_table
+
+    apply_threads(threads)
+    record = run_table(name, seed_list, steps, out, data_root=data_root, time_budget=budget,
+                       options=RunOptions(device=device, workers=workers, progress=progress),
+                       command="deblur train " + " ".join(sys.argv[2:]))
+    wanted = [f"seed-{s}/{row['variant']}" for s in seed_list for row in record["rows"].values()]
+    done = [k for k in wanted if record["runs"].get(k, {}).get("status") == "done"]
+    print(f"{len(done)}/{len(wanted)} runs trained to step {steps} and exported; record: {out.expanduser() / RECORD}")
+    if len(done) < len(wanted):
+        print("not finished: run the same command again to continue")
+    else:
+        print(f"evaluate: {record['evaluate']}")

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from ..data.mix import photo_mix, synth_config
-from ..presets import CONFIG_DIR, list_presets, preset_path, presets_for_variant, resolve_file  # noqa: F401 (re-exported)
+from ..presets import (CONFIG_DIR, list_presets, merge_tables, preset_path,  # noqa: F401 (re-exported)
+                       presets_for_variant, resolve_file)
 from .schema import (ADVERSARIAL_LOSSES, DATA_KINDS, LOSS_KEYS, PIXEL_LOSSES, ConfigError,  # noqa: F401 (re-exported)
                      DataConfig, DiscriminatorConfig, LossConfig, ModelConfig, OptimConfig, PaperConfig,
                      TrainConfig, TrainSection, ValConfig, build_section, coerce)
@@ -90,6 +91,12 @@ def parse_config(resolved: dict, path: Path, name: str) -> TrainConfig:
                       resolved=resolved, sha256=recipe_hash(resolved), resume_key=resume_hash(resolved))
     _check_semantics(cfg)
     return cfg
+
+
+def with_seed(cfg: TrainConfig, seed: int) -> TrainConfig:
+    """``cfg`` with ``[train] seed = seed`` (`deblur train --seed`): a recipe of its own, with its own hash, so
+    runs of two seeds never resume each other."""
+    return parse_config(merge_tables(cfg.resolved, {"train": {"seed": seed}}), cfg.path, cfg.name)
 
 
 def _loss(item: Any, where: str) -> LossConfig:

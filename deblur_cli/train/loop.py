@@ -19,7 +19,7 @@ import contextlib
 import signal
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
 
@@ -31,13 +31,13 @@ from ..errors import DeblurError
 from ..registry import count_parameters
 from . import checkpoint as ckpt, distributed as dist_utils
 from .build import build_adversarial, build_discriminator, build_generator, build_optimizer, seed_everything
-from .config import TrainConfig, parse_duration
+from .config import TrainConfig, parse_duration, with_seed
 from .data import EpochBatches, build_train_dataset, build_val_dataset, rescale
 from .ema import EMA
 from .losses import ContentLoss, finest
 from .runlog import RunLog
-from .rundir import (add_session, check_same_config, clear_logs, hardware, now_iso, read_run, resolve_run_dir,
-                     start_run)
+from .rundir import (add_session, check_same_config, clear_logs, hardware, now_iso, read_run, recorded_seed,
+                     resolve_run_dir, start_run)
 from .schedule import lr_factor, set_lr
 from .state import Checkpointing
 from .validate import Validator
@@ -58,6 +58,7 @@ class RunOptions:
     tensorboard: bool = True
     command: Optional[str] = None  # how the run was started, for run.json (default: sys.argv)
     manifest: Optional[Path] = None  # weights manifest to warm-start from (default: the package's)
+    seed: Optional[int] = None  # [train] seed for this run (`--seed`); None: the config's, or the one the run recorded
 
 
 @dataclass
@@ -184,8 +185,9 @@ class Trainer(Checkpointing):
                        "command": self.opts.command or " ".join(sys.argv)}
             if self.resume_from is None:
                 clear_logs(self.run_dir)  # a run folder without a checkpoint starts over
+                seeded = {} if opts.seed is None else {"seed_option": opts.seed}
                 start_run(self.run_dir, cfg, {
-                    "warm_start": self.warm, "generator_parameters": count_parameters(g),
+                    **seeded, "warm_start": self.warm, "generator_parameters": count_parameters(g),
                     "multiple_of": self.spec.multiple_of, "validation_set": describe_val_set(cfg),
                     "command": session["command"], "sessions": [session]})
             else:
@@ -364,8 +366,22 @@ def describe_val_set(cfg: TrainConfig) -> str:
     return f"{where}: {v.count} images evenly spaced{crop}{scale}"
 
 
+def seeded(cfg: TrainConfig, opts: RunOptions) -> tuple[TrainConfig, RunOptions]:
+    """Apply ``opts.seed`` to ``cfg`` (a run folder of its own by default), or the seed the run folder was started
+    with when none is given, so that resuming keeps it; a different seed for a started run is refused."""
+    run_dir = resolve_run_dir(cfg, opts.run_dir, opts.seed)
+    recorded = recorded_seed(run_dir)
+    if opts.seed is not None and recorded is not None and recorded != opts.seed:
+        raise DeblurError(f"{run_dir} was started with --seed {recorded}, not {opts.seed}; use another --run-dir")
+    seed = opts.seed if opts.seed is not None else recorded
+    if seed is None:
+        return cfg, opts
+    return with_seed(cfg, seed), replace(opts, seed=seed, run_dir=str(run_dir))
+
+
 def train(cfg: TrainConfig, opts: RunOptions) -> TrainResult:
     """Train (or continue training) the run of ``cfg``; returns where it stopped and its metrics."""
+    cfg, opts = seeded(cfg, opts)
     ctx = dist_utils.setup(opts.device)
     try:
         result = Trainer(cfg, opts, ctx).run()

@@ -120,6 +120,15 @@ def hardware(device, world: int = 1) -> dict:
     return info
 
 
+def resolve_run_dir(cfg, run_dir: Optional[str], seed: Optional[int] = None) -> Path:
+    """``run_dir`` as given, else the config's default folder (``-seed<N>`` added for a ``--seed``)."""
+    if run_dir:
+        return Path(run_dir).expanduser()
+    return default_run_dir(cfg.name + ("" if seed is None else f"-seed{seed}"))
 
-def resolve_run_dir(cfg, run_dir: Optional[str]) -> Path:
-    return Path(run_dir).expanduser() if run_dir else default_run_dir(cfg.name)
+
+def recorded_seed(run_dir: Path) -> Optional[int]:
+    """The ``--seed`` a run folder was started with (run.json ``seed_option``); None for none or no run yet."""
+    if not (run_dir / "run.json").is_file():
+        return None
+    return read_run(run_dir).get("seed_option")
