@@ -135,6 +135,9 @@ def test_two_rows_give_orderings_but_no_correlation_and_one_row_nothing():
     assert "needs at least 3 rows with both numbers (2 here)" in md
     assert "Model Plain < Model 1 (ResBlock over plain convs (4.2.1)): paper yes (27.08 < 28.2), ours yes (30.00 -> 30.50 dB, +0.50)" in md
     assert "Model 3 < BAG (the spatial attention unit (4.2.1)): paper yes (29.06 < 29.41), ours not measured" in md
+    tied = report_of({"Model Plain": (30.0,), "Model 1": (30.0,), "BAG": (30.0,)})  # e.g. three identities
+    assert "Spearman's rho, paper vs our mean PSNR over 3 rows: undefined (a column of equal values)." in \
+        rep.to_markdown(tied)
     assert orderings(report_of({"BAG": (30.0,)})) == []
     assert "Spearman" not in rep.to_markdown(report_of({"BAG": (30.0,)}))
 

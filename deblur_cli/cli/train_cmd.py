@@ -172,7 +172,8 @@ def table(
     apply_threads(threads)
     record = run_table(name, seed_list, steps, out, data_root=data_root, time_budget=budget,
                        options=RunOptions(device=device, workers=workers, progress=progress),
-                       command="deblur train " + " ".join(sys.argv[2:]))
+                       command="deblur train " + " ".join(sys.argv[2:]),
+                       log=lambda line: print(line, file=sys.stderr, flush=True))
     wanted = [f"seed-{s}/{row['variant']}" for s in seed_list for row in record["rows"].values()]
     done = [k for k in wanted if record["runs"].get(k, {}).get("status") == "done"]
     print(f"{len(done)}/{len(wanted)} runs trained to step {steps} and exported; record: {out.expanduser() / RECORD}")

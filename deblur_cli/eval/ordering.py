@@ -164,10 +164,10 @@ def check_line(c: OrderingCheck, rows: dict[str, RowScores]) -> str:
 def summary_lines(o: TableOrdering, dataset: str) -> list[str]:
     """The notes under a table: what is compared, the rank correlation, each ordering."""
     n = len(o.compared)
-    lines = [f"Paper {o.table.name} vs ours: the paper's PSNR is on {o.table.dataset} with paper-size networks, ours "
-             f"on {dataset} with the networks named in the table. The datasets differ, so only the orderings are "
+    lines = [f"Paper {o.table.name} vs ours: the paper's PSNR is on {o.table.dataset} with paper-size networks; ours "
+             f"with the networks named in the table, on {dataset}. The datasets differ, so only the orderings are "
              "compared, not the dB."]
-    if o.rho is None:
+    if n < MIN_ROWS:
         lines.append(f"Spearman's rho, paper vs ours: needs at least {MIN_ROWS} rows with both numbers ({n} here).")
     else:
         per = ", ".join(f"{s} {_fmt_rho(v)}" for s, v in o.rho_per_set.items())

@@ -99,13 +99,15 @@ def _manifest(folder: Path) -> Path:
 def run_table(table: str, seeds: list[int], steps: int, out: str | Path, *, data_root: Optional[str] = None,
               configs: Optional[list[TrainConfig]] = None, time_budget: Optional[float] = None,
               options: Optional[RunOptions] = None, command: Optional[str] = None,
-              log: Callable[[str], None] = print) -> dict:
+              log: Optional[Callable[[str], None]] = None) -> dict:
     """Train and export every (row, seed) of ``table`` to ``steps`` (module doc); returns the record written.
 
     ``configs``: the rows to run (default :func:`table_configs`; tests pass small ones). ``time_budget``: seconds
     for this whole call; a run it cuts short resumes next time. ``options``: the rest of :class:`RunOptions`
-    (device, workers, progress); the run folder, steps, seed, budget and data root are set here.
+    (device, workers, progress); the run folder, steps, seed, budget and data root are set here. ``log``: gets a
+    line as each run starts and ends.
     """
+    log = log or (lambda line: None)
     if steps < 1 or not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
         raise UsageError("give a step budget of at least 1 and distinct seeds of 0 or more")
     configs = configs if configs is not None else table_configs(table)
@@ -124,7 +126,8 @@ def run_table(table: str, seeds: list[int], steps: int, out: str | Path, *, data
         "seeds": sorted(set(record.get("seeds", [])) | set(seeds)),
         "rows": {row: {"config": cfg.name, "variant": cfg.model.variant, "recipe_sha256": cfg.sha256}
                  for row, cfg in zip(rows, configs)},
-        "evaluate": f"deblur eval --table {table} --weights-dir {out / 'weights'} --root <held-out pairs>"})
+        "evaluate": f"deblur eval --table {table} --weights-dir {out / 'weights'} "
+                    "--blur <held-out blurred> --sharp <held-out sharp>"})
     record.setdefault("sessions", []).append(session)
     runs = record.setdefault("runs", {})
     start = time.monotonic()
