@@ -48,7 +48,7 @@ def count_parameters(network: Any) -> int:
     """Parameters of a network (a torch module), or of a registered variant given by name: built on the meta
     device, so no memory for weights and no initialisation (imports torch only then)."""
     if isinstance(network, str):
-        import torch
+        import torch  # here: the registry stays torch-free, so `deblur models` lists variants without it
 
         with torch.device("meta"):
             network = build(network)

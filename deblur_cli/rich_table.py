@@ -9,6 +9,9 @@ caller's order, with a line saying which and where to find them.
 
 from __future__ import annotations
 
+from rich.markup import escape
+from rich.table import Table
+
 
 def format_ms(seconds: float | None) -> str:
     """Seconds as milliseconds for a table cell: ``-`` for none, no decimals from 1 s up, one below."""
@@ -29,9 +32,6 @@ def needed_width(headers: list[str], rows: list[list[str]], text: set[int]) -> i
 
 def fitted_table(title: str, headers: list[str], rows: list[list[str]], text: set[int],
                  row_styles: list[str | None] | None = None):
-    from rich.markup import escape
-    from rich.table import Table
-
     # no box: rich under-counts box column separators when it shrinks columns, and crops the last one
     table = Table(title=escape(title), header_style="bold underline", box=None, pad_edge=False)
     for i, header in enumerate(headers):

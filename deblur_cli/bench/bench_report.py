@@ -6,6 +6,9 @@ import json
 import os
 from dataclasses import asdict
 
+from rich.console import Console
+from rich.markup import escape
+
 from ..rich_table import format_ms as _ms
 from ..rich_table import print_fitted
 from .bench_run import BenchReport, VariantBench
@@ -55,9 +58,6 @@ COLUMNS = ["variant", "ms\n/img", "cpu\nms", "MP/s", "GFLOP", "GFLOP\n/s", "%\nc
 
 
 def print_rich(report: BenchReport, console=None) -> None:
-    from rich.console import Console
-    from rich.markup import escape
-
     console = console or Console()
     rows = [row_cells(r, report) for r in report.results]
     styles = [None if r.status == "ok" else "dim" for r in report.results]

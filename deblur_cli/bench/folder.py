@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+import torch
 
 from .. import registry
 from ..data.standins import photo_like
@@ -26,8 +27,6 @@ from .bench_run import BenchOptions, _restorer
 
 
 def folder_throughput(variant: str, options: BenchOptions, count: int) -> dict:
-    import torch
-
     restorer, weights = _restorer(variant, options, tile=0)
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory(prefix="deblur-bench-") as tmp:

@@ -19,7 +19,7 @@ from ..atomic import atomic_path
 from ..errors import DeblurError
 from ..inference.imageio import read_image
 from ..measure.levels import quantize
-from .layouts import find_pairs
+from .layouts import find_pairs, match_folders
 from .mix import PhotoMix
 from .photo_pairs import PhotoPool, find_photos, make_photo_pair
 from .synth import SynthConfig, make_pair
@@ -123,8 +123,6 @@ def GoProDataset(root: str | os.PathLike, split: str = "test", blur_kind: str = 
 def PairedFolderDataset(blur_dir: str | os.PathLike, sharp_dir: str | os.PathLike, crop: int | None = None,
                         seed: int = 0, augment: bool = True) -> FolderPairs:
     """``blur_dir`` and ``sharp_dir`` with matching file names (relative paths when nested)."""
-    from .layouts import match_folders
-
     return FolderPairs(match_folders(Path(blur_dir), Path(sharp_dir)), crop, seed, augment)
 
 

@@ -31,6 +31,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import DeblurError
+from ..inference.imageio import read_image
 from ..measure.levels import quantize
 from .mix import PhotoMix
 from .synth.generator import degrade_pair, render_motion
@@ -95,8 +96,6 @@ class PhotoPool:
         return len(self._cache)
 
     def _decode(self, path: Path) -> np.ndarray:
-        from ..inference.imageio import read_image
-
         rgb = read_image(path).rgb
         u8 = quantize(rgb)
         h, w = u8.shape[:2]

@@ -13,6 +13,7 @@ so fetching needs neither ``apt`` nor ``dpkg`` and works on any system with Pyth
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import lzma
 import os
@@ -98,8 +99,6 @@ def _ar_members(fh: BinaryIO) -> Iterable[tuple[str, bytes]]:
 
 def extract_from_deb(deb: Path, wanted: set[str]) -> dict[str, bytes]:
     """The files at ``wanted`` paths (as in the package, without a leading "./") inside ``deb``'s data archive."""
-    import io
-
     try:
         with open(deb, "rb") as fh:
             for name, data in _ar_members(fh):

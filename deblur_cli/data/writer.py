@@ -16,6 +16,8 @@ from ..atomic import atomic_path, write_text_atomically
 from ..errors import DeblurError
 from ..measure.levels import quantize
 from .mix import PhotoMix
+from .photo_pairs import PhotoPool, find_photos, make_photo_pair
+from .photo_sources import sha256_of
 from .synth import SynthConfig, make_pair
 
 
@@ -57,9 +59,6 @@ def write_photo_gopro(out: str | os.PathLike, photos: str | os.PathLike, n: int,
     """Pairs made from the sharp photos under ``photos`` (:func:`.photo_pairs.make_photo_pair`), in the same layout
     as :func:`write_synthetic_gopro` under ``PHOTO_<seed>_<k>``; pair i comes from rng(seed, i). The photos'
     names and sha256 are part of the recorded recipe, so another folder cannot be mixed into the same set."""
-    from .photo_pairs import PhotoPool, find_photos, make_photo_pair
-    from .photo_sources import sha256_of
-
     mix = mix or PhotoMix()
     paths = find_photos(photos)
     pool = PhotoPool(paths, max(mix.megapixels))

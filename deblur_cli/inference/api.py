@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 
+from ..weights.loader import load_generator
+from .devices import resolve_device
 from .engine import Restorer
 from .imageio import read_image, write_image
 from .settings import DEFAULTS
@@ -24,9 +26,6 @@ def load_model(name: str | None, weights: str | os.PathLike | None = None, devic
     ``strength``; the defaults are `deblur`'s, :data:`.settings.DEFAULTS`: two ensemble passes). The result's
     ``name`` is the variant actually used (``bag`` may fall back to ``bag-compact``) and ``note`` says why.
     """
-    from ..weights.loader import load_generator
-    from .devices import resolve_device
-
     engine_options.setdefault("ensemble", DEFAULTS.ensemble)
     engine_options.setdefault("strength", DEFAULTS.strength)
     target = resolve_device(device)  # checked before the weights are read

@@ -23,6 +23,9 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
+import torch
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ..errors import DeblurError, UsageError
 from .imageio import Picture, read_image, write_image
@@ -178,8 +181,6 @@ def run_batch(jobs: Iterable[Job], restorer, options: BatchOptions = BatchOption
 
 
 def _restore(restorer, rgb: np.ndarray, collect, progress: Callable[[int, int], None]):
-    import torch
-
     if collect is None:
         return restorer.restore(rgb, progress=progress), None
     x = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
@@ -255,15 +256,10 @@ class ConsoleReporter(Reporter):
     terminal, and one ``error: <file>: <reason>`` line per failed file as it happens, bar or not."""
 
     def __init__(self, show_bar: bool = True, debug: bool = False):
-        from rich.console import Console
-
         self.console = Console(stderr=True, highlight=False)
         self.debug = debug
         self.bar = None
         if show_bar and self.console.is_terminal:
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                       TimeElapsedColumn, TimeRemainingColumn)
-
             self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                 TimeElapsedColumn(), TimeRemainingColumn(), console=self.console, transient=True)
         self._files = self._tiles = None

@@ -12,10 +12,16 @@ Process group backend: gloo on CPU, nccl on CUDA.
 
 from __future__ import annotations
 
+import pickle
 from contextlib import contextmanager
 from typing import Callable, Iterator, Sequence, TypeVar
 
+import torch
+import torch.distributed as dist
+
+from ..errors import DeblurError
 from ..torchrun import Launch, launch_from_env  # noqa: F401  (one reader of the torchrun environment)
+from .devices import resolve_device
 
 T = TypeVar("T")
 
@@ -23,8 +29,6 @@ T = TypeVar("T")
 def device_for(launch: Launch, requested: str) -> str:
     """``auto`` and ``cuda`` become ``cuda:LOCAL_RANK`` under torchrun when CUDA exists; an explicit
     ``cuda:N``, ``cpu`` or ``mps`` is kept as given."""
-    import torch
-
     if launch.world > 1 and requested in ("auto", "cuda") and torch.cuda.is_available():
         return f"cuda:{launch.local_rank % torch.cuda.device_count()}"
     if launch.world > 1 and requested == "auto":
@@ -48,11 +52,6 @@ def process_group(launch: Launch, device: str) -> Iterator[None]:
     if launch.world <= 1:
         yield
         return
-    import torch
-    import torch.distributed as dist
-
-    from .devices import resolve_device
-
     target = resolve_device(device)  # an unusable device is a usage error on every rank, before joining
     backend = "nccl" if target.type == "cuda" else "gloo"
     if backend == "nccl":
@@ -68,8 +67,6 @@ def gather(value: T, launch: Launch) -> list[T]:
     """Every rank's ``value``, in rank order, on every rank."""
     if launch.world <= 1:
         return [value]
-    import torch.distributed as dist
-
     out: list = [None] * launch.world
     dist.all_gather_object(out, value)
     return out
@@ -95,12 +92,8 @@ def _picklable(outcome):
     kind, value = outcome
     if kind != "error":
         return outcome
-    import pickle
-
     try:
         pickle.dumps(value)
         return outcome
     except Exception:  # noqa: BLE001 - some exceptions carry unpicklable state
-        from ..errors import DeblurError
-
         return kind, DeblurError(str(value))

@@ -26,6 +26,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 # Smallest tile the auto mode and the out-of-memory fallback will go down to (pixels per side).
 MIN_TILE = 64
@@ -161,8 +162,6 @@ def activation_bytes_per_pixel(module, multiple_of: int, device, dtype) -> float
     measured peak was 0.4 to 0.92 times this estimate for every compact variant (README, inference
     section). An underestimate is caught by the engine's out-of-memory fallback, which halves the tile.
     """
-    import torch
-
     device = torch.device(device)
     side = max(128 if device.type == "cuda" else 64, multiple_of)
     side = -(-side // multiple_of) * multiple_of

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
 FULL_HD_720 = (720, 1280)  # (H, W) of a GoPro frame
 
@@ -43,8 +44,6 @@ def padded_size(height: int, width: int, multiple_of: int) -> tuple[int, int]:
 
 
 def _count(module: nn.Module, x: torch.Tensor) -> float:
-    from torch.utils.flop_counter import FlopCounterMode
-
     counter = FlopCounterMode(display=False)
     with torch.no_grad(), counter:
         module(x)

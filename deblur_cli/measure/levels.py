@@ -15,6 +15,7 @@ values. Core layer: numpy only at import, torch imported by :func:`to_uint8` alo
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 PEAKS = {8: 255, 16: 65535}
 
@@ -50,8 +51,6 @@ def to_uint8(x):
     ``uint8`` input is returned as float64 unchanged. ``torch.round`` rounds halves to even, like numpy.
     NaN stays NaN here (the metrics then report it) rather than becoming 0 as in :func:`quantize`.
     """
-    import torch
-
     if x.dtype == torch.uint8:
         return x.to(torch.float64)
     if x.dtype not in (torch.float32, torch.float64):

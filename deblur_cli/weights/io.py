@@ -44,7 +44,7 @@ def save_weights(module_or_state_dict: Any, path: str | os.PathLike, dtype: str 
     BatchNorm's ``num_batches_tracked``) keep their type. ``metadata`` values are stored as strings; the
     trainer records ``{"variant": name}`` so a loader can tell which network a file belongs to.
     """
-    from safetensors.torch import save
+    from safetensors.torch import save  # here: hashing and reading headers (manifest checks) need no torch
 
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
@@ -65,6 +65,7 @@ def save_weights(module_or_state_dict: Any, path: str | os.PathLike, dtype: str 
 
 def load_weights(path: str | os.PathLike, expected_sha256: str | None = None) -> dict[str, "torch.Tensor"]:
     """Tensors of a safetensors file (CPU, dtype as stored), after checking its sha256 when one is given."""
+    # here: hashing and reading headers (manifest checks, `deblur models info`) need no torch
     from safetensors import SafetensorError
     from safetensors.torch import load
 

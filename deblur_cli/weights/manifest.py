@@ -132,7 +132,7 @@ def _exclusive_lock(target: Path):
     ``fcntl`` is missing (Windows) updates are unlocked, as before.
     """
     try:
-        import fcntl
+        import fcntl  # here: POSIX only; elsewhere the manifest is written without a lock
     except ImportError:
         yield
         return

@@ -10,7 +10,8 @@ import zlib
 from typing import BinaryIO
 
 import numpy as np
-from PIL import Image
+from PIL import Image, TiffTags, features
+from PIL.TiffImagePlugin import ImageFileDirectory_v2
 
 
 def encode_png16(fp: BinaryIO, samples: np.ndarray, icc: bytes | None, exif: bytes | None, dpi) -> None:
@@ -60,9 +61,6 @@ def encode_tiff(fp: BinaryIO, samples: np.ndarray, icc: bytes | None, exif: byte
     own writer uses); layout: header, IFD and its out-of-line values, then the strips (tobytes() makes the
     StripOffsets absolute). Without libtiff Pillow cannot decode Deflate, so strips are then left uncompressed.
     """
-    from PIL import TiffTags, features
-    from PIL.TiffImagePlugin import ImageFileDirectory_v2
-
     height, width = samples.shape[:2]
     channels = 1 if samples.ndim == 2 else samples.shape[2]
     bytes_per_sample = samples.dtype.itemsize
