@@ -126,6 +126,7 @@ def record(variant: str, result: dict, args: argparse.Namespace) -> None:
         raise SystemExit(f"{variant}: not trained in the manifest; export it first")
     command = f"python tools/measure_photos.py -m {variant} --sets VAL_SETS --ensemble {args.ensemble}"
     photos = {k: v for k, v in result.items() if k not in ("weights", "variant")}
+    photos["targets"] = f"{VAL_MIX.anchor} pose (the sets' `anchor`)"
     update_entry(variant, metrics={**dict(entry.metrics), "photos": {**photos, "command": command}})
 
 
