@@ -13,6 +13,9 @@ import json
 import math
 from pathlib import Path
 
+from rich.console import Console
+from rich.markup import escape
+
 from ..measure.ranks import ranks
 from ..rich_table import print_fitted
 from .eval_run import EvalReport, TargetResult
@@ -262,9 +265,6 @@ def _rich_cells(row: dict, show_line: bool) -> list[str]:
 
 def print_rich(report: EvalReport, console=None) -> None:
     """A narrower table than the file formats: PSNR/SSIM pairs share a column."""
-    from rich.console import Console
-    from rich.markup import escape
-
     console = console or Console()
     rows = flat_rows(report)
     show_line = any(r["line"] != r["requested"] for r in rows)

@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from ..data.datasets import FolderPairs, PairedFolderDataset, SynthDataset
+from ..data.layouts import find_pairs
+from ..data.synth import MOTIONS
 from ..errors import UsageError
 
 
@@ -72,9 +75,6 @@ def gopro_layout(pairs: list[tuple[Path, Path, str]]) -> str:
 
 @register_dataset("gopro", "--root PATH [--split test] [--blur-kind blur|blur_gamma]")
 def _open_gopro(opts: dict) -> EvalSet:
-    from ..data.datasets import FolderPairs
-    from ..data.layouts import find_pairs
-
     root = Path(_need(opts, "root", "gopro")).expanduser()
     if not root.exists():
         raise UsageError(f"{root}: no such folder (--root should point at GOPRO_Large or a re-packaged GoPro)")
@@ -91,8 +91,6 @@ def _open_gopro(opts: dict) -> EvalSet:
 
 @register_dataset("pairs", "--blur DIR --sharp DIR")
 def _open_pairs(opts: dict) -> EvalSet:
-    from ..data.datasets import PairedFolderDataset
-
     blur, sharp = _need(opts, "blur", "pairs"), _need(opts, "sharp", "pairs")
     items = PairedFolderDataset(blur, sharp, crop=None, augment=False)
     return EvalSet("pairs", items, f"paired folders {blur} | {sharp}, {len(items)} pairs")
@@ -100,9 +98,6 @@ def _open_pairs(opts: dict) -> EvalSet:
 
 @register_dataset("synthetic", "--n N --seed S [--size PX] [--motion mixed|shake|objects|kernel|none]")
 def _open_synthetic(opts: dict) -> EvalSet:
-    from ..data.datasets import SynthDataset
-    from ..data.synth import MOTIONS
-
     n, seed, size = int(opts.get("n") or 16), int(opts.get("seed") or 0), int(opts.get("size") or 256)
     motion = opts.get("motion") or "mixed"
     if n < 1 or size < 16:

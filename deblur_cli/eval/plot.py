@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from PIL import Image, ImageDraw
+
 from ..errors import DeblurError
 from .eval_run import EvalReport, TargetResult
 
@@ -32,7 +34,7 @@ def plot_report(report: EvalReport, path: str | Path) -> str:
     if not lines:
         raise DeblurError("nothing to plot: no line was evaluated (no weights?)")
     try:
-        import matplotlib
+        import matplotlib  # here: an optional extra (`pip install -e .[plot]`); Pillow draws without it
     except ImportError:
         _plot_pillow(lines, path)
         return "pillow"
@@ -63,8 +65,6 @@ def _plot_matplotlib(lines: list[TargetResult], path: Path) -> None:
 
 
 def _plot_pillow(lines: list[TargetResult], path: Path, width: int = 900, panel: int = 180) -> None:
-    from PIL import Image, ImageDraw
-
     margin, title = 50, 18
     img = Image.new("RGB", (width, len(lines) * (panel + title) + 10), "white")
     draw = ImageDraw.Draw(img)

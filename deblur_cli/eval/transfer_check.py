@@ -26,6 +26,7 @@ from ..data.synth import blur_photo
 from ..data.synth.degrade import jpeg
 from ..data.synth.motion import trajectory_kernel
 from ..data.synth.render import convolve_linear
+from ..inference.api import load_model
 from ..measure.levels import quantize
 
 REPORTED_DIGITS = 2  # dB: the tools' tables, and the manifest's recorded cases, carry gains to 0.01 dB
@@ -47,7 +48,7 @@ def aligned_psnr(a: np.ndarray, b: np.ndarray, radius: int = 3) -> float:
 
 def chelsea() -> np.ndarray:
     """scikit-image's `chelsea` as float32 RGB in [0, 1] (needs scikit-image: ``pip install -e .[test]``)."""
-    from skimage import data
+    from skimage import data  # here: scikit-image is a test extra, needed only for this photo
 
     return data.chelsea().astype(np.float32) / 255.0
 
@@ -109,7 +110,5 @@ def run_transfer_check(variant: str, weights: str | None = None, ensemble: int =
                        strength: float = 1.0) -> dict[str, dict]:
     """The check for ``variant`` (or the file ``weights``) on the CPU, whole images, no tiling: its
     :func:`case_rows`. ``ensemble`` and ``strength`` as `deblur --ensemble` / `--strength` (one pass by default)."""
-    from ..inference.api import load_model
-
     restorer = load_model(variant, weights=weights, device="cpu", tile="0", ensemble=ensemble, strength=strength)
     return case_rows(check_transfer(restorer))

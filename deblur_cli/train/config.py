@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
+from .. import registry
 from ..data.mix import photo_mix, synth_config
 from ..presets import (CONFIG_DIR, list_presets, merge_tables, preset_path,  # noqa: F401 (re-exported)
                        presets_for_variant, resolve_file)
+from .vgg_layers import VGG19_LAYERS
 from .schema import (ADVERSARIAL_LOSSES, DATA_KINDS, LOSS_KEYS, PIXEL_LOSSES, ConfigError,  # noqa: F401 (re-exported)
                      DataConfig, DiscriminatorConfig, LossConfig, ModelConfig, OptimConfig, PaperConfig,
                      TrainConfig, TrainSection, ValConfig, build_section, coerce)
@@ -114,8 +117,6 @@ def _loss(item: Any, where: str) -> LossConfig:
 
 
 def _check_semantics(cfg: TrainConfig) -> None:
-    from .. import registry
-
     p = cfg.path
 
     def need(ok: bool, message: str) -> None:
@@ -147,8 +148,6 @@ def _check_semantics(cfg: TrainConfig) -> None:
             need(len(loss.scale_weights) > 0 and all(isinstance(k, (int, float)) for k in loss.scale_weights),
                  "[[losses]] multiscale_l2 scale_weights: give one number k_i per output scale")
         if loss.type == "perceptual":
-            from .vgg_layers import VGG19_LAYERS
-
             need(loss.layer in VGG19_LAYERS,
                  f"[[losses]] perceptual layer: unknown VGG19 layer {loss.layer!r} (e.g. conv3_3, relu3_3)")
 
@@ -205,8 +204,6 @@ def parse_duration(text: str | float | int) -> float:
         return float(s)
     except ValueError:
         pass
-    import re
-
     parts = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?", s)
     if not s or parts is None:
         raise ValueError(f"cannot read duration {text!r} (use seconds, or e.g. 90m, 1.5h, 1h30m)")

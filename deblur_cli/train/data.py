@@ -13,6 +13,7 @@ trainer's own tests; it is not for training models anyone should use.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -64,8 +65,6 @@ def synth_cache_dir(setting: str) -> Optional[str]:
     if not setting:
         return None
     if setting == "auto":
-        import os
-
         base = Path(os.environ.get("DEBLUR_CACHE") or Path.home() / ".cache" / "deblur")
         return str(base / "synth")
     return str(Path(setting).expanduser())

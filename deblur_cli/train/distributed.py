@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel as DDP
 
 from ..inference.devices import resolve_device
 from ..torchrun import launch_from_env
@@ -85,7 +86,5 @@ def any_true(ctx: DistContext, flag: bool) -> bool:
 def wrap(module: torch.nn.Module, ctx: DistContext) -> torch.nn.Module:
     if not ctx.enabled or not any(p.requires_grad for p in module.parameters()):
         return module
-    from torch.nn.parallel import DistributedDataParallel as DDP
-
     ids = [ctx.device.index] if ctx.device.type == "cuda" else None
     return DDP(module, device_ids=ids)

@@ -14,9 +14,12 @@ architecture can only be exported under a variant with those same arguments.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
+
+import torch
 
 from .. import registry
 from ..errors import DeblurError, UsageError
@@ -70,8 +73,6 @@ def _read_source(run_dir: Path, which: str, step: Optional[int] = None) -> tuple
         path = run_dir / "best" / "weights.safetensors"
         if not path.is_file():
             raise DeblurError(f"{run_dir}: no best checkpoint yet (no validation has run); use --last")
-        import json
-
         with open(run_dir / "best" / "info.json", encoding="utf-8") as fh:
             info = json.load(fh)
         tensors = load_weights(path)
@@ -96,8 +97,6 @@ def _read_source(run_dir: Path, which: str, step: Optional[int] = None) -> tuple
 
 
 def _fits(spec: registry.VariantSpec, state: dict) -> None:
-    import torch
-
     with torch.device("meta"):
         expected = spec.build().state_dict()
     missing = sorted(set(expected) - set(state))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -35,6 +36,7 @@ from .config import TrainConfig, parse_duration, with_seed
 from .data import EpochBatches, build_train_dataset, build_val_dataset, rescale
 from .ema import EMA
 from .losses import ContentLoss, finest
+from .perceptual import PerceptualLoss, load_vgg19
 from .runlog import RunLog
 from .rundir import (add_session, check_same_config, clear_logs, hardware, now_iso, read_run, recorded_seed,
                      resolve_run_dir, start_run)
@@ -99,8 +101,6 @@ class _StopFlag:
 
 
 def threading_is_main() -> bool:
-    import threading
-
     return threading.current_thread() is threading.main_thread()
 
 
@@ -135,8 +135,6 @@ class Trainer(Checkpointing):
         # the perceptual loss's weights come first: a missing file stops the run before any other work
         perceptual = None
         if cfg.uses_perceptual():
-            from .perceptual import PerceptualLoss, load_vgg19
-
             layer = next(l.layer for l in cfg.losses if l.type == "perceptual")
             perceptual = PerceptualLoss(load_vgg19(layer, opts.vgg_weights, str(cfg.path))).to(self.device)
         self.content = ContentLoss(cfg.content_losses, perceptual)

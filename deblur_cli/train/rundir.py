@@ -15,6 +15,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
+import torch
+
 from ..atomic import write_text_atomically
 from ..errors import DeblurError, UsageError
 from ..hardware import cpu_name as _cpu_name
@@ -111,8 +113,6 @@ def now_iso() -> str:
 
 
 def hardware(device, world: int = 1) -> dict:
-    import torch
-
     info = {"cpu": _cpu_name(), "threads": torch.get_num_threads(), "processes": world,
             "torch": torch.__version__, "device": str(device)}
     if getattr(device, "type", "cpu") == "cuda":

@@ -14,6 +14,9 @@ import time
 from pathlib import Path
 from typing import Optional
 
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
 
 class CsvLog:
     def __init__(self, path: Path, columns: list[str]):
@@ -55,15 +58,12 @@ class RunLog:
         self.val_csv = CsvLog(run_dir / "val.csv", ["step", "psnr", "ssim", "l1", "weights", "best"])
         if tensorboard:
             try:
-                from torch.utils.tensorboard import SummaryWriter
+                from torch.utils.tensorboard import SummaryWriter  # here: needs the optional tensorboard package
 
                 self._tb = SummaryWriter(str(run_dir / "tensorboard"))
             except Exception:  # tensorboard is optional; CSV is the record
                 self._tb = None
         if progress and sys.stderr.isatty():
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
             self._bar = Progress(TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(),
                                  TimeRemainingColumn(), TextColumn("{task.fields[info]}"),
                                  console=Console(stderr=True), transient=False)

@@ -6,6 +6,9 @@ import json
 import os
 from dataclasses import asdict
 
+from rich.console import Console
+from rich.markup import escape
+
 from ..rich_table import format_ms as _ms
 from ..rich_table import print_fitted
 from .speed import StepBench, TrainBenchReport, VariantTrainBench
@@ -57,9 +60,6 @@ def data_line(report: TrainBenchReport) -> str | None:
 
 
 def print_train_rich(report: TrainBenchReport, console=None) -> None:
-    from rich.console import Console
-    from rich.markup import escape
-
     console = console or Console()
     rows = [train_row_cells(r) for r in report.results]
     styles = [None if r.status == "ok" else "dim" for r in report.results]
