@@ -1,4 +1,6 @@
-"""Option aliases shared by several commands (one definition, same spelling everywhere)."""
+"""Option aliases shared by several commands (one definition, same spelling everywhere).
+
+Loaded by `deblur --help`: what needs torch or the library is imported inside the functions that use it."""
 
 from __future__ import annotations
 

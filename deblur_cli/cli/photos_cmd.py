@@ -1,4 +1,6 @@
-"""`deblur photos`: the free sharp photographs that training and validation blur, fetched and verified."""
+"""`deblur photos`: the free sharp photographs that training and validation blur, fetched and verified.
+
+The library is imported inside the commands, so `deblur --help` stays fast."""
 
 from __future__ import annotations
 

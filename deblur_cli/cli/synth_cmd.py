@@ -1,4 +1,6 @@
-"""`deblur synth`: write procedural (blurred, sharp) pairs, or pairs made from sharp photos, in the GoPro layout."""
+"""`deblur synth`: write procedural (blurred, sharp) pairs, or pairs made from sharp photos, in the GoPro layout.
+
+torch and the generators are imported inside the command, so `deblur --help` stays fast."""
 
 from __future__ import annotations
 
