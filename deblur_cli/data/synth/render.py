@@ -90,36 +90,42 @@ def render_exposure(canvas: np.ndarray, shake: CameraShake, out_size: tuple[int,
                     ) -> tuple[np.ndarray, np.ndarray]:
     """Return (blurred, sharp) HxWx3 sRGB float32: the linear-light mean of all sub-frames, and the frame at camera
     pose zero with each sprite at its ``target``. With paths anchored at their middle (motion.py) that frame is the
-    middle sub-frame, sample for sample; with paths anchored at their mean it is rendered as one more frame.
+    middle sub-frame and is taken from the exposure; otherwise (paths anchored at their mean) it is rendered as one
+    more frame.
 
     ``highlights`` (canvas-sized, >= 0) adds linear light above 1.0 that saturates after averaging, as bright
     lights do in real blurred photos. ``lens_sigma`` is the Gaussian lens PSF both outputs pass through.
     """
     out_h, out_w = out_size
     frames = len(shake.rotation)
-    # one more pose, zero, for the target: the exposure's frames are seq[:frames]
-    shake = CameraShake(np.concatenate([np.asarray(shake.translation, np.float64), np.zeros((1, 2))]),
-                        np.append(np.asarray(shake.rotation, np.float64), 0.0), shake.centre)
+    middle = frames // 2
+    targets = [sp.position[middle] if sp.target is None else sp.target for sp in sprites]
+    at_middle = (not np.any(shake.translation[middle]) and shake.rotation[middle] == 0
+                 and all(np.array_equal(t, sp.position[middle]) for t, sp in zip(targets, sprites)))
+    if not at_middle:  # the target is none of the exposure's frames: one more pose, zero, after them
+        shake = CameraShake(np.concatenate([np.asarray(shake.translation, np.float64), np.zeros((1, 2))]),
+                            np.append(np.asarray(shake.rotation, np.float64), 0.0), shake.centre)
+    poses = len(shake.rotation)
     lin = to_linear(torch.from_numpy(np.ascontiguousarray(canvas)).permute(2, 0, 1))
     if highlights is not None:
         lin = lin + torch.from_numpy(highlights).unsqueeze(0)
     grids = camera_grids(shake, out_h, out_w, offset, canvas.shape[:2])
-    seq = F.grid_sample(lin.unsqueeze(0).expand(frames + 1, -1, -1, -1), grids, mode="bilinear",
+    seq = F.grid_sample(lin.unsqueeze(0).expand(poses, -1, -1, -1), grids, mode="bilinear",
                         padding_mode="reflection", align_corners=False)
-    for sp in sprites:
+    for sp, target in zip(sprites, targets):
         rgba = torch.from_numpy(np.ascontiguousarray(sp.rgba)).permute(2, 0, 1)
-        rgba = torch.cat([to_linear(rgba[:3]), rgba[3:]], 0).unsqueeze(0).expand(frames + 1, -1, -1, -1)
+        rgba = torch.cat([to_linear(rgba[:3]), rgba[3:]], 0).unsqueeze(0).expand(poses, -1, -1, -1)
         sh, sw = sp.rgba.shape[:2]
         # sprite pixel = camera-warped world position minus the sprite's own position at that sub-frame
-        target = sp.position[frames // 2] if sp.target is None else sp.target
-        pos = torch.as_tensor(np.concatenate([sp.position, np.reshape(target, (1, 2))]), dtype=torch.float32)
+        path = sp.position if at_middle else np.concatenate([sp.position, np.reshape(target, (1, 2))])
+        pos = torch.as_tensor(path, dtype=torch.float32)
         wx = (grids[..., 0] + 1) * canvas.shape[1] / 2 - 0.5 - offset[0] - pos[:, 0].view(-1, 1, 1)
         wy = (grids[..., 1] + 1) * canvas.shape[0] / 2 - 0.5 - offset[1] - pos[:, 1].view(-1, 1, 1)
         g = torch.stack([_normalise(wx, sw), _normalise(wy, sh)], -1)
         layer = F.grid_sample(rgba, g, mode="bilinear", padding_mode="zeros", align_corners=False)
         alpha = layer[:, 3:]
         seq = seq * (1 - alpha) + layer[:, :3] * alpha
-    pair = lens_blur(torch.stack([seq[:frames].mean(0), seq[frames]]), lens_sigma)
+    pair = lens_blur(torch.stack([seq[:frames].mean(0), seq[middle if at_middle else frames]]), lens_sigma)
     blurred, sharp = to_srgb(pair[0]), to_srgb(pair[1])
     return (blurred.permute(1, 2, 0).numpy().astype(np.float32), sharp.permute(1, 2, 0).numpy().astype(np.float32))
 
