@@ -13,12 +13,12 @@ set, running ``<variant>.safetensors`` or else the compact preset's file, as ``d
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .. import registry
 from ..errors import UsageError
+from ..inference.paths import natural_key
 from ..paper_tables import TABLES, PaperRow, PaperTable, paper_row, table
 from ..weights.resolve import compact_fallback
 
@@ -88,10 +88,6 @@ def resolve_targets(models: str | None, table_name: str | None) -> list[Target]:
     raise UsageError(f"say what to evaluate: -m NAME[,NAME...] or --table NAME ({', '.join(TABLES)})")
 
 
-def _natural(path: Path) -> list:
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.name)]
-
-
 def weights_sets(folders: list[Path]) -> list[Path]:
     """The weights sets in ``folders``: a folder that holds ``.safetensors`` files is one set; a folder without any
     stands for its sub-folders that hold some (``<out>/weights`` of `deblur train table`: one per seed)."""
@@ -103,7 +99,8 @@ def weights_sets(folders: list[Path]) -> list[Path]:
         if any(folder.glob("*.safetensors")):
             found.append(folder)
             continue
-        subs = sorted((d for d in folder.iterdir() if d.is_dir() and any(d.glob("*.safetensors"))), key=_natural)
+        subs = sorted((d for d in folder.iterdir() if d.is_dir() and any(d.glob("*.safetensors"))),
+                      key=lambda d: natural_key(d.name))
         if not subs:
             raise UsageError(f"--weights-dir {folder}: no .safetensors files in it or in its sub-folders")
         found.extend(subs)

@@ -138,7 +138,7 @@ def _expand(arg: str, recursive: bool, skipped: list[Path]) -> list[InputItem]:
 def _expand_glob(pattern: str, recursive: bool, skipped: list[Path]) -> list[InputItem]:
     base = _glob_base(pattern)
     found: list[InputItem] = []
-    for match in sorted(glob.glob(pattern, recursive=True), key=_natural_key):
+    for match in sorted(glob.glob(pattern, recursive=True), key=natural_key):
         path = Path(match)
         if path.is_dir():
             found.extend(_scan_folder(path, recursive, base=base, skipped=skipped))
@@ -154,7 +154,7 @@ def _scan_folder(folder: Path, recursive: bool, base: Path, skipped: list[Path])
     """The folder's images (all below it when `recursive`); appends to `skipped` the visible sub-folders that
     hold images when not."""
     if not recursive:
-        entries = sorted(folder.iterdir(), key=lambda p: _natural_key(p.name))
+        entries = sorted(folder.iterdir(), key=lambda p: natural_key(p.name))
         files = [p for p in entries if p.is_file() and _is_visible_image(p)]
         skipped.extend(p for p in entries if p.is_dir() and not p.name.startswith(".") and _holds_images(p))
     else:
@@ -163,7 +163,7 @@ def _scan_folder(folder: Path, recursive: bool, base: Path, skipped: list[Path])
             dirs[:] = [d for d in dirs if not d.startswith(".")]
             files.extend(p for p in (Path(root, n) for n in names) if p.is_file() and _is_visible_image(p))
     items = [InputItem(p, _relative(p, base), explicit=False) for p in files]
-    return sorted(items, key=lambda item: _natural_key(str(item.rel)))
+    return sorted(items, key=lambda item: natural_key(str(item.rel)))
 
 
 def _holds_images(folder: Path) -> bool:
@@ -211,7 +211,7 @@ def _relative(path: Path, base: Path) -> PurePath:
         return PurePath(path.name)
 
 
-def _natural_key(text: str) -> tuple:
+def natural_key(text: str) -> tuple:
     # re.split with a group alternates text and digits, so each position compares like with like.
     pieces = re.split(r"(\d+)", text)
     return tuple(int(p) if i % 2 else p.casefold() for i, p in enumerate(pieces)), text
