@@ -46,7 +46,7 @@ class PhotoMix:
     jpeg_quality: tuple[int, int] = (70, 95)
     frames: tuple[int, int] = (7, 23)
     lens_sigma: tuple[float, float] = (0.0, 0.0)  # a photo's target has its own optics
-    # the target is the pose at the time-average of the motion, so a restored photo does not shift (synth/motion.py)
+    # the target is the pose at the time-average of the motion, where the streaks are centred (synth/motion.py)
     anchor: str = "mean"
 
 

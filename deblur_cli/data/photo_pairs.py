@@ -5,7 +5,7 @@ module blurs real photos the way :mod:`.synth` blurs its scenes: a window of a p
 camera shakes (translation and rotation about a pivot, so blur varies across the frame) or a random-trajectory
 kernel smears it, or a region cut from another photo moves over it, all averaged in linear light over the
 sub-frames of an exposure; the target is the frame at the time-average of the motion (``PhotoMix.anchor``, see
-:mod:`.synth.motion`), so a restored photo does not move. Noise is shared by input and
+:mod:`.synth.motion`), where the streaks are centred, so no pair asks for a shift. Noise is shared by input and
 target and JPEG hits the input only (:func:`.synth.generator.degrade_pair`). A share of pairs is near-sharp, so
 that a network learns to leave sharp photos alone.
 
