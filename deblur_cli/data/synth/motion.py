@@ -7,8 +7,9 @@
   target is its middle frame; "mean" puts it at the time-average of the path, the pose the blur is centred on, as
   DeblurGAN's kernels are (their trajectory minus its mean). A network trained on "middle" targets must guess where
   along a streak the middle instant lay, and a wrong guess shifts the whole output; a "mean" target lies under the
-  centre of every streak (tests/test_data.py), so no pair asks for a shift. Measured with a small U-Net on camera-shake photo pairs (docs/data.md):
-  the loss fell below the identity's faster with "mean" (0.956 against 0.977 of the identity's L1 after 500 steps).
+  centre of light of a translating point's streak (tests/test_data.py), so no pair asks for a shift. Measured with
+  a small U-Net on camera-shake photo pairs (docs/data.md): the loss fell below the identity's faster with "mean"
+  (0.956 against 0.977 of the identity's L1 after 500 steps).
 - Kernels: Boracchi and Foi's random trajectories as used by DeblurGAN: a velocity of fixed length pulled back toward
   the origin (centripetal term), jittered by Gaussian noise and now and then turned by a large impulse; rasterised
   with bilinear weights (shared/DATA_AND_METRICS.md, "Blur synthesis").
