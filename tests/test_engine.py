@@ -325,12 +325,31 @@ def test_precision_auto_on_cuda_follows_the_spec(monkeypatch):
     monkeypatch.setattr(devices, "_half_is_broken", lambda device: False)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
     assert devices.resolve_precision("auto", spec(), cuda) == torch.float16
+    # measured on an H200: half precision slows networks of a million parameters or fewer
+    assert devices.resolve_precision("auto", spec(), cuda, params=devices.HALF_ABOVE_PARAMS) == torch.float32
+    assert devices.resolve_precision("auto", spec(), cuda, params=devices.HALF_ABOVE_PARAMS + 1) == torch.float16
+    assert devices.resolve_precision("fp16", spec(), cuda, params=1000) == torch.float16  # asked for: kept
     assert devices.resolve_precision("auto", spec(supports_half=False), cuda) == torch.bfloat16
     assert devices.resolve_precision("auto", spec(supports_half=False, supports_bfloat16=False), cuda) == torch.float32
     with pytest.raises(UsageError, match="does not support fp16"):
         devices.resolve_precision("fp16", spec(supports_half=False), cuda)
     monkeypatch.setattr(devices, "_half_is_broken", lambda device: True)  # GTX 16xx
     assert devices.resolve_precision("auto", spec(), cuda) == torch.bfloat16
+
+
+def test_restorer_gives_the_precision_rule_its_network_size(monkeypatch):
+    from deblur_cli.inference import engine
+
+    seen = {}
+
+    def fake(precision, spec_, device, params=None):
+        seen["params"] = params
+        return torch.float32
+
+    monkeypatch.setattr(engine, "resolve_precision", fake)
+    net = local_net(False)
+    build_restorer(net, spec(), precision="auto")
+    assert seen["params"] == sum(p.numel() for p in net.parameters()) > 0
 
 
 def test_bf16_on_cpu_runs_and_returns_float32():

@@ -210,10 +210,19 @@ def _count_tiles(restorer, h: int, w: int) -> int:
     return len(tiling.plan_tiles(h, w, tile, overlap, restorer.spec.multiple_of))
 
 
+def _reference_dtype(precision: str, variants: list[str], device: torch.device) -> torch.dtype:
+    """The precision the first variant runs in (``auto`` depends on its size), so that its share of the
+    reference compares like with like."""
+    if not variants:
+        return torch.float32
+    return resolve_precision(precision, registry.get(variants[0]), device,
+                             params=registry.count_parameters(variants[0]))
+
+
 def run_bench(variants: list[str], options: BenchOptions, progress=None) -> BenchReport:
     device = resolve_device(options.device)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    dtype = resolve_precision(options.precision, registry.get(variants[0]), device) if variants else torch.float32
+    dtype = _reference_dtype(options.precision, variants, device)
     reference = None
     if options.reference:
         if progress:

@@ -94,7 +94,8 @@ class Restorer:
             raise UsageError(f"--strength must be between {low:g} and {high:g}, not {strength:g}")
         self.strength = float(strength)
         self.device = resolve_device(device)
-        self.dtype = resolve_precision(precision, spec, self.device)
+        self.dtype = resolve_precision(precision, spec, self.device,
+                                       params=sum(p.numel() for p in module.parameters()))
         self.tile = parse_tile(tile)
         self.overlap = overlap
         if tile_mode not in TILE_MODES:
