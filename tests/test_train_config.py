@@ -196,6 +196,7 @@ def test_cli_lists_presets_with_their_table_rows():
     ((), 2, "give exactly one of --config FILE or --preset NAME"),
     (("--preset", "cpu/bag-compact", "--time-budget", "soon"), 2, "--time-budget: cannot read duration"),
     (("--preset", "cpu/bag-compact", "--init-from-bundled", "--from-scratch"), 2, "contradict"),
+    (("--preset", "cpu/bag-compact", "--init-from", "x.safetensors", "--from-scratch"), 2, "contradict"),
 ])
 def test_cli_errors_are_one_line(args, code, message):
     result = _cli(*args)

@@ -243,6 +243,42 @@ def test_warm_start_then_export_accumulates_steps(tmp_path):
     assert out.dtype == "fp32"  # under a million parameters
 
 
+def test_init_from_an_exported_file_continues_its_lineage(tmp_path):
+    """A file sent back from another machine (no run folder, no manifest entry) starts a new run; its steps
+    travel in the file's metadata, so the next export counts them."""
+    from deblur_cli.train.export import export_run
+    from deblur_cli.weights.io import sha256_file
+
+    variant = "deblurgan-compact"
+    manifest, _ = _bundle(tmp_path, variant, steps_total=500)
+    cfg = tiny_config(tmp_path, variant=variant, overrides="", max_steps=2)
+    run(cfg, tmp_path / "first", warm_start=None, manifest=manifest)
+    sent = export_run(tmp_path / "first", which="last", weights_dir=tmp_path / "weights", manifest_path=manifest).path
+    moved = tmp_path / "elsewhere" / "from-gpu.safetensors"
+    moved.parent.mkdir()
+    moved.write_bytes(sent.read_bytes())
+    sent_state = load_file(str(moved))
+
+    result = run(cfg, tmp_path / "second", init_from=str(moved), manifest=manifest)
+    assert result.warm_start["steps_total"] == 502 and result.warm_start["sha256"] == sha256_file(moved)
+    trained = final_state(tmp_path / "second")
+    key = next(k for k, v in sent_state.items() if v.is_floating_point() and v.dim() == 4)
+    assert (trained[f"generator/{key}"] - sent_state[key]).abs().max() < 0.05
+    entry_steps = export_run(tmp_path / "second", which="last", weights_dir=tmp_path / "weights",
+                             manifest_path=manifest).steps_total
+    assert entry_steps == 504
+
+
+def test_init_from_a_file_of_another_variant_is_refused(tmp_path):
+    from deblur_cli.weights.io import save_weights
+
+    other = tmp_path / "rir.safetensors"
+    save_weights(registry.build("rir-compact"), other, metadata={"variant": "rir-compact"})
+    cfg = tiny_config(tmp_path, variant="deblurgan-compact", overrides="", max_steps=2)
+    with pytest.raises(DeblurError, match="holds rir-compact weights"):
+        run(cfg, tmp_path / "r", init_from=str(other))
+
+
 def test_export_refuses_weights_that_fit_no_variant(tmp_path):
     from deblur_cli.train.export import export_run
 

@@ -4,12 +4,16 @@
 # weights (last, best by held-out photos, and one kept step) in OUT/{last,best,mid}, and the logs, the check's
 # table and the export manifest in OUT/logs.tar.gz.
 #
-#   bash tools/device_bag_photos.sh PHOTOS OUT TRAIN_S [WORKERS]     # PHOTOS holds train/ and val/
+#   bash tools/device_bag_photos.sh PHOTOS OUT TRAIN_S [WORKERS [INIT]]   # PHOTOS holds train/ and val/
+#
+# INIT: an exported bag file to continue (`deblur train --init-from`); without it the run starts from scratch.
 #
 # The package is used from the checkout (PYTHONPATH), with the machine's own torch. If the preset's bf16 +
 # channels_last run dies, a run with fp32 and the default memory layout takes the time that is left.
 set -u
-photos=$1 out=$2 train_s=$3 workers=${4:-13} device=${DEVICE:-cuda}
+photos=$1 out=$2 train_s=$3 workers=${4:-13} init=${5:-} device=${DEVICE:-cuda}
+start_from=(--from-scratch)
+[ -n "$init" ] && start_from=(--init-from "$init")
 logs=/tmp/device-logs
 mkdir -p $logs
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1
@@ -19,7 +23,7 @@ start=$(date +%s)
 
 run=/tmp/run-bag-photos
 deblur train --preset gpu/bag-photos --data-root "$photos/train" --device "$device" --workers "$workers" \
-    --from-scratch --run-dir $run --time-budget "${train_s}s" --no-progress > $logs/train.log 2>&1 &
+    "${start_from[@]}" --run-dir $run --time-budget "${train_s}s" --no-progress > $logs/train.log 2>&1 &
 trainer=$!
 # after the loader processes have started, so that the check takes its share of the CPU beside them
 (sleep 60; python3 tools/check_cuda.py > $logs/cuda_check.txt 2>&1) &
@@ -30,7 +34,7 @@ if ! wait $trainer; then
     printf 'extends = "gpu/bag-photos"\n[train]\namp = "off"\nchannels_last = false\n' > /tmp/bag-photos-fp32.toml
     run=/tmp/run-bag-photos-fp32
     [ "$left" -gt 60 ] && deblur train --config /tmp/bag-photos-fp32.toml --data-root "$photos/train" --device "$device" \
-        --workers "$workers" --from-scratch --run-dir $run --time-budget "${left}s" --no-progress >> $logs/train.log 2>&1
+        --workers "$workers" "${start_from[@]}" --run-dir $run --time-budget "${left}s" --no-progress >> $logs/train.log 2>&1
 fi
 wait $checker
 

@@ -143,11 +143,13 @@ def export_run(run: str | Path, name: Optional[str] = None, which: str = "best",
         bundled = path.relative_to(root.resolve()).as_posix()
     except ValueError:
         raise UsageError(f"{path}: bundled weights must lie inside {root} (the manifest's folder)") from None
-    sha = save_weights(state, path, dtype=dtype, metadata={"variant": variant})
-
     warm = info.get("warm_start") or {}
     step = int(facts["step"])
     wall = float(facts.get("wall_time_s") or 0.0)
+    # the lineage travels in the file too, so that `deblur train --init-from FILE` can continue it
+    sha = save_weights(state, path, dtype=dtype, metadata={
+        "variant": variant, "steps_total": int(warm.get("steps_total") or 0) + step,
+        "wall_time_total_s": round(float(warm.get("wall_time_total_s") or 0.0) + wall, 1)})
     training = {
         "recipe": {"config": info.get("config"), "config_file": info.get("config_file"),
                    "config_sha256": info.get("config_sha256")},

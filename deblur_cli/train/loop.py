@@ -54,6 +54,7 @@ class RunOptions:
     time_budget: Optional[float] = None  # seconds
     resume: bool = False  # True: a checkpoint must exist (otherwise resuming is automatic)
     warm_start: Optional[bool] = None  # None: the config's [train] warm_start; True: must; False: never
+    init_from: Optional[str] = None  # a .safetensors file to start from instead of the bundled weights
     vgg_weights: Optional[str] = None
     workers: Optional[int] = None
     progress: bool = True

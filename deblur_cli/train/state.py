@@ -16,7 +16,7 @@ from typing import Optional
 import torch
 
 from ..errors import DeblurError
-from ..weights.io import load_weights
+from ..weights.io import load_weights, read_metadata, sha256_file
 from ..weights.manifest import ROOT, load_manifest, manifest_path, read_raw
 from ..weights.resolve import find_local
 from . import checkpoint as ckpt, distributed as dist_utils
@@ -26,6 +26,8 @@ from .rundir import write_json
 
 class Checkpointing:
     def _warm_start(self, g: torch.nn.Module) -> Optional[dict]:
+        if self.opts.init_from:
+            return self._start_from_file(g, Path(self.opts.init_from))
         want = self.opts.warm_start
         if want is False or (want is None and not self.cfg.train.warm_start):
             return None
@@ -54,6 +56,28 @@ class Checkpointing:
         return {"variant": variant, "sha256": entry.get("sha256"),
                 "steps_total": int(history.get("steps_total") or 0),
                 "wall_time_total_s": float(history.get("wall_time_total_s") or history.get("wall_time_s") or 0.0)}
+
+    def _start_from_file(self, g: torch.nn.Module, path: Path) -> dict:
+        """``--init-from FILE``: the generator's weights from an exported file (one that a GPU machine sent back,
+        say), which must be a safetensors file of this variant. Its lineage (steps, wall time) is read from
+        the file's metadata, where ``deblur train export`` writes it."""
+        variant = self.cfg.model.variant
+        if not path.is_file():
+            raise DeblurError(f"--init-from {path}: no such file")
+        meta = read_metadata(path)
+        if meta.get("variant") not in (None, variant):
+            raise DeblurError(f"--init-from {path}: the file holds {meta['variant']} weights, the config trains "
+                              f"{variant}")
+        state = load_weights(path)
+        try:
+            g.load_state_dict(state)
+        except RuntimeError as exc:
+            raise DeblurError(f"--init-from {path}: the weights do not fit {variant}: "
+                              f"{str(exc).splitlines()[0]}") from None
+        steps = int(meta.get("steps_total") or 0)
+        self.notes.append(f"warm start from {path} ({steps} steps so far)")
+        return {"variant": variant, "sha256": sha256_file(path), "file": str(path), "steps_total": steps,
+                "wall_time_total_s": float(meta.get("wall_time_total_s") or 0.0)}
 
     def _state(self) -> tuple[dict, dict]:
         tensors: dict[str, torch.Tensor] = {}
