@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ from deblur_cli.eval.eval_run import EvalOptions, ModelUnderTest, run_eval
 from deblur_cli.eval.eval_sets import open_dataset
 from deblur_cli.eval.targets import targets_for_models, targets_for_table
 from deblur_cli.inference.engine import Restorer
+from deblur_cli.inference.settings import DEFAULTS, RestoreSettings
 from deblur_cli.paper_tables import TABLES, paper_row
 from deblur_cli.weights.errors import WeightsUnavailableError
 
@@ -295,3 +297,45 @@ def test_strength_option_reaches_the_networks_and_is_stated(gopro, tmp_path):
     assert out.exit_code == 0, out.output
     doc = json.loads(out.stdout)
     assert doc["rows"][0]["gain_db"] == 0 and "strength 0" in doc["metric"]
+
+
+def test_eval_restores_with_deblurs_settings_object_and_reports_them(gopro, monkeypatch):
+    seen = []
+
+    def recording_load(variant, options):
+        seen.append(options.restore)
+        return _loader(nn.Identity())(variant, options)
+
+    monkeypatch.setattr(eval_run, "default_load", recording_load)
+    base = ["eval", "--root", str(gopro), "-m", "bag-compact", "--no-flops", "--format", "json"]
+    out = CliRunner().invoke(app, base)
+    assert out.exit_code == 0, out.output
+    assert seen.pop() == DEFAULTS and "over 2 mirrored passes (deblur's default)" in json.loads(out.stdout)["metric"]
+    out = CliRunner().invoke(app, base + ["--ensemble", "4"])
+    assert seen.pop() == RestoreSettings(ensemble=4)
+    assert "over 4 mirrored passes;" in json.loads(out.stdout)["metric"]  # not deblur's default: not called so
+
+    flags = ["--ensemble", "1", "--strength", "0.5", "--tile", "64", "--device", "cpu", "--precision", "fp32"]
+    out = CliRunner().invoke(app, base + flags)
+    assert out.exit_code == 0, out.output
+    assert seen.pop() == RestoreSettings(ensemble=1, strength=0.5, tile="64", device="cpu", precision="fp32")
+    metric = json.loads(out.stdout)["metric"]
+    assert "one network pass" in metric and "strength 0.5" in metric
+
+
+def test_the_default_loader_builds_the_engine_from_the_settings_object():
+    restore = RestoreSettings(ensemble=4, strength=1.5, tile="0", tile_mode="global-stats", device="cpu",
+                              precision="fp32")
+    loaded = eval_run.default_load("bag-compact", EvalOptions(restore, random_weights=True))
+    restorer = loaded.restorer
+    assert (restorer.ensemble, restorer.strength, restorer.tile_mode, str(restorer.device)) == (
+        4, 1.5, "global-stats", "cpu")
+
+
+def test_restore_settings_passed_loose_still_land_in_the_settings_object():
+    # tools/ still write EvalOptions(ensemble=1, tile="0"); the loose keywords override that field of ``restore``
+    options = EvalOptions(ensemble=1, tile="0", flops=False)
+    assert options.restore == RestoreSettings(ensemble=1, tile="0") and options.ensemble == 1
+    assert replace(options, weights="w.safetensors").restore == options.restore
+    with pytest.raises(TypeError, match="tiles"):
+        EvalOptions(tiles="0")

@@ -70,7 +70,7 @@ def test_the_library_defaults_are_the_commands_defaults():
     from deblur_cli.eval.eval_run import EvalOptions
     from deblur_cli.inference.api import load_model
 
-    assert EvalOptions().ensemble == DEFAULTS.ensemble == 2
+    assert EvalOptions().restore == DEFAULTS and DEFAULTS.ensemble == 2
     assert load_model("bag-compact").ensemble == DEFAULTS.ensemble
 
 

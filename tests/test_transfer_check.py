@@ -89,7 +89,8 @@ def test_held_out_sets_and_the_command_that_reproduces_them(monkeypatch):
                               "--size 256 --motion blurred --format csv --no-flops --tile 0")
     ((_, s, options),) = seen
     assert s is held_out.SETS["synthetic-blurred"]
-    assert (options.ensemble, options.strength, options.tile, options.flops) == (1, 1.0, "0", False)
+    assert (options.restore.ensemble, options.restore.strength, options.restore.tile, options.flops) == (
+        1, 1.0, "0", False)
 
 
 def test_tools_call_the_library_in_process_and_import_no_other_tool():

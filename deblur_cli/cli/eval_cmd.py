@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..inference.settings import DEFAULTS
+from ..inference.settings import DEFAULTS, RestoreSettings
 from .errors import UsageError, friendly_errors, set_debug
 from .options import (
     DebugOpt,
@@ -86,8 +86,8 @@ def register(app: typer.Typer) -> None:
             "OUT/weights, one per seed) gives one line per sub-folder. Repeatable.")] = None,
         random_weights: Annotated[bool, typer.Option(
             "--random-weights", help="Untrained networks (checks the pipeline; scores mean nothing).")] = False,
-        device: DeviceOpt = "auto",
-        precision: PrecisionOpt = "auto",
+        device: DeviceOpt = DEFAULTS.device,
+        precision: PrecisionOpt = DEFAULTS.precision,
         tile: TileOpt = DEFAULTS.tile,
         ensemble: EnsembleOpt = DEFAULTS.ensemble,
         strength: StrengthOpt = DEFAULTS.strength,
@@ -131,9 +131,9 @@ def register(app: typer.Typer) -> None:
                                n=n, seed=seed, size=size, motion=motion)
         err = Console(stderr=True)
         err.print(f"dataset: {evalset.description}", highlight=False)
-        options = EvalOptions(device=device, precision=precision, tile=tile, ensemble=ensemble, strength=strength,
-                              weights=weights, random_weights=random_weights, limit=limit, crop_border=crop_border,
-                              y_channel=y_channel, flops=not no_flops)
+        restore = RestoreSettings(ensemble=ensemble, strength=strength, tile=tile, device=device, precision=precision)
+        options = EvalOptions(restore, weights=weights, random_weights=random_weights, limit=limit,
+                              crop_border=crop_border, y_channel=y_channel, flops=not no_flops)
         sink = None
         if save_images is not None:
             from ..eval.saving import ImageSaver

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Callable
 
@@ -25,7 +25,7 @@ from .. import registry
 from ..errors import DeblurError, UsageError
 from ..inference.api import build_restorer, load_model
 from ..inference.devices import resolve_device
-from ..inference.settings import DEFAULTS
+from ..inference.settings import DEFAULTS, RestoreSettings
 from ..measure.flops import FULL_HD_720, count_flops
 from ..measure.metrics import psnr_ssim
 from ..measure.timing import device_name, synchronize
@@ -34,20 +34,43 @@ from ..weights.errors import WeightsUnavailableError
 from .eval_sets import EvalSet
 from .targets import Target
 
+# Restore settings that callers may still pass loose (``EvalOptions(ensemble=1)``): see EvalOptions.__init__.
+_RESTORE_FIELDS = frozenset(f.name for f in fields(RestoreSettings))
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, init=False)
 class EvalOptions:
-    device: str = "auto"
-    precision: str = "auto"
-    tile: str = DEFAULTS.tile
-    ensemble: int = DEFAULTS.ensemble  # self-ensemble passes, as `deblur` runs them (inference.settings)
-    strength: float = DEFAULTS.strength  # share of the network's change applied (engine.STRENGTH_RANGE)
-    weights: str | None = None  # explicit file; only with a single -m
-    random_weights: bool = False  # untrained networks: checks the pipeline, numbers mean nothing
-    limit: int | None = None
-    crop_border: int = 0
-    y_channel: bool = False
-    flops: bool = True
+    """How `deblur eval` runs. ``restore`` is the object `deblur` restores with, so that both commands take their
+    defaults (ensemble, strength, tiling, device, precision) from one place: :data:`.settings.DEFAULTS`."""
+
+    restore: RestoreSettings
+    weights: str | None  # explicit file; only with a single -m
+    random_weights: bool  # untrained networks: checks the pipeline, numbers mean nothing
+    limit: int | None
+    crop_border: int
+    y_channel: bool
+    flops: bool
+
+    def __init__(self, restore: RestoreSettings = DEFAULTS, *, weights: str | None = None,
+                 random_weights: bool = False, limit: int | None = None, crop_border: int = 0,
+                 y_channel: bool = False, flops: bool = True, **loose_restore) -> None:
+        # Transitional: tools/pick_export.py and tools/measure_photos.py still pass restore settings loose
+        # (EvalOptions(ensemble=1, tile="0")); each overrides that field of ``restore``. Drop ``loose_restore`` and
+        # __getattr__ once they pass ``restore=RestoreSettings(...)``.
+        unknown = set(loose_restore) - _RESTORE_FIELDS
+        if unknown:
+            raise TypeError(f"EvalOptions() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
+        values = {"restore": replace(restore, **loose_restore), "weights": weights,
+                  "random_weights": random_weights, "limit": limit, "crop_border": crop_border,
+                  "y_channel": y_channel, "flops": flops}
+        for name, value in values.items():
+            object.__setattr__(self, name, value)  # frozen: the dataclass's own __init__ does the same
+
+    def __getattr__(self, name: str):
+        # Transitional, as the loose keywords of __init__: options.ensemble reads options.restore.ensemble.
+        if name in _RESTORE_FIELDS:
+            return getattr(self.restore, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
 
 @dataclass
@@ -126,12 +149,15 @@ def _mean(values: list[float]) -> float:
     return math.fsum(values) / len(values)
 
 
-def metric_description(crop_border: int, y_channel: bool, ensemble: int = 1, strength: float = 1.0) -> str:
+def metric_description(crop_border: int, y_channel: bool, restore: RestoreSettings) -> str:
+    """How the numbers were made, for the report: colour space, the restore settings that change the outputs
+    (ensemble passes, strength), border crop and the SSIM window."""
     space = "Y (BT.601, as BasicSR)" if y_channel else "RGB"
-    space += (f", outputs self-ensembled over {ensemble} mirrored passes (deblur's default)" if ensemble > 1
+    default = " (deblur's default)" if restore.ensemble == DEFAULTS.ensemble else ""
+    space += (f", outputs self-ensembled over {restore.ensemble} mirrored passes{default}" if restore.ensemble > 1
               else ", one network pass (no self-ensemble)")
-    if strength != 1.0:
-        space += f", the networks' change applied at strength {strength:g}"
+    if restore.strength != 1.0:
+        space += f", the networks' change applied at strength {restore.strength:g}"
     crop = f", {crop_border}px border cropped" if crop_border else ""
     return (f"PSNR/SSIM on 8-bit rounded {space}{crop}; SSIM 11x11 Gaussian sigma 1.5, per channel, "
             "valid region (= scikit-image gaussian_weights=True / BasicSR); mean over images")
@@ -141,11 +167,9 @@ def default_load(variant: str, options: EvalOptions) -> ModelUnderTest:
     """Weights through the resolver (with its compact fallback), network through the engine."""
     if options.random_weights:
         spec = registry.get(variant)
-        restorer = build_restorer(spec.build(), spec, options.device, options.precision, options.tile,
-                                  ensemble=options.ensemble, strength=options.strength)
+        restorer = build_restorer(spec.build(), spec, **options.restore.engine())
         return ModelUnderTest(restorer, variant, "random init (untrained)")
-    restorer = load_model(variant, options.weights, options.device, options.precision, options.tile,
-                          ensemble=options.ensemble, strength=options.strength)
+    restorer = load_model(variant, options.weights, **options.restore.engine())
     return ModelUnderTest(restorer, restorer.name, str(restorer.weights_path), getattr(restorer, "note", None))
 
 
@@ -269,8 +293,8 @@ def run_eval(targets: list[Target], evalset: EvalSet, options: EvalOptions, *, l
     if not cache:  # no line ran a model: still report how blurred the set is
         input_baseline(evalset, options, cache)
     ran = next((r for r in results if r.device), None)
-    device = device_name(ran.device if ran else resolve_device(options.device))
+    device = device_name(ran.device if ran else resolve_device(options.restore.device))
     n = len(cache)
-    metric = metric_description(options.crop_border, options.y_channel, options.ensemble, options.strength)
+    metric = metric_description(options.crop_border, options.y_channel, options.restore)
     return EvalReport(evalset.description, n, metric, device, results,
                       _mean([v[0] for v in cache.values()]), _mean([v[1] for v in cache.values()]))
