@@ -40,12 +40,15 @@ def write_png(path: Path, samples: np.ndarray, exif: bytes | None = None) -> Non
 
 
 def write_tiff(path: Path, samples: np.ndarray, byteorder: str = "<", compression=None, extra: str = "unassalpha",
-               orientation: int = 1) -> None:
+               orientation: int = 1, planar: bool = False, **layout) -> None:
+    """``planar``: one plane per channel (PlanarConfiguration 2); ``layout``: tifffile's rowsperstrip, tile, ..."""
     channels = 1 if samples.ndim == 2 else samples.shape[2]
+    if planar:
+        samples, layout = np.moveaxis(samples, 2, 0), {**layout, "planarconfig": "separate"}
     tifffile.imwrite(path, samples, byteorder=byteorder, compression=compression,
                      photometric="minisblack" if channels == 1 else "rgb",
                      extrasamples=[extra] if channels == 4 else None,
-                     extratags=[(274, "H", 1, orientation, True)] if orientation != 1 else [])
+                     extratags=[(274, "H", 1, orientation, True)] if orientation != 1 else [], **layout)
 
 
 def write_lzw_tiff_with_opencv(path: Path, samples: np.ndarray) -> None:
@@ -138,12 +141,49 @@ def test_unspecified_fourth_tiff_sample_is_not_alpha(tmp_path):
     assert picture.alpha is None and np.array_equal(as_u16(picture.rgb), samples[..., :3])
 
 
-def test_planar_16bit_tiff_is_left_to_pillow(tmp_path):
-    """OpenCV reads one plane per channel as if the samples were interleaved; Pillow reads it at 8 bits (11.0 on)
-    or refuses it (before 11.0: "multistrip support not yet implemented"). Either way, never wrong pixels."""
+PLANAR_LAYOUTS = {
+    "one strip": {},
+    "strips, deflate + predictor": {"compression": "zlib", "predictor": True, "rowsperstrip": 3},
+    "strips, big-endian": {"byteorder": ">", "rowsperstrip": 2},
+    "tiles, deflate": {"compression": "zlib", "tile": (16, 16)},  # 20x37: partial tiles at two edges
+}
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+@pytest.mark.parametrize("layout", PLANAR_LAYOUTS)
+def test_planar_16bit_tiff_reads_as_its_chunky_twin(tmp_path, layout, channels):
+    """One plane per channel, which OpenCV alone misreads at 16 bits (planar_tiff hands it one plane at a time):
+    every bit kept, the same pixels as the interleaved file of the same samples."""
+    samples = random_u16(20, 37, channels)
+    samples[0, 1, 0], samples[0, 2, 0] = 0x1234, 0x1235  # 1 apart: one 8-bit level (257) would merge them
+    write_tiff(tmp_path / "planar.tif", samples, planar=True, **PLANAR_LAYOUTS[layout])
+    write_tiff(tmp_path / "chunky.tif", samples)
+    planar, chunky = read_image(tmp_path / "planar.tif"), read_image(tmp_path / "chunky.tif")
+    assert (planar.bit_depth, planar.mode, planar.notes) == (16, "rgb", [])
+    got = as_u16(planar.rgb)
+    assert (got[0, 1, 0], got[0, 2, 0]) == (0x1234, 0x1235)
+    assert np.array_equal(got, samples[..., :3]) and np.array_equal(planar.rgb, chunky.rgb)
+    if channels == 4:
+        assert np.array_equal(planar.alpha, samples[..., 3]) and np.array_equal(planar.alpha, chunky.alpha)
+    else:
+        assert planar.alpha is None
+
+
+def test_truncated_planar_16bit_tiff_is_one_line(tmp_path):
+    samples = random_u16(20, 30, 3)
+    write_tiff(tmp_path / "t.tif", samples, planar=True)  # directory first, then the planes: the cut hits a plane
+    data = (tmp_path / "t.tif").read_bytes()
+    (tmp_path / "t.tif").write_bytes(data[: len(data) - 100])
+    with pytest.raises(ImageReadError) as info:
+        read_image(tmp_path / "t.tif")
+    assert str(tmp_path / "t.tif") in str(info.value) and "\n" not in str(info.value)
+
+
+def test_planar_16bit_tiff_that_opencv_cannot_decompress_is_left_to_pillow(tmp_path):
+    """LZMA is not in OpenCV's libtiff: Pillow reads it at 8 bits (11.0 on) or refuses it (before 11.0:
+    "multistrip support not yet implemented"). Either way, never wrong pixels."""
     samples = random_u16(4, 5, 3)
-    tifffile.imwrite(tmp_path / "p.tif", np.moveaxis(samples, 2, 0), photometric="rgb", planarconfig="separate",
-                     compression="zlib")
+    write_tiff(tmp_path / "p.tif", samples, compression="lzma", planar=True)
     try:
         picture = read_image(tmp_path / "p.tif")
     except ImageReadError as exc:
@@ -172,7 +212,7 @@ UPRIGHT = {1: lambda a: a, 2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 
 
 @pytest.mark.parametrize("orientation", range(1, 9))
 @pytest.mark.parametrize("kind", ["tif rgb 8-bit", "tif rgb 16-bit", "tif gray 16-bit", "tif rgba 16-bit deflate",
-                                  "png rgb 16-bit"])
+                                  "tif rgba 16-bit planar", "png rgb 16-bit"])
 def test_orientation_is_applied_once(tmp_path, kind, orientation):
     """Pillow and OpenCV turn a TIFF upright as they decode it; a PNG's EXIF orientation is left to the reader."""
     channels = {"rgb": 3, "gray": 1, "rgba": 4}[kind.split()[1]]
@@ -186,7 +226,8 @@ def test_orientation_is_applied_once(tmp_path, kind, orientation):
         path = tmp_path / "o.png"
     else:
         path = tmp_path / "o.tif"
-        write_tiff(path, stored, compression="zlib" if "deflate" in kind else None, orientation=orientation)
+        write_tiff(path, stored, compression="zlib" if "deflate" in kind else None, orientation=orientation,
+                   planar="planar" in kind)
     picture = read_image(path)
     expected = UPRIGHT[orientation](stored)
     colour = expected if channels == 1 else expected[..., :3]

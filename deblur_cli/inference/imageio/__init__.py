@@ -6,6 +6,7 @@ alpha (returned apart from the colour and re-attached untouched on write) and 16
 
 - :mod:`.reading`: :func:`read_image`; Pillow opens every file and decodes the 8-bit ones;
 - :mod:`.sixteen_bit`: 16-bit PNG and TIFF samples, decoded by OpenCV (Pillow has no 16-bit colour modes);
+- :mod:`.planar_tiff`: a 16-bit TIFF stored one plane per channel, handed to OpenCV one plane at a time;
 - :mod:`.metadata`: EXIF orientation and the EXIF, DPI carried to the output;
 - :mod:`.writing`: :func:`write_image`; Pillow writes 8-bit JPEG, PNG, WebP and BMP, :mod:`.encoders` 16-bit PNG
   and TIFF of any depth (no library writes those with EXIF, ICC and DPI).
