@@ -236,3 +236,76 @@ def test_orientation_is_applied_once(tmp_path, kind, orientation):
     assert np.array_equal(np.rint(got * peak), colour)
     if channels == 4:
         assert np.array_equal(picture.alpha, expected[..., 3])
+
+
+def png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+
+def add_png_chunk(path: Path, chunk: bytes, after_pixels: bool) -> None:
+    """Insert a chunk right before the first IDAT, or right before IEND (after the image data)."""
+    data = path.read_bytes()
+    at = data.index(b"IDAT") - 4 if not after_pixels else data.index(b"IEND") - 4
+    path.write_bytes(data[:at] + chunk + data[at:])
+
+
+def exif_block(orientation: int) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    exif[0x010F] = "maker"
+    return exif.tobytes()
+
+
+def xmp_text(orientation: int) -> bytes:
+    xmp = f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:Description tiff:Orientation="{orientation}"/></x:xmpmeta>'
+    return png_chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + xmp.encode())
+
+
+def raw_profile_exif(orientation: int) -> bytes:
+    block = exif_block(orientation)
+    text = f"\nexif\n{len(block):8d}\n{block.hex()}\n".encode()
+    return png_chunk(b"zTXt", b"Raw profile type exif\x00\x00" + zlib.compress(text))
+
+
+PNG_METADATA = {  # chunk, whether it follows the image data
+    "none": (None, False),
+    "eXIf before the pixels": (png_chunk(b"eXIf", exif_block(6)), False),
+    "eXIf after the pixels": (png_chunk(b"eXIf", exif_block(6)), True),
+    "XMP before the pixels": (xmp_text(8), False),
+    "XMP after the pixels": (xmp_text(8), True),
+    "raw profile before the pixels": (raw_profile_exif(3), False),
+}
+
+
+@pytest.mark.parametrize("metadata", PNG_METADATA)
+def test_png_exif_is_pillows_without_a_second_decode(tmp_path, monkeypatch, metadata):
+    """The 16-bit pixels come from OpenCV; Pillow's getexif() would decode them again (at 8 bits) to look for an
+    eXIf chunk after the image data. Only a file that has one there still pays that decode."""
+    from PIL import ImageFile
+
+    chunk, after_pixels = PNG_METADATA[metadata]
+    stored = random_u16(6, 4, 3)
+    path = tmp_path / "m.png"
+    write_png(path, stored)
+    if chunk is not None:
+        add_png_chunk(path, chunk, after_pixels)
+    with Image.open(path) as im:
+        pillows = dict(im.getexif())
+    decodes = []
+    load = ImageFile.ImageFile.load
+
+    def counting_load(im):
+        decodes.append(bool(im.tile))  # tiles left to read: this call decodes pixels
+        return load(im)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", counting_load)
+    picture = read_image(path)
+    assert any(decodes) == after_pixels
+    orientation = pillows.get(0x0112, 1)
+    assert np.array_equal(as_u16(picture.rgb), UPRIGHT[orientation](stored))
+    if metadata != "none":
+        assert orientation != 1  # each chunk above holds an orientation: the comparison can fail
+    if 0x010F in pillows:  # the EXIF block itself is carried to the output
+        carried = Image.Exif()
+        carried.load(picture.exif)
+        assert carried[0x010F] == pillows[0x010F]

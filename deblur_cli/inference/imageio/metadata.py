@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import struct
+from pathlib import Path
+
 import numpy as np
 from PIL import Image
 
-__all__ = ["ORIENTATION", "EXIF_IFD", "PIXEL_X_DIMENSION", "PIXEL_Y_DIMENSION", "orient", "exif_for_output",
-           "dpi_of"]
+__all__ = ["ORIENTATION", "EXIF_IFD", "PIXEL_X_DIMENSION", "PIXEL_Y_DIMENSION", "orient", "exif_of",
+           "exif_for_output", "dpi_of"]
 
 ORIENTATION = 0x0112
 EXIF_IFD = 0x8769
@@ -20,6 +23,45 @@ _LAYOUT_TAGS = frozenset(
      320, 322, 323, 324, 325, 330, 332, 338, 339, 340, 341, 347, 512, 513, 514, 515, 517, 518, 519, 520, 521, 529,
      530, 532, 700, 33723, 34377, 34675}
 )
+
+
+# PNG chunks that Pillow's getexif() reads: eXIf, and text chunks holding XMP (its orientation) or ImageMagick's
+# "Raw profile type exif".
+_PNG_EXIF_SOURCES = frozenset({b"eXIf", b"tEXt", b"zTXt", b"iTXt"})
+_PNG_PIXEL_CHUNKS = frozenset({b"IDAT", b"fdAT"})  # image data, and an animated PNG's later frames
+
+
+def exif_of(path: Path, im: Image.Image) -> Image.Exif:
+    """``im.getexif()``, without decoding a PNG's pixels to get it.
+
+    Until its pixels are loaded Pillow has read a PNG's chunks only up to the image data, so PngImageFile.getexif()
+    loads (decodes) the whole image first in case an eXIf chunk follows it: a second decode for a 16-bit PNG, whose
+    pixels come from OpenCV. When no chunk that getexif() reads follows the image data (the usual layout), what
+    Pillow has read is all there is, and the base class's getexif() reads it without loading.
+    """
+    if im.format != "PNG" or "exif" in im.info or _png_exif_source_after_pixels(path):
+        return im.getexif()
+    return Image.Image.getexif(im)
+
+
+def _png_exif_source_after_pixels(path: Path) -> bool:
+    """True when an eXIf or text chunk follows the image data, or the chunks cannot be walked to IEND (then
+    Pillow's own getexif() decides, and reports a damaged file as it always has)."""
+    with open(path, "rb") as fp:
+        fp.seek(8)  # the signature
+        after_pixels = False
+        while True:
+            head = fp.read(8)
+            if len(head) < 8:
+                return True
+            length, kind = struct.unpack(">I4s", head)
+            if kind == b"IEND":
+                return False
+            if kind in _PNG_PIXEL_CHUNKS:
+                after_pixels = True
+            elif after_pixels and kind in _PNG_EXIF_SOURCES:
+                return True
+            fp.seek(length + 4, 1)  # the chunk's data and CRC: only headers are read
 
 
 def orient(pixels: np.ndarray, orientation: int) -> np.ndarray:

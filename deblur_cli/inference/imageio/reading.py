@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ...errors import DeblurError
-from .metadata import ORIENTATION, dpi_of, exif_for_output, orient
+from .metadata import ORIENTATION, dpi_of, exif_for_output, exif_of, orient
 from .picture import Picture
 from .sixteen_bit import decode_sixteen_bit, holds_sixteen_bit_samples, sixteen_bit_layout
 
@@ -132,7 +132,7 @@ def _decode(path: Path, im: Image.Image, notes: list[str]) -> Picture:
     icc = im.info.get("icc_profile") or None
     dpi = dpi_of(im.info)
     # Read before the pixels: once Pillow has turned a TIFF upright it drops the orientation from its EXIF.
-    exif_tags = im.getexif()
+    exif_tags = exif_of(path, im)
     orientation = exif_tags.get(ORIENTATION, 1)
 
     if im.mode == "CMYK":
