@@ -41,6 +41,8 @@ class VariantSpec:
     min_size: int | None = None
     supports_half: bool = True
     supports_bfloat16: bool = True
+    # Run in channels_last on a CPU: only where it measured faster there (docs/inference.md, "Memory layout").
+    channels_last_cpu: bool = False
     # "supported": tile freely; "discouraged": per-tile statistics (InstanceNorm) or global context
     # (self-attention) make tiled output differ from whole-image output; the engine prefers whole images.
     tiling: str = "supported"

@@ -109,7 +109,7 @@ for _preset, _small, _large, _suffix in (("paper", dict(ngf=64, levels=4, **_EQ2
         paper=P001 + ", section 4.2.2, Table 2",
         description="Residual-in-residual encoder-decoder with channel and spatial attention, global residual",
         table_rows=("001-table2:RiR + Ch. Attn + Sl. Attn + Percep. Loss + SN + GR",) if _preset == "paper" else (),
-        multiple_of=2 ** _small["levels"], tiling="discouraged"))
+        multiple_of=2 ** _small["levels"], tiling="discouraged", channels_last_cpu=_preset == "compact"))
     register(VariantSpec(
         name=f"rir-large{_suffix}", family="rir", preset=_preset, builder=_RIR, kwargs=dict(_large),
         paper=P001 + ", section 5.2, Table 2", description="RiR with one more encoder and decoder block",
@@ -122,7 +122,7 @@ for _preset, _size, _suffix in (("paper", dict(channels=64, blocks=9), ""), ("co
     register(VariantSpec(
         name=f"multiscale{_suffix}", family="multiscale", preset=_preset, builder=_MS, kwargs=dict(_size),
         paper=P002, description="Coarse-to-fine generator over a 3-level pyramid (1/4, 1/2, 1)",
-        multiple_of=4, multiscale_outputs=True))
+        multiple_of=4, multiscale_outputs=True, channels_last_cpu=_preset == "compact"))
 
 # --- ResNet GAN of report 003 section 3.4 -----------------------------------------------------------------
 _RG = "deblur_cli.models.resnet_gan:ResNetGANGenerator"
@@ -142,7 +142,7 @@ for _preset, _size, _suffix, _desc in (
         name=f"resnet-gan{_suffix}", family="resnet-gan", preset=_preset, builder=_RG, kwargs=dict(_size),
         paper=P003 + ", section 3.4", description=_desc,
         table_rows=("003-table1:ResNet GAN",) if _preset == "paper" else (),
-        multiple_of=4))
+        multiple_of=4, channels_last_cpu=_preset == "compact"))
 
 # --- Discriminators the papers train against --------------------------------------------------------------
 register(VariantSpec(name="patchgan", family="discriminator", preset="paper", kind="discriminator",

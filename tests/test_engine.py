@@ -352,6 +352,23 @@ def test_restorer_gives_the_precision_rule_its_network_size(monkeypatch):
     assert seen["params"] == sum(p.numel() for p in net.parameters()) > 0
 
 
+def test_channels_last_on_cpu_follows_the_spec_and_changes_no_pixel_that_matters():
+    import copy
+
+    rgb = image(40, 56)
+    plain = build_restorer(copy.deepcopy(local_net(True)), spec())
+    last = build_restorer(copy.deepcopy(local_net(True)), spec(channels_last_cpu=True))
+    assert plain.memory_format == torch.contiguous_format and last.memory_format == torch.channels_last
+    assert np.abs(last.restore(rgb) - plain.restore(rgb)).max() < 1e-5
+    forced = build_restorer(copy.deepcopy(local_net(True)), spec(channels_last_cpu=True), channels_last=False)
+    assert forced.memory_format == torch.contiguous_format  # an explicit choice wins over the spec
+
+
+def test_only_measured_variants_run_channels_last_on_cpu():
+    measured = {"rir-compact", "multiscale-compact", "resnet-gan-compact"}  # docs/inference.md, "Memory layout"
+    assert {n for n in registry.names() if registry.get(n).channels_last_cpu} == measured
+
+
 def test_bf16_on_cpu_runs_and_returns_float32():
     out = build_restorer(local_net(False), spec(), precision="bf16").restore(image(16, 16))
     assert out.dtype == np.float32

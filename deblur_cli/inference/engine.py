@@ -16,8 +16,9 @@
   it is an option, not the default.
 - Out of memory (CUDA, MPS, or a failed CPU allocation): the tile side is halved and the image is run
   again, down to ``tiling.MIN_TILE``; then a ``DeblurError`` says what to try.
-- Memory layout: channels_last on CUDA in half precision (what tensor cores want); contiguous NCHW on
-  CPU, where channels_last measured slower (README, inference section).
+- Memory layout: channels_last on CUDA in half precision (what tensor cores want); on a CPU only for the
+  variants whose spec says ``channels_last_cpu`` (measured faster there), contiguous NCHW for the rest
+  (docs/inference.md, "Memory layout").
 - Self-ensemble (``ensemble``): the geometric self-ensemble of EDSR (Lim et al., CVPR 2017 workshops, section
   3.3), restricted to flips: the image is restored as is and mirrored (2: left-right; 4: also upside down and
   both), each result is mirrored back, and the results are averaged. Motion blur has no preferred side, so the
@@ -106,7 +107,8 @@ class Restorer:
         self.stats_source = stats_source  # global-stats: pooled over a plain pass of the tiles, or downscaled
         self.stats_passes = stats_passes  # global-stats: full-resolution refinements (measured: they hurt)
         if channels_last is None:
-            channels_last = self.device.type == "cuda" and self.dtype != torch.float32
+            channels_last = ((self.device.type == "cuda" and self.dtype != torch.float32)
+                             or (self.device.type == "cpu" and spec.channels_last_cpu))
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.module = module.eval().to(device=self.device, dtype=self.dtype, memory_format=self.memory_format)
         self.name = name or spec.name
