@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -331,11 +330,3 @@ def test_the_default_loader_builds_the_engine_from_the_settings_object():
     assert (restorer.ensemble, restorer.strength, restorer.tile_mode, str(restorer.device)) == (
         4, 1.5, "global-stats", "cpu")
 
-
-def test_restore_settings_passed_loose_still_land_in_the_settings_object():
-    # tools/ still write EvalOptions(ensemble=1, tile="0"); the loose keywords override that field of ``restore``
-    options = EvalOptions(ensemble=1, tile="0", flops=False)
-    assert options.restore == RestoreSettings(ensemble=1, tile="0") and options.ensemble == 1
-    assert replace(options, weights="w.safetensors").restore == options.restore
-    with pytest.raises(TypeError, match="tiles"):
-        EvalOptions(tiles="0")

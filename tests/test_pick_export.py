@@ -7,6 +7,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 
 from pick_export import candidates, pick
 
+from deblur_cli.inference.settings import RestoreSettings
+
 
 def test_pick_prefers_validation_among_those_that_leave_a_sharp_photo_alone():
     scores = {
@@ -36,7 +38,7 @@ def test_a_candidate_is_scored_in_this_process_on_validation_and_chelsea(monkeyp
     seen = []
 
     def fake_score(variant, evalset, options):
-        seen.append((variant, evalset, options.weights, options.ensemble, options.flops))
+        seen.append((variant, evalset, options.weights, options.restore, options.flops))
         return {"psnr": 30.123}
 
     def fake_check(variant, weights=None, ensemble=1, strength=1.0):
@@ -46,9 +48,10 @@ def test_a_candidate_is_scored_in_this_process_on_validation_and_chelsea(monkeyp
     monkeypatch.setattr(pick_export, "score_variant", fake_score)
     monkeypatch.setattr(pick_export, "run_transfer_check", fake_check)
     weights = Path("w/bag-compact.safetensors")
-    assert pick_export.val_psnr("bag-compact", weights, 2) == 30.123
+    assert pick_export.val_psnr("bag-compact", weights, 4) == 30.123  # not the default 2, so it must travel
     assert pick_export.chelsea("bag-compact", weights, 2) == (0.2, -0.02)
-    assert seen == [("bag-compact", pick_export.VALIDATION, str(weights), 2, False),
+    # scored as `deblur` restores (its defaults otherwise), with the ensemble asked for
+    assert seen == [("bag-compact", pick_export.VALIDATION, str(weights), RestoreSettings(ensemble=4), False),
                     ("bag-compact", str(weights), 2)]
     v = pick_export.VALIDATION
     assert (v.n, v.seed, v.size, v.motion) == (16, 1000003, 128, "mixed")  # `deblur eval`'s default motion

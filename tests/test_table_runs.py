@@ -19,6 +19,7 @@ from deblur_cli.eval.eval_run import EvalOptions, run_eval
 from deblur_cli.eval.eval_sets import open_dataset
 from deblur_cli.eval.ordering import orderings
 from deblur_cli.eval.targets import targets_for_table, with_weights_sets
+from deblur_cli.inference.settings import RestoreSettings
 from deblur_cli.train import table_runs
 from deblur_cli.train.config import load_config, load_preset
 from deblur_cli.train.loop import RunOptions, train
@@ -136,7 +137,7 @@ def test_two_rows_train_export_resume_and_score(tmp_path, photos, monkeypatch):
     # eval scores what was exported: the two rows run their compact networks, the others have no weights
     targets = with_weights_sets(targets_for_table("004-table1"), [out / "weights"])
     evalset = open_dataset("synthetic", n=2, seed=5, size=32, motion="shake")
-    report = run_eval(targets, evalset, EvalOptions(device="cpu", tile="0", ensemble=1, flops=False))
+    report = run_eval(targets, evalset, EvalOptions(restore=RestoreSettings(device="cpu", tile="0", ensemble=1), flops=False))
     status = {r.target.line: (r.status, r.variant) for r in report.results}
     assert status["Model Plain [seed-1]"] == ("ok", "bag-plain-compact")
     assert status["BAG [seed-1]"] == ("ok", "bag-compact")

@@ -60,9 +60,10 @@ def measure(variant: str, weights: str | None, sets: Path, ensemble: int = 2, st
     from deblur_cli.eval.eval_run import EvalOptions, default_load, evaluate_target
     from deblur_cli.eval.eval_sets import open_dataset
     from deblur_cli.eval.targets import Target
+    from deblur_cli.inference.settings import RestoreSettings
 
-    options = EvalOptions(device="cpu", tile="0", ensemble=ensemble, strength=strength, weights=weights,
-                          flops=False)
+    restore = RestoreSettings(device="cpu", tile="0", ensemble=ensemble, strength=strength)
+    options = EvalOptions(restore=restore, weights=weights, flops=False)
     loaded = default_load(variant, options)
     load = lambda _variant, _options: loaded  # noqa: E731 - one model for every set
     result = {"variant": loaded.variant, "weights": loaded.weights, "ensemble": ensemble, "strength": strength}

@@ -30,6 +30,7 @@ from deblur_cli.cli.errors import friendly_errors
 from deblur_cli.eval.eval_run import EvalOptions
 from deblur_cli.eval.held_out import SyntheticSet, score_variant
 from deblur_cli.eval.transfer_check import run_transfer_check, split_gains
+from deblur_cli.inference.settings import RestoreSettings
 
 SHARP_TOLERANCE_DB = -0.05
 WEIGHTS = {"ema": True, "raw": False}  # export_run's ``ema``
@@ -38,7 +39,7 @@ VALIDATION = SyntheticSet(16, 1000003, 128)  # the training runs' validation pai
 
 def val_psnr(variant: str, weights: Path, ensemble: int) -> float:
     """Mean PSNR on :data:`VALIDATION`, as `deblur eval --weights FILE --ensemble N` reports it (0.001 dB)."""
-    options = EvalOptions(weights=str(weights), ensemble=ensemble, flops=False)
+    options = EvalOptions(restore=RestoreSettings(ensemble=ensemble), weights=str(weights), flops=False)
     return score_variant(variant, VALIDATION, options)["psnr"]
 
 

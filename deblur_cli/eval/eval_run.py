@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -34,43 +34,19 @@ from ..weights.errors import WeightsUnavailableError
 from .eval_sets import EvalSet
 from .targets import Target
 
-# Restore settings that callers may still pass loose (``EvalOptions(ensemble=1)``): see EvalOptions.__init__.
-_RESTORE_FIELDS = frozenset(f.name for f in fields(RestoreSettings))
 
-
-@dataclass(frozen=True, init=False)
+@dataclass(frozen=True)
 class EvalOptions:
     """How `deblur eval` runs. ``restore`` is the object `deblur` restores with, so that both commands take their
     defaults (ensemble, strength, tiling, device, precision) from one place: :data:`.settings.DEFAULTS`."""
 
-    restore: RestoreSettings
-    weights: str | None  # explicit file; only with a single -m
-    random_weights: bool  # untrained networks: checks the pipeline, numbers mean nothing
-    limit: int | None
-    crop_border: int
-    y_channel: bool
-    flops: bool
-
-    def __init__(self, restore: RestoreSettings = DEFAULTS, *, weights: str | None = None,
-                 random_weights: bool = False, limit: int | None = None, crop_border: int = 0,
-                 y_channel: bool = False, flops: bool = True, **loose_restore) -> None:
-        # Transitional: tools/pick_export.py and tools/measure_photos.py still pass restore settings loose
-        # (EvalOptions(ensemble=1, tile="0")); each overrides that field of ``restore``. Drop ``loose_restore`` and
-        # __getattr__ once they pass ``restore=RestoreSettings(...)``.
-        unknown = set(loose_restore) - _RESTORE_FIELDS
-        if unknown:
-            raise TypeError(f"EvalOptions() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
-        values = {"restore": replace(restore, **loose_restore), "weights": weights,
-                  "random_weights": random_weights, "limit": limit, "crop_border": crop_border,
-                  "y_channel": y_channel, "flops": flops}
-        for name, value in values.items():
-            object.__setattr__(self, name, value)  # frozen: the dataclass's own __init__ does the same
-
-    def __getattr__(self, name: str):
-        # Transitional, as the loose keywords of __init__: options.ensemble reads options.restore.ensemble.
-        if name in _RESTORE_FIELDS:
-            return getattr(self.restore, name)
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+    restore: RestoreSettings = DEFAULTS
+    weights: str | None = None  # explicit file; only with a single -m
+    random_weights: bool = False  # untrained networks: checks the pipeline, numbers mean nothing
+    limit: int | None = None
+    crop_border: int = 0
+    y_channel: bool = False
+    flops: bool = True
 
 
 @dataclass

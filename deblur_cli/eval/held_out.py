@@ -57,7 +57,7 @@ def score_set(variant: str, name: str, ensemble: int = 1, strength: float = 1.0)
     the default device, plus ``command``: the `deblur eval` command line that prints the same numbers.
     One pass by default, as the README's bundled-weights table reports."""
     s = SETS[name]
-    options = EvalOptions(RestoreSettings(tile="0", ensemble=ensemble, strength=strength), flops=False)
+    options = EvalOptions(restore=RestoreSettings(tile="0", ensemble=ensemble, strength=strength), flops=False)
     passes = ["--ensemble", str(ensemble), *(["--strength", f"{strength:g}"] if strength != 1.0 else [])]
     command = ["deblur", "eval", "-m", variant, *passes, *s.args(), "--format", "csv", "--no-flops", "--tile", "0"]
     return {**score_variant(variant, s, options), "command": " ".join(command)}
