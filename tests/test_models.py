@@ -254,3 +254,21 @@ def test_canny_agrees_with_scikit_image_within_one_pixel():
     assert ours.sum() > 200
     assert (ours & ndimage.binary_dilation(ref)).sum() >= 0.98 * ours.sum()
     assert (ref & ndimage.binary_dilation(ours)).sum() >= 0.98 * ref.sum()
+
+
+def test_dense_block_inference_path_matches_the_concatenating_one():
+    """Inference writes the dense features into one buffer instead of concatenating them (models/bag.py); it must
+    give the very numbers the training path gives."""
+    from deblur_cli.models.bag import DenseBlockUnit
+
+    torch.manual_seed(0)
+    block = DenseBlockUnit(channels=8, growth=4, layers=3).eval()
+    x = torch.randn(1, 8, 20, 28)
+    with torch.no_grad():
+        fast = block(x)
+    with torch.enable_grad():
+        reference = block(x.clone().requires_grad_())
+    assert torch.equal(fast, reference.detach())
+    with torch.no_grad():  # several images: the buffer's channel slices would not be contiguous, so it concatenates
+        batch = block(torch.cat([x, x.flip(-1)]))
+    assert torch.allclose(batch[:1], fast, atol=1e-5)  # a batch may take other kernels: rounding only

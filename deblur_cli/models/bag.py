@@ -45,10 +45,27 @@ class DenseBlockUnit(nn.Module):
         self.fuse = nn.Conv2d(channels + layers * growth, channels, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        features = [x]
+        if torch.is_grad_enabled() or x.shape[0] != 1 or not x.is_contiguous():  # see below
+            features = [x]
+            for layer in self.layers:
+                features.append(layer(torch.cat(features, dim=1)))
+            return self.fuse(torch.cat(features, dim=1))
+        return self._forward_into_one_buffer(x)
+
+    def _forward_into_one_buffer(self, x: torch.Tensor) -> torch.Tensor:
+        """The same dense connections without re-concatenating: each layer's output is written once into a
+        buffer that holds all the features, and each layer reads the leading channels of it. For one image a
+        channel prefix of an NCHW tensor is contiguous, so no layer's input is copied; the concatenations cost
+        O(layers^2) copies and 12 % of bag-compact's inference time on a CPU (torch.profiler, 1280x720). Inference
+        only: autograd needs the tensors that the in-place writes would overwrite."""
+        growth = self.layers[0][0].out_channels
+        buffer = x.new_empty(x.shape[0], self.fuse.in_channels, *x.shape[2:])
+        filled = x.shape[1]
+        buffer[:, :filled] = x
         for layer in self.layers:
-            features.append(layer(torch.cat(features, dim=1)))
-        return self.fuse(torch.cat(features, dim=1))
+            buffer[:, filled:filled + growth] = layer(buffer[:, :filled])
+            filled += growth
+        return self.fuse(buffer)
 
 
 class PlainUnit(nn.Sequential):
