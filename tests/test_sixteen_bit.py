@@ -20,6 +20,7 @@ from PIL import Image
 
 from deblur_cli.inference.imageio import ImageReadError, read_image
 from deblur_cli.inference.imageio.encoders import encode_png16
+from deblur_cli.inference.imageio.sixteen_bit import sixteen_bit_layout
 
 RNG = np.random.default_rng(16)
 
@@ -192,6 +193,51 @@ def test_planar_16bit_tiff_that_opencv_cannot_decompress_is_left_to_pillow(tmp_p
     assert picture.bit_depth == 8 and any("read as 8 bits" in n for n in picture.notes)
     assert np.array_equal(np.rint(picture.rgb * 255).astype(np.uint8), (samples >> 8).astype(np.uint8))
 
+
+
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_chunky_16bit_lzma_tiff_is_read_by_pillow_not_reported_corrupt(tmp_path, channels):
+    """OpenCV's libtiff has no LZMA, so sending such a file there made a good image "corrupt or truncated". Pillow
+    reads gray at 16 bits and colour at 8 (with a note); orientation 6 checks that it is still applied once."""
+    samples = random_u16(4, 6, channels) if channels > 1 else random_u16(4, 6)
+    write_tiff(tmp_path / "z.tif", samples, compression="lzma", orientation=6)  # tifffile: Python's own lzma
+    picture = read_image(tmp_path / "z.tif")
+    upright = UPRIGHT[6](samples)
+    if channels == 1:
+        assert (picture.bit_depth, picture.mode, picture.notes) == (16, "gray", [])
+        assert np.array_equal(as_u16(picture.rgb[..., 0]), upright)  # 0x0102 included: every bit kept
+        return
+    assert picture.bit_depth == 8 and any("read as 8 bits" in n for n in picture.notes)
+    high_bytes = (upright >> 8).astype(np.uint8)
+    assert np.array_equal(np.rint(picture.rgb * 255).astype(np.uint8), high_bytes[..., :3])
+    if channels == 4:
+        assert np.array_equal(picture.alpha, high_bytes[..., 3])
+
+
+def set_tiff_compression_tag(path: Path, code: int) -> None:
+    """Rewrite the Compression entry of a little-endian TIFF's first directory; the strips stay as they are."""
+    data = bytearray(path.read_bytes())
+    directory = struct.unpack_from("<I", data, 4)[0]
+    for entry in range(struct.unpack_from("<H", data, directory)[0]):
+        at = directory + 2 + 12 * entry
+        if struct.unpack_from("<H", data, at)[0] == 259:
+            struct.pack_into("<H", data, at + 8, code)  # a SHORT value sits in the entry's first two value bytes
+            path.write_bytes(bytes(data))
+            return
+    raise AssertionError("no Compression tag")
+
+
+@pytest.mark.parametrize("planar", [False, True])
+@pytest.mark.parametrize("compression", [34925, 50000], ids=["lzma", "zstd"])
+def test_16bit_tiff_compressed_beyond_opencv_is_not_routed_to_it(tmp_path, compression, planar):
+    """The routing alone, from the header: tifffile cannot write ZSTD here (it needs imagecodecs or Python 3.14's
+    compression.zstd), so the tag is set on an uncompressed file, whose strips are never read by this call."""
+    write_tiff(tmp_path / "t.tif", random_u16(4, 6, 3), planar=planar)
+    with Image.open(tmp_path / "t.tif") as im:
+        assert sixteen_bit_layout(tmp_path / "t.tif", im) is not None  # uncompressed: OpenCV's
+    set_tiff_compression_tag(tmp_path / "t.tif", compression)
+    with Image.open(tmp_path / "t.tif") as im:
+        assert im.tag_v2[259] == compression and sixteen_bit_layout(tmp_path / "t.tif", im) is None
 
 def test_corrupt_16bit_png_is_one_line(tmp_path):
     write_png(tmp_path / "c.png", random_u16(32, 32, 3))

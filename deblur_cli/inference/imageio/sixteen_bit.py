@@ -23,6 +23,11 @@ __all__ = ["SixteenBitLayout", "sixteen_bit_layout", "holds_sixteen_bit_samples"
 _PNG_GRAY_TYPES = (0, 4)  # IHDR colour types: gray, gray+alpha (2 = RGB, 6 = RGBA; palettes stop at 8 bits)
 _TIFF_BITS, _TIFF_SAMPLE_FORMAT, _TIFF_PHOTOMETRIC, _TIFF_SAMPLES, _TIFF_EXTRA = 258, 339, 262, 277, 338
 _TIFF_PLANAR = 284  # 1: samples interleaved (chunky); 2: one plane per channel
+_TIFF_COMPRESSION = 259
+# What OpenCV's bundled libtiff decompresses: none, LZW, Adobe Deflate, old-style Deflate, PackBits. It is built
+# without LZMA and ZSTD ("compression support is not configured", checked on 5.0), which Pillow's libtiff has; such
+# a file sent to OpenCV failed as "corrupt or truncated". The other codes Pillow opens hold no 16-bit RGB or gray.
+_OPENCV_COMPRESSIONS = (1, 5, 8, 32946, 32773)
 _BLACK_IS_ZERO, _RGB = 1, 2
 _PADDING, _PREMULTIPLIED, _STRAIGHT = 0, 1, 2  # TIFF ExtraSamples: unspecified, associated, unassociated alpha
 
@@ -39,8 +44,8 @@ class SixteenBitLayout:
 def sixteen_bit_layout(path: Path, im: Image.Image) -> SixteenBitLayout | None:
     """The layout when `im` is a PNG or TIFF of 16-bit unsigned samples that OpenCV decodes, else None.
 
-    None leaves the file to Pillow: 8-bit files, and 16-bit TIFF layouts OpenCV does not read as stored
-    (WhiteIsZero, signed or mixed sample sizes, CMYK, YCbCr, planes compressed with LZMA or ZSTD, ...).
+    None leaves the file to Pillow: 8-bit files, and 16-bit TIFFs OpenCV does not read as stored (WhiteIsZero,
+    signed or mixed sample sizes, CMYK, YCbCr, compressed with LZMA or ZSTD, ...).
     """
     if im.format == "PNG":
         depth, colour_type = _png_depth_and_colour_type(path)
@@ -49,6 +54,8 @@ def sixteen_bit_layout(path: Path, im: Image.Image) -> SixteenBitLayout | None:
         return None
     tags = im.tag_v2  # public: TiffImageFile's tags by number
     if set(_as_tuple(tags.get(_TIFF_BITS, 1))) != {16} or set(_as_tuple(tags.get(_TIFF_SAMPLE_FORMAT, 1))) != {1}:
+        return None
+    if tags.get(_TIFF_COMPRESSION, 1) not in _OPENCV_COMPRESSIONS:
         return None
     layout = _tiff_channels(tags)
     if layout is None or tags.get(_TIFF_PLANAR, 1) == 1:
