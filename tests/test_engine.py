@@ -442,3 +442,14 @@ def test_strength_outside_its_range_is_refused():
     for bad in (-0.1, 3.5, float("nan")):
         with pytest.raises(UsageError, match="--strength must be between 0 and 3"):
             Restorer(Identity(), spec(), strength=bad)
+
+
+def test_auto_tiles_on_a_cpu_cap_activations_however_much_memory_is_free(monkeypatch):
+    from deblur_cli.inference import engine
+
+    monkeypatch.setattr(engine, "available_memory", lambda device: 1 << 40)  # a terabyte free
+    restorer = build_restorer(local_net(False), spec(), tile="auto")
+    restorer._bytes_per_pixel = 500.0  # about bag-compact's, measured by tiling.activation_bytes_per_pixel
+    tile = restorer.plan_tile(4000, 6000)  # a 24-megapixel photo
+    assert 0 < tile and tile * tile * 500.0 <= engine.CPU_ACTIVATION_CAP
+    assert restorer.plan_tile(300, 400) == 0  # a small photo still runs whole
