@@ -21,16 +21,28 @@ StrengthOpt = Annotated[float, typer.Option(
     "--strength", help="How much of the network's change to apply, 0 to 3: 1 as trained; above 1 deblurs more and "
     "also sharpens already-sharp detail more (README, \"Strength\").")]
 ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", help="CPU threads for torch (default: torch's).")]
+RunThreadsOpt = Annotated[Optional[int], typer.Option(
+    "--threads", help="CPU threads for torch (default: torch's, fewer when other programs keep cores busy; "
+    "OMP_NUM_THREADS is obeyed).")]
 
 
-def apply_threads(threads: Optional[int]) -> None:
-    """Set torch's CPU thread count from --threads (None leaves torch's default)."""
-    if threads is None:
+def apply_threads(threads: Optional[int], idle_only: bool = False) -> None:
+    """Set torch's CPU thread count from --threads. None leaves torch's default, or with ``idle_only`` (what
+    `deblur` does) lowers it to the cores other programs leave idle, unless OMP_NUM_THREADS says otherwise."""
+    if threads is None and not idle_only:
         return
     from .errors import UsageError
 
-    if threads < 1:
+    if threads is not None and threads < 1:
         raise UsageError(f"--threads must be at least 1, not {threads}")
+    import os
+
     import torch
 
+    if threads is None:
+        if "OMP_NUM_THREADS" in os.environ:  # the user's explicit setting, which torch has read
+            return
+        from ..hardware import idle_cores
+
+        threads = idle_cores(most=torch.get_num_threads())
     torch.set_num_threads(threads)

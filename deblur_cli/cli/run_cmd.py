@@ -22,7 +22,7 @@ from .options import (
     JsonOpt,
     PrecisionOpt,
     StrengthOpt,
-    ThreadsOpt,
+    RunThreadsOpt,
     TileOpt,
     WeightsOpt,
     apply_threads,
@@ -59,7 +59,7 @@ def run(
     strength: StrengthOpt = DEFAULTS.strength,
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "auto",
-    threads: ThreadsOpt = None,
+    threads: RunThreadsOpt = None,
     compare: Annotated[bool, typer.Option("--compare", help="Also write NAME_compare.EXT: input | result.")] = False,
     save_attention: Annotated[bool, typer.Option("--save-attention", help="BAG: also write the 4 spatial attention maps as PNGs.")] = False,
     max_pixels: Annotated[Optional[int], typer.Option("--max-pixels", help="Largest image to open, in pixels (0: no limit; default: Pillow's ~89 M).")] = None,
@@ -70,7 +70,7 @@ def run(
     set_debug(debug)
     if max_pixels is not None and max_pixels < 0:
         raise UsageError("--max-pixels must be 0 (no limit) or a positive number of pixels")
-    apply_threads(threads)
+    apply_threads(threads, idle_only=True)
 
     from ..inference import shards
     from ..inference.paths import normalize_ext, plan_outputs, scan_inputs
