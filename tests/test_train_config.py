@@ -124,7 +124,7 @@ def test_presets_cover_every_paper_table_row_and_compact_variant():
 def test_presets_for_variant():
     assert tc.presets_for_variant("bag-compact") == ["cpu/004-table1/bag-compact", "cpu/bag-compact",
                                                      "cpu/bag-compact-photos"]
-    assert tc.presets_for_variant("bag") == ["004-table1-bag", "004-table2-bag"]
+    assert tc.presets_for_variant("bag") == ["004-table1-bag", "004-table2-bag", "gpu/bag-photos"]
 
 
 def test_the_training_hint_names_the_preset_of_the_bundled_weights_before_experiments():
