@@ -1,7 +1,7 @@
 """`deblur train table` and `deblur train --seed`: a paper table's rows at compact size, trained alike and scored.
 
-The shipped 004 Table 1 configs must differ in their network only; the run tooling is run end to end on tiny
-photos (two rows, one seed, a few steps) and `deblur eval --weights-dir` loads what it exported.
+The shipped 004 Table 1 and 001 Table 1 configs must differ in their network only; the run tooling is run end to end
+on tiny photos (two rows, one seed, a few steps) and `deblur eval --weights-dir` loads what it exported.
 """
 
 from __future__ import annotations
@@ -27,16 +27,25 @@ from test_photos import textured, write_photo
 from test_train_loop import assert_identical, final_state, run, tiny_config
 
 ROWS = ["Model Plain", "Model 1", "Model 2", "Model 3", "Model 4", "BAG"]
+ROWS_001 = ["Pix2Pix", "Pix2Pix + Sl. Attn", "Pix2Pix + Sl. Attn + GR", "Pix2Pix + Sl. Attn + SN",
+            "Pix2Pix + Sl. Attn + Ch. Attn + GR + SN + Percep. Loss"]
+SHIPPED = {
+    "004-table1": (ROWS, ["bag-plain-compact", "bag-resblock-compact", "bag-dense-bn-compact", "bag-dense-in-compact",
+                          "bag-one-level-compact", "bag-compact"]),
+    "001-table1": (ROWS_001, ["pix2pix-compact", "pix2pix-sa-compact", "pix2pix-sa-gr-compact",
+                              "pix2pix-sa-sn-compact", "pix2pix-sa-ca-gr-sn-compact"]),
+}
 
 
-def test_the_shipped_rows_differ_in_their_network_only():
-    configs = table_runs.table_configs("004-table1")
-    assert [table_runs.row_of(c, "004-table1") for c in configs] == ROWS  # the paper's order
-    assert [c.model.variant for c in configs] == ["bag-plain-compact", "bag-resblock-compact", "bag-dense-bn-compact",
-                                                  "bag-dense-in-compact", "bag-one-level-compact", "bag-compact"]
+@pytest.mark.parametrize("name", SHIPPED)
+def test_the_shipped_rows_differ_in_their_network_only(name):
+    rows, variants = SHIPPED[name]
+    configs = table_runs.table_configs(name)
+    assert [table_runs.row_of(c, name) for c in configs] == rows  # the paper's order
+    assert [c.model.variant for c in configs] == variants
     first = configs[0].resolved
     for cfg in configs:
-        assert cfg.name.startswith("cpu/004-table1/") and cfg.paper.rows == (f"004-table1:{ROWS[configs.index(cfg)]}",)
+        assert cfg.name.startswith(f"cpu/{name}/") and cfg.paper.rows == (f"{name}:{rows[configs.index(cfg)]}",)
         differing = {k for k in set(first) | set(cfg.resolved) if first.get(k) != cfg.resolved.get(k)}
         assert differing <= {"model", "paper"}
         assert cfg.resolved["model"] == {"variant": cfg.model.variant}
@@ -78,7 +87,7 @@ def test_seed_is_recorded_kept_on_resume_and_names_the_default_folder(tmp_path, 
 
 # --- the mini-reproduction, end to end -----------------------------------------------------------------------
 
-TINY = """extends = "cpu/004-table1/{variant}"
+TINY = """extends = "cpu/{table}/{variant}"
 [data]
 length = 4
 crop = 32
@@ -101,11 +110,12 @@ def photos(tmp_path) -> Path:
     return tmp_path / "photos" / "train"
 
 
-def tiny_rows(tmp_path: Path) -> list:
+def tiny_rows(tmp_path: Path, table: str = "004-table1",
+              variants: tuple = ("bag-plain-compact", "bag-compact")) -> list:
     out = []
-    for variant in ("bag-plain-compact", "bag-compact"):
+    for variant in variants:
         path = tmp_path / f"{variant}.toml"
-        path.write_text(TINY.format(variant=variant))
+        path.write_text(TINY.format(table=table, variant=variant))
         out.append(load_config(path))
     return out
 
@@ -157,6 +167,32 @@ def test_two_rows_train_export_resume_and_score(tmp_path, photos, monkeypatch):
         table(3)
     with pytest.raises(UsageError, match="use another --out"):
         table_runs.run_table("004-table1", [1], 4, out, data_root=str(tmp_path), configs=configs, options=options)
+
+
+def test_001_rows_train_export_and_score_as_their_rows(tmp_path, photos):
+    # paper 001 Table 1's pix2pix rows: the table's row keys reach the record, and `deblur eval --table 001-table1
+    # --weights-dir` runs each exported compact network on the line of the paper-size variant's row
+    variants = ("pix2pix-compact", "pix2pix-sa-ca-gr-sn-compact")
+    configs, out = tiny_rows(tmp_path, "001-table1", variants), tmp_path / "table1"
+    record = table_runs.run_table("001-table1", [1], 1, out, data_root=str(photos), configs=configs,
+                                  options=RunOptions(workers=0, progress=False, tensorboard=False), command="test")
+    assert record["table"] == "001-table1" and list(record["rows"]) == [ROWS_001[0], ROWS_001[-1]]
+    for variant, row in zip(variants, (ROWS_001[0], ROWS_001[-1])):
+        entry = record["runs"][f"seed-1/{variant}"]
+        assert (entry["row"], entry["step"], entry["status"]) == (row, 1, "done")
+        assert (out / entry["weights"]).is_file()
+    assert "deblur eval --table 001-table1" in record["evaluate"]
+
+    targets = with_weights_sets(targets_for_table("001-table1"), [out / "weights"])
+    evalset = open_dataset("synthetic", n=1, seed=5, size=32, motion="shake")
+    restore = RestoreSettings(device="cpu", tile="0", ensemble=1)
+    report = run_eval(targets, evalset, EvalOptions(restore=restore, flops=False))
+    status = {r.target.line: (r.status, r.variant) for r in report.results}
+    assert status["Pix2Pix [seed-1]"] == ("ok", "pix2pix-compact")
+    assert status[f"{ROWS_001[-1]} [seed-1]"] == ("ok", "pix2pix-sa-ca-gr-sn-compact")
+    assert status["Pix2Pix + Sl. Attn [seed-1]"][0] == "no weights"
+    (o,) = orderings(report)
+    assert o.table.name == "001-table1" and [r.key for r in o.compared] == [ROWS_001[0], ROWS_001[-1]]
 
 
 def test_cli_table_usage_errors(tmp_path):
