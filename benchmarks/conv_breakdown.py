@@ -19,8 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
-import time
 from collections import defaultdict
 
 import torch
@@ -29,18 +27,13 @@ from torch import nn
 from deblur_cli import registry
 from deblur_cli.bench.bench_run import conv_reference
 from deblur_cli.hardware import cpu_name
+from deblur_cli.measure.timing import time_call
 
 CONVS = (nn.Conv2d, nn.ConvTranspose2d)
 
 
 def _median_seconds(call, repeat: int) -> float:
-    call()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return time_call(call, "cpu", warmup=1, repeat=repeat).median
 
 
 def _conv_flops(module: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:

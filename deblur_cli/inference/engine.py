@@ -43,6 +43,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..errors import DeblurError, UsageError
+from ..registry import count_parameters
 from . import tiling
 from .devices import available_memory, empty_cache, is_out_of_memory, resolve_device, resolve_precision
 from .norm_stats import SharedStats, has_global_statistics
@@ -100,7 +101,7 @@ class Restorer:
         self.strength = float(strength)
         self.device = resolve_device(device)
         self.dtype = resolve_precision(precision, spec, self.device,
-                                       params=sum(p.numel() for p in module.parameters()))
+                                       params=count_parameters(module))
         self.tile = parse_tile(tile)
         self.overlap = overlap
         if tile_mode not in TILE_MODES:
