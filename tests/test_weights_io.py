@@ -53,7 +53,7 @@ def test_fp16_storage_casts_floating_tensors_only(tmp_path):
     assert half.stat().st_size < 0.7 * full.stat().st_size
     assert read_metadata(half)["dtype"] == "fp16"
     with pytest.raises(ValueError, match="dtype"):
-        save_weights(net, tmp_path / "x.safetensors", dtype="int8")
+        save_weights(net, tmp_path / "x.safetensors", dtype="int4")
 
 
 def test_write_is_atomic_and_leaves_no_temporary_files(tmp_path):

@@ -127,7 +127,7 @@ def _print_result(result) -> None:
 def export(
     run: Annotated[str, typer.Argument(help="Run folder, or a run name under the runs folder.")],
     name: Annotated[Optional[str], typer.Option("--name", help="Variant to export as (default: the run's).")] = None,
-    dtype: Annotated[str, typer.Option("--dtype", help="auto (fp16 above 1M parameters) | fp16 | fp32")] = "auto",
+    dtype: Annotated[str, typer.Option("--dtype", help="auto (fp16 above 1M parameters, int8 above 5M) | fp32 | fp16 | int8 (per-channel, for the 10 MB file limit)")] = "auto",
     best: Annotated[bool, typer.Option("--best/--last", help="The best validated weights, or the last checkpoint.")] = True,
     step: Annotated[Optional[int], typer.Option("--step", help="A kept checkpoint of this step instead ([train] keep_every keeps them).")] = None,
     ema: Annotated[Optional[bool], typer.Option("--ema/--no-ema", help="Averaged (EMA) or raw generator weights (default: what was validated).", show_default=False)] = None,

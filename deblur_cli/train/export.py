@@ -1,7 +1,8 @@
 """``deblur train export``: turn a run's weights into a bundled weights file and its manifest entry.
 
 Writes ``deblur_cli/weights/<VARIANT>.safetensors`` (metadata ``{"variant": VARIANT}``; fp16 for
-networks over a million parameters that support half precision, fp32 otherwise, unless ``dtype`` says)
+networks over a million parameters that support half precision, int8 when fp16 would pass the 10 MB limit of a
+bundled file, fp32 otherwise, unless ``dtype`` says)
 and sets the manifest entry: status "trained", the bundled path, sha256, bytes, dtype, and ``training``:
 the recipe (config name, file and hash), steps (this run's, and the total including the bundled weights
 it was warm-started from), wall time, hardware, date, and the run's validation metrics at the exported
@@ -24,11 +25,12 @@ import torch
 from .. import registry
 from ..errors import DeblurError, UsageError
 from ..weights.io import load_weights, save_weights
-from ..weights.manifest import ROOT, update_entry
+from ..weights.manifest import BUNDLED_FILE_LIMIT, ROOT, update_entry
 from . import checkpoint as ckpt
 from .rundir import find_run, now_iso, read_run
 
 HALF_ABOVE = 1_000_000  # parameters; smaller networks are stored in fp32 (the file is small anyway)
+EXPORT_DTYPES = ("auto", "fp32", "fp16", "int8")
 
 
 @dataclass
@@ -40,15 +42,15 @@ class ExportResult:
     dtype: str
     step: int
     steps_total: int
-    source: str  # "best" | "last" | "step"
+    source: str  # "best" | "last" | "step" | "file" (export_file)
     weights: str  # "generator" | "ema"
     validation: Optional[dict]
 
     def summary(self) -> str:
         """What `deblur train export` prints: the file, the checkpoint it came from, and its validation."""
+        origin = "a file" if self.source == "file" else f"the {self.source} checkpoint"
         lines = [f"{self.variant}: {self.path} ({self.bytes / 1e6:.2f} MB, {self.dtype}, sha256 {self.sha256[:12]}...)",
-                 f"from the {self.source} checkpoint ({self.weights} weights), step {self.step}; "
-                 f"{self.steps_total} steps in total"]
+                 f"from {origin} ({self.weights} weights), step {self.step}; {self.steps_total} steps in total"]
         if self.validation:
             lines.append(f"validation: PSNR {self.validation['psnr']:.2f} dB, SSIM {self.validation['ssim']:.4f}")
         return "\n".join(lines)
@@ -115,8 +117,8 @@ def export_run(run: str | Path, name: Optional[str] = None, which: str = "best",
     ``step``: a kept checkpoint (``which`` = "step")."""
     if which not in ("best", "last", "step") or (which == "step") != (step is not None):
         raise UsageError("choose --best, --last or --step N")
-    if dtype not in ("auto", "fp16", "fp32"):
-        raise UsageError(f"--dtype must be auto, fp16 or fp32, not {dtype!r}")
+    if dtype not in EXPORT_DTYPES:
+        raise UsageError(f"--dtype must be {', '.join(EXPORT_DTYPES[:-1])} or {EXPORT_DTYPES[-1]}, not {dtype!r}")
     run_dir = find_run(str(run))
     info = read_run(run_dir)
     variant = name or info["variant"]
@@ -132,24 +134,9 @@ def export_run(run: str | Path, name: Optional[str] = None, which: str = "best",
     weights = "ema" if use_ema else "generator"
     validation = facts["validation"] if facts.get("validated") == weights else None
 
-    n_params = sum(v.numel() for v in state.values() if v.is_floating_point())
-    if dtype == "auto":
-        dtype = "fp16" if (n_params > HALF_ABOVE and spec.supports_half) else "fp32"
-    # bundled paths are relative to the repository root, or to a test manifest's folder
-    root = ROOT if manifest_path is None else Path(manifest_path).resolve().parent
-    out = Path(weights_dir) if weights_dir is not None else ROOT / "deblur_cli" / "weights"
-    path = (out / f"{variant}.safetensors").resolve()
-    try:
-        bundled = path.relative_to(root.resolve()).as_posix()
-    except ValueError:
-        raise UsageError(f"{path}: bundled weights must lie inside {root} (the manifest's folder)") from None
     warm = info.get("warm_start") or {}
     step = int(facts["step"])
     wall = float(facts.get("wall_time_s") or 0.0)
-    # the lineage travels in the file too, so that `deblur train --init-from FILE` can continue it
-    sha = save_weights(state, path, dtype=dtype, metadata={
-        "variant": variant, "steps_total": int(warm.get("steps_total") or 0) + step,
-        "wall_time_total_s": round(float(warm.get("wall_time_total_s") or 0.0) + wall, 1)})
     training = {
         "recipe": {"config": info.get("config"), "config_file": info.get("config_file"),
                    "config_sha256": info.get("config_sha256")},
@@ -165,10 +152,68 @@ def export_run(run: str | Path, name: Optional[str] = None, which: str = "best",
         "validation": ({**validation, "set": info.get("validation_set")} if validation else None),
         "command": info.get("command"),
     }
-    # metrics and a rejection describe the file this one replaces: drop them (tools/measure_bundled.py re-measures)
-    fields = {"status": "trained", "bundled": bundled, "sha256": sha, "bytes": path.stat().st_size,
-              "dtype": dtype, "training": {k: v for k, v in training.items() if v is not None},
-              "metrics": None, "rejected_because": None}
-    update_entry(variant, path=manifest_path, **fields)
-    return ExportResult(variant, path, sha, fields["bytes"], dtype, step, training["steps_total"], which,
+    path, sha, size, dtype = _write_bundled(spec, state, dtype, training, weights_dir, manifest_path)
+    return ExportResult(variant, path, sha, size, dtype, step, training["steps_total"], which,
                         weights, validation)
+
+
+def export_file(file: str | Path, variant: str, training: dict, dtype: str = "auto",
+                weights_dir: Optional[Path] = None, manifest_path: Optional[Path] = None) -> ExportResult:
+    """Bundle a weights file trained elsewhere (a GPU machine whose run folder is gone) as ``variant``.
+
+    ``training`` is the manifest's record of how it was made (recipe, steps, hardware, command, ...), written by
+    whoever ran it; the file's own metadata must name ``variant`` and, when it records ``steps_total``, agree with
+    ``training["steps_total"]``, so a record cannot be attached to the wrong file.
+    """
+    from ..weights.io import read_metadata
+
+    spec = registry.get(variant)
+    meta = read_metadata(file)
+    if meta.get("variant") not in (None, variant):
+        raise UsageError(f"{file} holds weights for {meta['variant']}, not {variant}")
+    if "steps_total" not in training:
+        raise UsageError("the training record needs steps_total (the steps behind these weights)")
+    if "steps_total" in meta and int(meta["steps_total"]) != int(training["steps_total"]):
+        raise UsageError(f"{file} records {meta['steps_total']} steps, the training record {training['steps_total']}")
+    state = load_weights(file)
+    _fits(spec, state)
+    path, sha, size, dtype = _write_bundled(spec, state, dtype, training, weights_dir, manifest_path)
+    steps = int(training.get("steps", training["steps_total"]))
+    return ExportResult(variant, path, sha, size, dtype, steps, int(training["steps_total"]), "file",
+                        str(training.get("exported", {}).get("weights", "file")), training.get("validation"))
+
+
+def storage_dtype(spec: registry.VariantSpec, n_params: int) -> str:
+    """``auto``'s choice: fp32 up to a million parameters, fp16 above (if the network runs in half), and int8
+    when even fp16 would pass the bundled-file limit."""
+    if 2 * n_params > BUNDLED_FILE_LIMIT:
+        return "int8"
+    return "fp16" if (n_params > HALF_ABOVE and spec.supports_half) else "fp32"
+
+
+def _write_bundled(spec: registry.VariantSpec, state: dict, dtype: str, training: dict,
+                   weights_dir: Optional[Path], manifest_path: Optional[Path]) -> tuple[Path, str, int, str]:
+    """Write ``<variant>.safetensors`` and its manifest entry; (path, sha256, bytes, dtype)."""
+    variant = spec.name
+    if dtype not in EXPORT_DTYPES:
+        raise UsageError(f"--dtype must be {', '.join(EXPORT_DTYPES[:-1])} or {EXPORT_DTYPES[-1]}, not {dtype!r}")
+    if dtype == "auto":
+        dtype = storage_dtype(spec, sum(v.numel() for v in state.values() if v.is_floating_point()))
+    # bundled paths are relative to the repository root, or to a test manifest's folder
+    root = ROOT if manifest_path is None else Path(manifest_path).resolve().parent
+    out = Path(weights_dir) if weights_dir is not None else ROOT / "deblur_cli" / "weights"
+    path = (out / f"{variant}.safetensors").resolve()
+    try:
+        bundled = path.relative_to(root.resolve()).as_posix()
+    except ValueError:
+        raise UsageError(f"{path}: bundled weights must lie inside {root} (the manifest's folder)") from None
+    training = {k: v for k, v in training.items() if v is not None}
+    # the lineage travels in the file too, so that `deblur train --init-from FILE` can continue it
+    sha = save_weights(state, path, dtype=dtype, metadata={
+        "variant": variant, "steps_total": int(training["steps_total"]),
+        "wall_time_total_s": round(float(training.get("wall_time_total_s") or 0.0), 1)})
+    # metrics and a rejection describe the file this one replaces: drop them (tools/measure_bundled.py re-measures)
+    size = path.stat().st_size
+    update_entry(variant, path=manifest_path, status="trained", bundled=bundled, sha256=sha, bytes=size, dtype=dtype,
+                 training=training, metrics=None, rejected_because=None)
+    return path, sha, size, dtype

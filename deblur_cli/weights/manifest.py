@@ -34,6 +34,7 @@ FORMAT = 1
 # "rejected": a run was trained and measured but its weights are not shipped (they did not beat the input);
 # the entry keeps the training record and the measurements so the attempt is not repeated blindly.
 STATUSES = ("untrained", "trained", "rejected")
+BUNDLED_FILE_LIMIT = 10 * 1024 * 1024  # bytes per bundled weights file, so the wheel stays small
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 ROOT = PACKAGE_DIR.parent  # bundled paths are relative to this
 
