@@ -80,8 +80,9 @@ def test_reference_conv_and_timing_helpers():
     calls = []
     timing = time_call(lambda: calls.append(1), "cpu", warmup=2, repeat=3)
     assert len(calls) == 5 and len(timing.seconds) == 3 and timing.best <= timing.median
-    peak = measure_peak_memory(lambda: torch.ones(4_000_000).sum(), "cpu")  # 16 MB tensor
-    assert peak.bytes is None or peak.bytes >= 8 * 2**20 or "lower bound" in peak.method
+    # 64 MB: above glibc's largest mmap threshold (32 MB), so fresh pages are mapped whatever earlier tests freed
+    peak = measure_peak_memory(lambda: torch.ones(16_000_000).sum(), "cpu")
+    assert peak.bytes is None or peak.bytes >= 48 * 2**20 or "lower bound" in peak.method
 
 
 @pytest.mark.parametrize("text,expected", [("1280x720", (720, 1280)), ("512", (512, 512)), ("64X48", (48, 64))])

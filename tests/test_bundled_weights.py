@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deblur_cli.weights.manifest import load_manifest
+from deblur_cli.inference.settings import DEFAULT_MODEL
+from deblur_cli.weights.manifest import BUNDLED_FILE_LIMIT, load_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = sorted(n for n, e in load_manifest().entries.items() if e.trained and e.bundled)
@@ -34,7 +35,7 @@ def test_bundled_file_matches_manifest(name):
     path = ROOT / entry.bundled
     data = path.read_bytes()
     assert len(data) == entry.bytes and hashlib.sha256(data).hexdigest() == entry.sha256
-    assert len(data) <= 10 * 1024 * 1024  # the brief's per-file limit
+    assert len(data) <= BUNDLED_FILE_LIMIT  # 10 MB per file
     training = load_manifest().get(name).training
     assert training.get("steps_total", 0) > 0 and training.get("hardware")
 
@@ -46,7 +47,7 @@ def test_bundled_total_size_within_budget():
 
 @pytest.mark.parametrize("name", BUNDLED)
 def test_bundled_weights_improve_the_examples(name):
-    """No bundled model makes an example worse, each improves at least one, and the default (bag) improves both
+    """No bundled model makes an example worse, each improves at least one, and the default (DEFAULT_MODEL) improves both
     by more than rounding. How much each gains is measured in the README ("Bundled weights")."""
     from deblur_cli.inference.api import load_model
     from deblur_cli.inference.imageio import read_image
@@ -61,5 +62,5 @@ def test_bundled_weights_improve_the_examples(name):
         gains[blurred_path.name] = psnr(restored, sharp) - psnr(blurred, sharp)
     assert min(gains.values()) > 0.0, gains
     assert max(gains.values()) > 0.05, gains
-    if name == "bag-compact":
+    if name == DEFAULT_MODEL:
         assert min(gains.values()) > 0.05, gains

@@ -296,3 +296,15 @@ def test_strength_option_reaches_the_engine_and_bad_values_fail_in_one_line(caps
     assert code == 0 and "(fp32, strength 2)" in err  # the summary says when the change was scaled
     _refused_in_one_line(capsys, shots, checkpoint, tmp_path / "bad", "--strength", 3.5,
                          "--strength must be between 0 and 3")
+
+
+def test_without_m_the_compact_bag_runs_and_m_bag_is_the_paper_network(capsys, tmp_path):
+    """The default is bag-compact (fast on a CPU); `-m bag` has its own bundled weights and no fallback note."""
+    src = tmp_path / "tiny.png"
+    Image.fromarray((np.random.default_rng(1).random((16, 20, 3)) * 255).astype(np.uint8)).save(src)
+    code, stdout, err = deblur(capsys, src, "-o", tmp_path / "default.png", "--ensemble", 1, "--json")
+    assert code == 0 and json.loads(stdout)["model"] == "bag-compact"
+    code, stdout, err = deblur(capsys, src, "-m", "bag", "-o", tmp_path / "bag.png", "--ensemble", 1, "--json")
+    report = json.loads(stdout)
+    assert code == 0 and report["model"] == "bag" and report["weights"].endswith("bag.safetensors")
+    assert "untrained" not in err

@@ -10,7 +10,7 @@ import pytest
 from deblur_cli import registry
 from deblur_cli.weights import manifest as manifest_mod
 from deblur_cli.weights.errors import ManifestError
-from deblur_cli.weights.io import sha256_file
+from deblur_cli.weights.io import DTYPES, read_metadata, sha256_file
 from deblur_cli.weights.manifest import HubRef, load_manifest, update_entry, weights_file_fields
 from deblur_cli.weights.sync import sync
 from weights_fixtures import TINY, tiny_variants, write_weights  # noqa: F401 (fixture)
@@ -32,10 +32,11 @@ def test_repository_manifest_claims_only_weights_that_exist():
         if not entry.trained:
             assert entry.sha256 is None and entry.bundled is None, f"{name} is untrained but names a file"
             continue
-        assert entry.dtype in ("fp32", "fp16") and entry.training, name
+        assert entry.dtype in DTYPES and entry.training, name
         path = manifest.bundled_path(entry)
         if path is not None:
             assert path.is_file(), f"{name}: {entry.bundled} is missing"
+            assert read_metadata(path)["dtype"] == entry.dtype, f"{name}: the file is stored otherwise"
             assert sha256_file(path) == entry.sha256, f"{name}: sha256 differs from {entry.bundled}"
             assert path.stat().st_size == entry.bytes, name
 
@@ -94,7 +95,7 @@ def test_invalid_update_is_refused_and_the_file_is_untouched(manifest_copy):
     real, _ = manifest_copy
     before = real.read_bytes()
     with pytest.raises(ManifestError, match="needs sha256"):
-        update_entry("bag", path=real, status="trained", bundled="x.safetensors")
+        update_entry("deblurgan", path=real, status="trained", bundled="x.safetensors")
     with pytest.raises(ManifestError, match="status must be"):
         update_entry("bag", path=real, status="done")
     with pytest.raises(KeyError, match="unknown model"):

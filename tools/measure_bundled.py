@@ -48,11 +48,13 @@ def main() -> None:
         print(f"| {variant} | {cells} | {sum(blurred) / len(blurred):+.2f} ({min(blurred):+.2f}) | {sharp:+.2f} |")
         m = sets["synthetic-blurred"]
         if not args.no_record:
-            metrics = {"dataset": "synthetic-blurred (seed 999, 100 x 256px)", **{k: v for k, v in m.items()},
-                       "sets": sets, "chelsea": transfer}
             entry = load_manifest().get(variant)
             if entry is None or not entry.trained:
                 raise SystemExit(f"{variant}: not trained in the manifest; export it first")
+            # the real-photo scores come from tools/measure_photos.py --record: keep them
+            kept = {k: v for k, v in (entry.metrics or {}).items() if k == "photos"}
+            metrics = {"dataset": "synthetic-blurred (seed 999, 100 x 256px)", **{k: v for k, v in m.items()},
+                       "sets": sets, "chelsea": transfer, **kept}
             update_entry(variant, metrics=metrics)
     print("\n| variant | held-out blurred: input -> output SSIM (gain) | shake only | near-sharp |\n|---|---|---|---|")
     print("\n".join(ssim_rows))

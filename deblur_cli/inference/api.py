@@ -3,7 +3,7 @@
     from deblur_cli.inference.api import load_model, restore_file
     restorer = load_model("bag")                  # weights resolved as `deblur -m bag` does
     sharp = restorer.restore(rgb)                 # HxWx3 float32 in [0, 1]
-    restore_file("photo.jpg", "photo_sharp.jpg")  # keeps orientation, alpha, 16 bits, EXIF and ICC
+    restore_file("photo.jpg", "photo_sharp.jpg")  # bag-compact; keeps orientation, alpha, 16 bits, EXIF, ICC
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from ..weights.loader import load_generator
 from .devices import resolve_device
 from .engine import Restorer
 from .imageio import read_image, write_image
-from .settings import DEFAULTS
+from .settings import DEFAULT_MODEL, DEFAULTS
 
 
 def load_model(name: str | None, weights: str | os.PathLike | None = None, device: str = "auto",
@@ -24,7 +24,8 @@ def load_model(name: str | None, weights: str | os.PathLike | None = None, devic
     ``name=None`` with ``weights`` uses the variant recorded in the file. ``engine_options`` go to
     :class:`Restorer` (``overlap``, ``tile_mode``, ``stats_passes``, ``channels_last``, ``ensemble``,
     ``strength``; the defaults are `deblur`'s, :data:`.settings.DEFAULTS`: two ensemble passes). The result's
-    ``name`` is the variant actually used (``bag`` may fall back to ``bag-compact``) and ``note`` says why.
+    ``name`` is the variant actually used (a paper-size name without weights falls back to its compact preset)
+    and ``note`` says why.
     """
     engine_options.setdefault("ensemble", DEFAULTS.ensemble)
     engine_options.setdefault("strength", DEFAULTS.strength)
@@ -46,7 +47,7 @@ def build_restorer(module, spec, device: str = "cpu", precision: str = "fp32", t
     return Restorer(module, spec, device=device, precision=precision, tile=tile, **engine_options)
 
 
-def restore_file(src: str | os.PathLike, dst: str | os.PathLike, model: str = "bag",
+def restore_file(src: str | os.PathLike, dst: str | os.PathLike, model: str = DEFAULT_MODEL,
                  weights: str | os.PathLike | None = None, device: str = "auto", precision: str = "auto",
                  tile: str | int = DEFAULTS.tile, quality: int = 95, max_pixels: int | None = None,
                  restorer: Restorer | None = None, ensemble: int = DEFAULTS.ensemble,
