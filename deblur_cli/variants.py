@@ -1,8 +1,8 @@
 """Every registered variant: pure data, no torch.
 
 Names: the paper-size preset carries the paper's name (``bag``, ``deblurgan``, ...); the compact preset,
-small enough to train and run on a 2-core CPU, adds ``-compact``. ``deblur -m bag`` uses ``bag``'s own
-weights when they exist and otherwise falls back to ``bag-compact`` (see ``weights.resolve``).
+small enough to train and run on a 2-core CPU, adds ``-compact``. ``deblur -m deblurgan`` uses
+``deblurgan``'s own weights when they exist and otherwise falls back to ``deblurgan-compact`` (see ``weights.resolve``).
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ variant reproduces (``VariantSpec.table_rows``) is run when its weights exist; r
 
 ``--weights-dir DIR`` (:func:`with_weights_sets`) scores explicit files instead of the resolver's: each weights
 set (a folder of ``<variant>.safetensors``, e.g. one seed of `deblur train table`) gives every line one line per
-set, running ``<variant>.safetensors`` or else the compact preset's file, as ``deblur -m bag`` falls back to
-``bag-compact``.
+set, running ``<variant>.safetensors`` or else the compact preset's file, as ``deblur -m deblurgan`` falls back to
+``deblurgan-compact``.
 """
 
 from __future__ import annotations

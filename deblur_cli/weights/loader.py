@@ -35,7 +35,7 @@ class LoadedGenerator:
     module: "nn.Module"  # eval mode, float32, on the requested device
     spec: VariantSpec  # of ``variant``
     weights_path: Path
-    variant: str  # the variant actually used: ``bag`` falls back to ``bag-compact`` when only that has weights
+    variant: str  # the variant actually used: ``deblurgan`` falls back to ``deblurgan-compact`` when only that has weights
     requested: str = ""  # the name asked for
     source: str = ""  # "explicit" | "bundled" | "cache" | "hub"
     note: str | None = None  # why ``variant`` differs from ``requested``; show it to the user
