@@ -41,13 +41,15 @@ wait $checker
 cp weights_manifest.json "$out/manifest.json"
 cp $run/train.csv $run/val.csv $run/run.json $logs/ 2>/dev/null
 for which in last best; do
-    deblur train export $run --$which --ema --weights-dir "$out/$which" --manifest "$out/manifest.json" >> $logs/export.log 2>&1
+    # fp16, not export's int8 for an 8M-parameter network: these files are the masters the next lease continues;
+    # tools/bundle_file.py stores the bundled copy in int8
+    deblur train export $run --$which --ema --dtype fp16 --weights-dir "$out/$which" --manifest "$out/manifest.json" >> $logs/export.log 2>&1
 done
 # the kept checkpoint halfway through, for a look at how the weights changed
 steps=($(ls $run/checkpoints | sed -n 's/^step-0*\([0-9][0-9]*\)$/\1/p' | sort -n))
 if [ ${#steps[@]} -gt 2 ]; then
     mid=${steps[$(( ${#steps[@]} / 2 ))]}
-    deblur train export $run --step "$mid" --ema --weights-dir "$out/mid" --manifest "$out/manifest.json" >> $logs/export.log 2>&1
+    deblur train export $run --step "$mid" --ema --dtype fp16 --weights-dir "$out/mid" --manifest "$out/manifest.json" >> $logs/export.log 2>&1
 fi
 ls -la "$out" "$out"/* >> $logs/export.log
 cp "$out/manifest.json" $logs/ && rm "$out/manifest.json"
