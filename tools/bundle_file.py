@@ -15,10 +15,8 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from deblur_cli.errors import DeblurError  # noqa: E402
-from deblur_cli.train.export import export_file  # noqa: E402
+from deblur_cli.errors import DeblurError
+from deblur_cli.train.export import export_file
 
 
 def main(argv: list[str] | None = None) -> int:
