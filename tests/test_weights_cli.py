@@ -11,13 +11,15 @@ import pytest
 from typer.testing import CliRunner
 
 from deblur_cli import registry
-from deblur_cli.cli.models_cmd import app, quality
+from deblur_cli.cli.models_cmd import app, photo_gains
 from deblur_cli.weights import manifest as manifest_mod
 from hub_server import FakeHub
 from weights_fixtures import (TINY, TINY_COMPACT, private_caches, tiny_variants,  # noqa: F401 (fixtures)
                               trained, write_manifest, write_weights)
 
 runner = CliRunner()
+PHOTOS = {"shake": {"gain": 0.171, "worst": -0.01}, "kernel": {"gain": 0.226, "worst": 0.02},
+          "near-sharp": {"gain": 0.02, "worst": -0.114}, "sharp chelsea": -0.04}
 
 
 @pytest.fixture
@@ -29,7 +31,8 @@ def tiny_manifest(tiny_variants, private_caches, monkeypatch):
     path = root / "weights_manifest.json"
     entries = {TINY: {"architecture": "bag", "preset": "paper", "status": "untrained"},
                TINY_COMPACT: trained(TINY_COMPACT, sha, bundled=str(file), metrics={"psnr": 21.234, "ssim": 0.7,
-                                                                                     "dataset": "synthetic-val"})}
+                                                                                     "dataset": "synthetic-val",
+                                                                                     "photos": PHOTOS})}
     write_manifest(root, entries)
     monkeypatch.setattr(manifest_mod, "manifest_path", lambda: path)
     return root
@@ -53,18 +56,19 @@ def test_table_shows_fallback_quality_and_parameter_counts(tiny_manifest, monkey
     line = next(l for l in result.stdout.splitlines() if f" {TINY} " in l)
     assert "none -> compact" in line
     compact_line = next(l for l in result.stdout.splitlines() if f" {TINY_COMPACT} " in l)
-    assert "21.23 / 0.700" in compact_line
-    assert "PSNR / SSIM on synthetic-val" in result.stdout  # the dataset is said once, under the table
+    assert "+0.17 / +0.23 (-0.11)" in compact_line  # real photos, not the procedural PSNR
+    assert "21.23" not in result.stdout
+    assert "held-out real photos" in result.stdout  # what the column means is said once, under the table
     bag_line = next(l for l in result.stdout.splitlines() if "│ bag " in l)
     assert f"{sum(p.numel() for p in registry.build('bag-compact').parameters()) / 1e6:.2f} M" in result.stdout
     assert "M" in bag_line
     assert runner.invoke(app, ["--family", "nope"]).exit_code == 2
 
 
-def test_quality_summary():
-    assert quality({}) == ""
-    assert quality({"psnr": 28.0}) == "28.00"
-    assert quality({"psnr": 28.0, "ssim": 0.9, "input_psnr": 27.5, "dataset": "d"}) == "28.00 / 0.900 (+0.50)"
+def test_photo_gains_summary():
+    assert photo_gains({}) == "" and photo_gains({"psnr": 28.0}) == ""
+    assert photo_gains({"photos": {"shake": PHOTOS["shake"]}}) == ""  # a partial record is not summarised
+    assert photo_gains({"photos": PHOTOS}) == "+0.17 / +0.23 (-0.11)"
 
 
 def test_table_fits_an_80_column_terminal(monkeypatch):
