@@ -51,8 +51,9 @@ def save_weights(module_or_state_dict: Any, path: str | os.PathLike, dtype: str 
     """Write a safetensors file atomically (temp name, then rename) and return its sha256.
 
     ``dtype="fp16"`` halves the file by storing floating tensors as float16; integer buffers (e.g.
-    BatchNorm's ``num_batches_tracked``) keep their type. ``dtype="int8"`` quarters it (module docstring). ``metadata`` values are stored as strings; the
-    trainer records ``{"variant": name}`` so a loader can tell which network a file belongs to.
+    BatchNorm's ``num_batches_tracked``) keep their type. ``dtype="int8"`` quarters it (module docstring).
+    ``metadata`` values are stored as strings; the trainer records ``{"variant": name}`` so a loader can tell
+    which network a file belongs to.
     """
     from safetensors.torch import save  # here: hashing and reading headers (manifest checks) need no torch
 
