@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..inference.settings import DEFAULT_MODEL, DEFAULTS
+from ..inference.settings import DEFAULTS
 from .errors import DeblurError, UsageError, friendly_errors, set_debug
 from .options import (
     DebugOpt,
@@ -45,7 +45,7 @@ def register(app: typer.Typer) -> None:
 @friendly_errors
 def run(
     inputs: Annotated[list[str], typer.Argument(help="Image files, folders or glob patterns.", show_default=False)],
-    model: Annotated[str, typer.Option("--model", "-m", help="Variant; see `deblur models`. `bag` is the paper-size network: better, 11x slower on a CPU.")] = DEFAULT_MODEL,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Variant; see `deblur models`. Default: bag on a CUDA GPU, bag-compact elsewhere (bag is better, 11x slower on a CPU).", show_default=False)] = None,
     weights: WeightsOpt = None,
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="Output folder (or file, for one input).")] = None,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Look into sub-folders; keep the tree.")] = False,
