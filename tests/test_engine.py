@@ -453,3 +453,10 @@ def test_auto_tiles_on_a_cpu_cap_activations_however_much_memory_is_free(monkeyp
     tile = restorer.plan_tile(4000, 6000)  # a 24-megapixel photo
     assert 0 < tile and tile * tile * 500.0 <= engine.CPU_ACTIVATION_CAP
     assert restorer.plan_tile(300, 400) == 0  # a small photo still runs whole
+    # just over the cap: the largest tile that fits is shrunk to the smallest one giving the same grid
+    largest = tiling.auto_tile_size(1200, 2400, 500.0, engine.CPU_ACTIVATION_CAP, restorer.spec.multiple_of)
+    chosen = restorer.plan_tile(1200, 2400)
+    assert 0 < chosen < largest
+    overlap_of = restorer._overlap_for
+    assert (tiling.tile_count(1200, 2400, chosen, overlap_of(chosen), restorer.spec.multiple_of)
+            == tiling.tile_count(1200, 2400, largest, overlap_of(largest), restorer.spec.multiple_of))

@@ -85,6 +85,26 @@ def test_auto_tile_size_runs_whole_images_that_fit():
     assert tiling.auto_tile_size(720, 1280, 1000, budget_bytes=10, multiple_of=32) == 64  # floor: MIN_TILE
 
 
+@pytest.mark.parametrize("h,w,largest,m", [(720, 1280, 644, 4), (1080, 1920, 644, 4), (851, 1280, 1000, 8),
+                                            (300, 5000, 256, 4), (3000, 4000, 640, 32)])
+def test_smallest_tile_for_count_keeps_the_grid_and_computes_fewer_pixels(h, w, largest, m):
+    overlap_of = lambda t: tiling.default_overlap(t, "discouraged", m)  # noqa: E731
+    side = tiling.smallest_tile_for_count(h, w, largest, overlap_of, m)
+    count = tiling.tile_count(h, w, largest, overlap_of(largest), m)
+    assert side % m == 0 and tiling.MIN_TILE <= side <= largest
+    assert tiling.tile_count(h, w, side, overlap_of(side), m) == count  # the same number of seams
+    if side - m >= tiling.MIN_TILE:  # and it is the smallest such side
+        assert tiling.tile_count(h, w, side - m, overlap_of(side - m), m) > count
+    computed = lambda t: sum(t.height * t.width for t in tiling.plan_tiles(h, w, t, overlap_of(t), m))  # noqa: E731
+    assert computed(side) <= computed(largest)
+
+
+def test_smallest_tile_for_count_shrinks_the_720p_case_a_lot():
+    overlap_of = lambda t: tiling.default_overlap(t, "discouraged", 4)  # noqa: E731
+    side = tiling.smallest_tile_for_count(720, 1280, 644, overlap_of, 4)
+    assert side == 512  # 3 x 2 tiles either way; 644 px tiles computed 2.7 times the image's pixels
+
+
 def test_activation_estimate_grows_with_network_width():
     def net(width):
         return nn.Sequential(nn.Conv2d(3, width, 3, padding=1), nn.ReLU(), nn.Conv2d(width, 3, 3, padding=1))

@@ -8,8 +8,8 @@
   so every valid image restores; ``size_note`` says when that happened, and the batch pipeline prints it. Multi-scale variants return a list of
   images; the finest (last) one is the result.
 - Tiling (``tile``): ``0`` never tiles, ``N`` tiles with N-pixel squares when the image is larger,
-  ``auto`` runs the whole image when it fits in the memory available and otherwise the largest tile
-  that fits (:mod:`.tiling`). Tiles are blended in ``plain`` mode: each tile is normalised by its own
+  ``auto`` runs the whole image when it fits in the memory available and otherwise the smallest tile
+  that makes the same grid as the largest one that fits (:mod:`.tiling`). Tiles are blended in ``plain`` mode: each tile is normalised by its own
   statistics. ``tile_mode="global-stats"`` (:mod:`.norm_stats`) makes InstanceNorm and channel-attention
   variants share statistics pooled over a first pass of all tiles; measured, it brings BAG and RiR
   closer to their whole-image output and DeblurGAN mostly further, at twice the cost (README, "Tiling"), so
@@ -207,7 +207,14 @@ class Restorer:
         budget = available_memory(self.device) * MEMORY_SHARE.get(self.device.type, 0.5)
         if self.device.type == "cpu":
             budget = min(budget, CPU_ACTIVATION_CAP)
-        return tiling.auto_tile_size(height, width, self._bytes_per_pixel, budget, self.spec.multiple_of)
+        side = tiling.auto_tile_size(height, width, self._bytes_per_pixel, budget, self.spec.multiple_of)
+        if not side:
+            return 0
+        return tiling.smallest_tile_for_count(height, width, side, self._overlap_for, self.spec.multiple_of)
+
+    def _overlap_for(self, tile: int) -> int:
+        return self.overlap if self.overlap is not None else tiling.default_overlap(
+            tile, self.spec.tiling, self.spec.multiple_of)
 
     # -- internals ---------------------------------------------------------------------------------
     def _halve(self, tile: int) -> int | None:
@@ -223,9 +230,7 @@ class Restorer:
             if progress:
                 progress(1, 1)
             return y.to(x.device).clamp_(0, 1), None if maps is None else maps.to(x.device)
-        overlap = self.overlap if self.overlap is not None else tiling.default_overlap(
-            tile, self.spec.tiling, self.spec.multiple_of)
-        tiles = tiling.plan_tiles(h, w, tile, overlap, self.spec.multiple_of)
+        tiles = tiling.plan_tiles(h, w, tile, self._overlap_for(tile), self.spec.multiple_of)
         if self.tile_mode == "global-stats" and has_global_statistics(self.module):
             passes = self.stats_passes + (self.stats_source == "tiles")
             counted = _offset_progress(progress, len(tiles), passes)

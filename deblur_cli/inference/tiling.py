@@ -17,13 +17,15 @@ How a tile grid is laid out (per axis, the two axes are independent):
 
 Everything here is stateless and works on plain integers and numpy vectors; the engine moves the
 weights to the device. ``activation_bytes_per_pixel`` (the only torch user) measures a network once so
-``auto_tile_size`` can pick the largest tile that fits in the memory available.
+``auto_tile_size`` can pick the largest tile that fits in the memory available; ``smallest_tile_for_count``
+then shrinks it to the smallest side that keeps that grid.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
@@ -150,6 +152,30 @@ def auto_tile_size(height: int, width: int, bytes_per_pixel: float, budget_bytes
     side = int(math.sqrt(max(budget_bytes, 0) / max(bytes_per_pixel, 1e-9)))
     m = max(1, multiple_of)
     return max(side // m * m, -(-MIN_TILE // m) * m)
+
+
+def tile_count(height: int, width: int, tile: int, overlap: int, multiple_of: int = 1) -> int:
+    """How many tiles ``plan_tiles`` makes for this image."""
+    return len(split_axis(height, tile, overlap, multiple_of)) * len(split_axis(width, tile, overlap, multiple_of))
+
+
+def smallest_tile_for_count(height: int, width: int, tile: int, overlap_of: Callable[[int], int],
+                            multiple_of: int = 1) -> int:
+    """The smallest tile side that still covers the image in as many tiles as ``tile`` does.
+
+    The largest tile that fits in memory can overshoot badly: 1280x720 in 644 px tiles with a quarter overlap
+    takes 3 x 2 tiles of 644 px, 2.7 times the image's pixels, where 536 px tiles make the same 3 x 2 grid from
+    1.9 times. Fewer computed pixels is less time, and the count, which sets how many seams there are, is kept.
+    ``overlap_of(side)`` is the overlap used with a tile of that side.
+    """
+    m = max(1, multiple_of)
+    floor = -(-MIN_TILE // m) * m
+    count = tile_count(height, width, tile, overlap_of(tile), m)
+    best = tile
+    side = tile - m
+    while side >= floor and tile_count(height, width, side, overlap_of(side), m) == count:
+        best, side = side, side - m
+    return best
 
 
 def activation_bytes_per_pixel(module, multiple_of: int, device, dtype) -> float:
