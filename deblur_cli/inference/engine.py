@@ -9,8 +9,8 @@
   images; the finest (last) one is the result.
 - Tiling (``tile``): ``0`` never tiles, ``N`` tiles with N-pixel squares when the image is larger,
   ``auto`` runs the whole image when it fits in the memory available and otherwise the smallest tile
-  that makes the same grid as the largest one that fits (:mod:`.tiling`). Tiles are blended in ``plain`` mode: each tile is normalised by its own
-  statistics. ``tile_mode="global-stats"`` (:mod:`.norm_stats`) makes InstanceNorm and channel-attention
+  that makes the same grid as the largest one that fits (:mod:`.tiling`). Tiles are blended in ``plain``
+  mode: each tile is normalised by its own statistics. ``tile_mode="global-stats"`` (:mod:`.norm_stats`) makes InstanceNorm and channel-attention
   variants share statistics pooled over a first pass of all tiles; measured, it brings BAG and RiR
   closer to their whole-image output and DeblurGAN mostly further, at twice the cost (README, "Tiling"), so
   it is an option, not the default.
