@@ -5,13 +5,13 @@
 - Padding: the input is reflect-padded bottom/right to the variant's ``multiple_of`` and cropped back;
   the output is clamped to [0, 1] (networks are not clamped). A side shorter than the variant's ``min_size``
   (a 1x1 image, a 1-pixel strip) is padded up to it, replicating the border where reflection cannot reach,
-  so every valid image restores; ``size_note`` says when that happened, and the batch pipeline prints it. Multi-scale variants return a list of
-  images; the finest (last) one is the result.
+  so every valid image restores; ``size_note`` says when that happened, and the batch pipeline prints it.
+  Multi-scale variants return a list of images; the finest (last) one is the result.
 - Tiling (``tile``): ``0`` never tiles, ``N`` tiles with N-pixel squares when the image is larger,
   ``auto`` runs the whole image when it fits in the memory available and otherwise the smallest tile
   that makes the same grid as the largest one that fits (:mod:`.tiling`). Tiles are blended in ``plain``
-  mode: each tile is normalised by its own statistics. ``tile_mode="global-stats"`` (:mod:`.norm_stats`) makes InstanceNorm and channel-attention
-  variants share statistics pooled over a first pass of all tiles; measured, it brings BAG and RiR
+  mode: each tile is normalised by its own statistics. ``tile_mode="global-stats"`` (:mod:`.norm_stats`)
+  makes InstanceNorm and channel-attention variants share statistics pooled over a first pass of all tiles; measured, it brings BAG and RiR
   closer to their whole-image output and DeblurGAN mostly further, at twice the cost (README, "Tiling"), so
   it is an option, not the default.
 - Out of memory (CUDA, MPS, or a failed CPU allocation): the tile side is halved and the image is run
