@@ -11,9 +11,9 @@
   ``auto`` runs the whole image when it fits in the memory available and otherwise the smallest tile
   that makes the same grid as the largest one that fits (:mod:`.tiling`). Tiles are blended in ``plain``
   mode: each tile is normalised by its own statistics. ``tile_mode="global-stats"`` (:mod:`.norm_stats`)
-  makes InstanceNorm and channel-attention variants share statistics pooled over a first pass of all tiles; measured, it brings BAG and RiR
-  closer to their whole-image output and DeblurGAN mostly further, at twice the cost (README, "Tiling"), so
-  it is an option, not the default.
+  makes InstanceNorm and channel-attention variants share statistics pooled over a first pass of all tiles;
+  measured, it brings BAG and RiR closer to their whole-image output and DeblurGAN mostly further, at twice
+  the cost (README, "Tiling"), so it is an option, not the default.
 - Out of memory (CUDA, MPS, or a failed CPU allocation): the tile side is halved and the image is run
   again, down to ``tiling.MIN_TILE``; then a ``DeblurError`` says what to try.
 - Memory layout: channels_last on CUDA in half precision (what tensor cores want); on a CPU only for the
