@@ -5,7 +5,7 @@
 RECORD.json is the manifest's ``training`` object for the file (recipe, steps, steps_total, wall time, hardware,
 data, the command that continues it), written by whoever ran it from that run's logs. The file's own metadata must
 name the variant and agree on steps_total (``deblur_cli.train.export.export_file``). Then re-measure the entry:
-``python tools/measure_bundled.py -m VARIANT``.
+``python tools/measure_bundled.py -m VARIANT``, then ``python tools/measure_photos.py -m VARIANT --sets DIR --record``.
 """
 
 from __future__ import annotations
