@@ -1,4 +1,5 @@
-"""tools/measure_photos.py: the held-out photo sets it writes, and the gains it reports from them."""
+"""The held-out photo sets (`deblur_cli.eval.held_out_photos`) and tools/measure_photos.py, which writes them,
+scores a file on them and records the scores."""
 
 import sys
 from pathlib import Path
@@ -11,18 +12,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 
 import measure_photos  # noqa: E402
 
+from deblur_cli.data.mix import PhotoMix  # noqa: E402
+from deblur_cli.eval.held_out_photos import PhotoSet, make_photo_sets, measure_photo_sets  # noqa: E402
+
 
 def test_sets_are_written_as_jpeg_inputs_and_scored_with_the_default_ensemble(tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
     for i in range(2):
         (tmp_path / "val").mkdir(exist_ok=True)
         Image.fromarray((rng.random((90, 120, 3)) * 255).astype(np.uint8)).save(tmp_path / "val" / f"v{i}.png")
-    monkeypatch.setattr(measure_photos, "SETS", {"shake": ("shake", 5, 3, 48), "near-sharp": ("none", 6, 2, 48)})
-    monkeypatch.setattr(measure_photos, "VAL_MIX", measure_photos.PhotoMix(p_jpeg=1.0, megapixels=(0.005, 0.01)))
-    measure_photos.make_sets(tmp_path / "val", tmp_path / "sets")
+    sets = {"shake": PhotoSet("shake", 5, 3, 48), "near-sharp": PhotoSet("none", 6, 2, 48)}
+    lines = make_photo_sets(tmp_path / "val", tmp_path / "sets", sets, PhotoMix(p_jpeg=1.0, megapixels=(0.005, 0.01)))
+    assert len(lines) == 2 and "seed 5" in lines[0]
     assert len(list((tmp_path / "sets" / "shake" / "test").glob("*/blur/*.png"))) == 3
 
-    result = measure_photos.measure("bag-compact", None, tmp_path / "sets")
+    result = measure_photo_sets("bag-compact", None, tmp_path / "sets", sets=sets)
     assert result["ensemble"] == 2 and result["variant"] == "bag-compact"
     for name, n in (("shake", 3), ("near-sharp", 2)):
         s = result[name]

@@ -11,7 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from deblur_cli import registry
-from deblur_cli.cli.models_cmd import app, photo_gains
+from deblur_cli.cli.models_cmd import app
+from deblur_cli.eval.held_out_photos import photo_gains
 from deblur_cli.weights import manifest as manifest_mod
 from hub_server import FakeHub
 from weights_fixtures import (TINY, TINY_COMPACT, private_caches, tiny_variants,  # noqa: F401 (fixtures)

@@ -114,19 +114,6 @@ def download(
 
 
 PHOTO_COLUMN = "real photos, dB"
-PHOTO_SETS = ("shake", "kernel", "near-sharp")  # tools/measure_photos.py --record writes metrics.photos
-
-
-def photo_gains(metrics: dict[str, Any]) -> str:
-    """'+0.17 / +0.23 (-0.11)': gains in dB on the held-out shake / kernel photo sets and the worst image of all
-    three sets, from ``metrics["photos"]``; '' when the file was not scored on photos."""
-    photos = (metrics or {}).get("photos") or {}
-    if not all(isinstance(photos.get(k), dict) for k in PHOTO_SETS):
-        return ""
-    worst = min(photos[k]["worst"] for k in PHOTO_SETS)
-    return f"{photos['shake']['gain']:+.2f} / {photos['kernel']['gain']:+.2f} ({worst:+.2f})"
-
-
 def _params_or_none(name: str) -> int | None:
     from ..registry import count_parameters
 
@@ -138,6 +125,8 @@ def _params_or_none(name: str) -> int | None:
 
 def _print_table(rows: list[dict], params: bool) -> None:
     from rich.console import Console
+
+    from ..eval.held_out_photos import photo_gains
     from rich.table import Table
 
     # one section per family instead of a family column, and no preset column (a compact preset's name ends in
