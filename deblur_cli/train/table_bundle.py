@@ -38,12 +38,12 @@ def table_training_record(out: Path, seed: int, variant: str) -> tuple[Path, dic
     training.update(
         table={"table": record["table"], "row": run["row"], "seed": seed, "steps": record["steps"]},
         data=(f"real photographs in {record['data_root']} (`deblur photos fetch`: the training photos of "
-              f"deblur_cli/data/photo_sources.json), blurred on the fly by deblur_cli/data/photo_pairs.py, "
+              "deblur_cli/data/photo_sources.json), blurred on the fly by deblur_cli/data/photo_pairs.py, "
               f"{data['crop']} px crops, batch {data['batch']}; from scratch (seed {seed})"),
         cpu_hours=round(training["wall_time_total_s"] * threads / 3600, 2),
         command=(f"deblur train table {record['table']} --steps {record['steps']} --seeds {seed} "
                  f"--data-root ~/deblur-photos/train --out ~/deblur-{record['table']} --threads {threads}"),
-        **{"continue": (f"run the command with a larger --steps: it resumes the run folder exactly; when the folder "
+        **{"continue": ("run the command with a larger --steps: it resumes the run folder exactly; when the folder "
                         f"is gone, `deblur train --preset {preset} --init-from-bundled` warm-starts from this "
                         "file (the table's rows are then no longer trained alike)")})
     return weights, training
