@@ -78,3 +78,11 @@ def test_the_tool_bundles_and_reports_errors_in_one_line(tmp_path, capsys):
     assert json.loads(manifest.read_text())["variants"][VARIANT]["dtype"] == "int8"
     assert tool.main(args + ["--dtype", "int3"]) == 1
     assert capsys.readouterr().err.strip().startswith("error: --dtype must be auto, fp32, fp16 or int8")
+
+
+def test_a_bad_dtype_fails_before_the_run_is_looked_up(tmp_path):
+    with pytest.raises(DeblurError, match="--dtype must be"):
+        export.export_run(tmp_path / "no-such-run", dtype="int3")
+    with pytest.raises(DeblurError) as exc:
+        export.export_run(tmp_path / "no-such-run", dtype="fp16")
+    assert "--dtype" not in str(exc.value)

@@ -117,8 +117,7 @@ def export_run(run: str | Path, name: Optional[str] = None, which: str = "best",
     ``step``: a kept checkpoint (``which`` = "step")."""
     if which not in ("best", "last", "step") or (which == "step") != (step is not None):
         raise UsageError("choose --best, --last or --step N")
-    if dtype not in EXPORT_DTYPES:
-        raise UsageError(f"--dtype must be {', '.join(EXPORT_DTYPES[:-1])} or {EXPORT_DTYPES[-1]}, not {dtype!r}")
+    _check_dtype(dtype)  # before reading the run: a typo fails at once
     run_dir = find_run(str(run))
     info = read_run(run_dir)
     variant = name or info["variant"]
@@ -183,6 +182,11 @@ def export_file(file: str | Path, variant: str, training: dict, dtype: str = "au
                         str(training.get("exported", {}).get("weights", "file")), training.get("validation"))
 
 
+def _check_dtype(dtype: str) -> None:
+    if dtype not in EXPORT_DTYPES:
+        raise UsageError(f"--dtype must be {', '.join(EXPORT_DTYPES[:-1])} or {EXPORT_DTYPES[-1]}, not {dtype!r}")
+
+
 def storage_dtype(spec: registry.VariantSpec, n_params: int) -> str:
     """``auto``'s choice: fp32 up to a million parameters, fp16 above (if the network runs in half), and int8
     when even fp16 would pass the bundled-file limit."""
@@ -195,8 +199,7 @@ def _write_bundled(spec: registry.VariantSpec, state: dict, dtype: str, training
                    weights_dir: Optional[Path], manifest_path: Optional[Path]) -> tuple[Path, str, int, str]:
     """Write ``<variant>.safetensors`` and its manifest entry; (path, sha256, bytes, dtype)."""
     variant = spec.name
-    if dtype not in EXPORT_DTYPES:
-        raise UsageError(f"--dtype must be {', '.join(EXPORT_DTYPES[:-1])} or {EXPORT_DTYPES[-1]}, not {dtype!r}")
+    _check_dtype(dtype)
     if dtype == "auto":
         dtype = storage_dtype(spec, sum(v.numel() for v in state.values() if v.is_floating_point()))
     # bundled paths are relative to the repository root, or to a test manifest's folder
