@@ -159,3 +159,35 @@ def test_stated_claims_name_rows_of_their_table_and_skip_the_papers_ties():
             assert t.row(c.lower).psnr < t.row(c.higher).psnr, (t.name, c)  # a claim the paper's own numbers show
     pairs = {(c.lower, c.higher) for c in comparisons(table("001-table1"))}
     assert ("Pix2Pix", "Pix2Pix + Sl. Attn") not in pairs and ("Pix2Pix + Sl. Attn", "Pix2Pix") not in pairs
+
+
+# --- a table on the resolver's weights: one size for every row --------------------------------------------------
+
+def _manifest(tmp_path, files: dict[str, dict]):
+    from deblur_cli.weights.manifest import Manifest, WeightsEntry
+
+    entries = {}
+    for name, training in files.items():
+        (tmp_path / f"{name}.safetensors").write_bytes(b"x")
+        entries[name] = WeightsEntry(name, "bag", "compact" if name.endswith("-compact") else "paper", "trained",
+                                     bundled=f"{name}.safetensors", sha256="0" * 64, training=training)
+    return Manifest(entries=entries, root=tmp_path)
+
+
+def test_a_table_runs_every_row_at_compact_size_when_one_row_lacks_paper_size_weights(tmp_path, monkeypatch):
+    from deblur_cli.eval.targets import at_one_size
+
+    monkeypatch.setenv("DEBLUR_CACHE", str(tmp_path / "cache"))
+    table_run = {"table": {"table": "004-table1", "row": "Model Plain", "seed": 1}}
+    manifest = _manifest(tmp_path, {"bag": {}, "bag-plain-compact": table_run,
+                                    "bag-compact": {"recipe": {"config": "cpu/bag-compact-photos"}, "steps_total": 6450}})
+    lines = {t.label: t for t in at_one_size(targets_for_table("004-table1"), manifest)}
+    assert lines["BAG"].variant == "bag-compact"  # not the paper-size bag, though it has weights
+    assert "Model Plain has no paper-size weights" in lines["BAG"].note
+    assert "cpu/bag-compact-photos (6,450 steps), not by the table's recipe" in lines["BAG"].note
+    assert (lines["Model Plain"].variant, lines["Model Plain"].note) == ("bag-plain-compact", "")
+    assert lines["Model 4"].variant == "bag-one-level-compact" and lines["Model 4"].note == ""  # no weights: no claim
+
+    every = {n: {} for n in ("bag", "bag-plain", "bag-resblock", "bag-dense-bn", "bag-dense-in", "bag-one-level")}
+    targets = targets_for_table("004-table1")
+    assert at_one_size(targets, _manifest(tmp_path, every)) == targets  # all paper-size: nothing changes

@@ -112,7 +112,7 @@ def register(app: typer.Typer) -> None:
         from ..eval import eval_report as rep
         from ..eval.eval_run import EvalOptions, run_eval
         from ..eval.eval_sets import open_dataset
-        from ..eval.targets import resolve_targets, with_weights_sets
+        from ..eval.targets import at_one_size, resolve_targets, with_weights_sets
 
         output = _output_format(fmt, out)
         targets = resolve_targets(model, table)
@@ -122,6 +122,8 @@ def register(app: typer.Typer) -> None:
             if random_weights:
                 raise UsageError("--weights-dir and --random-weights contradict each other")
             targets = with_weights_sets(targets, weights_dirs)
+        elif table:
+            targets = at_one_size(targets)
         if limit is not None and limit < 1:
             raise UsageError("--limit must be at least 1")
         if crop_border < 0:

@@ -194,7 +194,8 @@ def evaluate_target(target: Target, evalset: EvalSet, options: EvalOptions, *, l
             result.params, result.flops, result.flops_method = architecture_cost(target.variant)
         return result
     restorer = loaded.restorer
-    result.variant, result.weights, result.message = loaded.variant, loaded.weights, loaded.note or ""
+    result.variant, result.weights = loaded.variant, loaded.weights
+    result.message = "; ".join(x for x in (target.note, loaded.note) if x)
     device = getattr(restorer, "device", torch.device("cpu"))
     result.device = str(device)
     result.precision = str(getattr(restorer, "dtype", "")).replace("torch.", "")

@@ -5,6 +5,10 @@
 variant reproduces (``VariantSpec.table_rows``) is run when its weights exist; rows for methods that
 `deblur` does not implement are kept as reference lines with the paper's numbers only.
 
+A table scored on the resolver's weights compares like with like (:func:`at_one_size`): when a row's paper-size
+network has no weights here, every row runs its compact preset, and a row whose file was not trained by the
+table's own recipe (`deblur train table`) says so.
+
 ``--weights-dir DIR`` (:func:`with_weights_sets`) scores explicit files instead of the resolver's: each weights
 set (a folder of ``<variant>.safetensors``, e.g. one seed of `deblur train table`) gives every line one line per
 set, running ``<variant>.safetensors`` or else the compact preset's file, as ``deblur -m deblurgan`` falls back to
@@ -20,7 +24,8 @@ from .. import registry
 from ..errors import UsageError
 from ..inference.paths import natural_key
 from ..paper_tables import TABLES, PaperRow, PaperTable, paper_row, table
-from ..weights.resolve import compact_fallback
+from ..weights.manifest import Manifest, load_manifest
+from ..weights.resolve import availability, compact_fallback
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,7 @@ class Target:
     paper: PaperRow | None = None
     weights: str | None = None  # an explicit weights file for this line (--weights-dir)
     weights_set: str = ""  # the name of the set it came from (its folder, e.g. seed-1)
+    note: str = ""  # why this line runs what it runs, for the report (at_one_size)
 
     @property
     def line(self) -> str:
@@ -126,4 +132,50 @@ def with_weights_sets(targets: list[Target], folders: list[Path]) -> list[Target
                            fallback or t.variant)
             out.append(replace(t, variant=variant, weights=str(folder / f"{variant}.safetensors"),
                                weights_set=folder.name))
+    return out
+
+
+def at_one_size(targets: list[Target], manifest: Manifest | None = None) -> list[Target]:
+    """A table's rows on the resolver's weights, all at one size (module doc).
+
+    Without it, a row whose paper-size network has weights (``bag``, trained on a GPU) would be ranked against rows
+    that fell back to their compact presets. Lines of rows with no weights at all stay as they are (no weights)."""
+    manifest = manifest or load_manifest()
+    runnable = [t for t in targets if t.variant is not None]
+    short = next((t for t in runnable if compact_fallback(t.variant) and availability(t.variant, manifest) == "none"),
+                 None)
+    out = []
+    for t in targets:
+        compact = compact_fallback(t.variant) if t.variant else None
+        if short is None or compact is None:
+            out.append(t)
+            continue
+        note = ""
+        if availability(t.variant, manifest) != "none":
+            note = (f"{compact}, not {t.variant}: {short.label} has no paper-size weights ({short.variant}), so every "
+                    "row runs its compact preset")
+        out.append(replace(t, variant=compact, note=note))
+    return _recipe_notes(out, manifest)
+
+
+def _recipe_notes(targets: list[Target], manifest: Manifest) -> list[Target]:
+    """Mark the rows whose shipped file was trained outside the table when other rows' files come from it."""
+    def from_table(t: Target) -> bool:
+        entry = manifest.get(t.variant)
+        return bool(entry and entry.trained and (entry.training.get("table") or {}).get("table") == t.table.name)
+
+    scored = [t for t in targets if t.variant is not None and t.table is not None]
+    if not any(from_table(t) for t in scored):
+        return targets
+    out = []
+    for t in targets:
+        entry = manifest.get(t.variant) if t.variant else None
+        if t in scored and entry is not None and entry.trained and not from_table(t):
+            recipe = entry.training.get("recipe", {}).get("config", "another recipe")
+            steps = entry.training.get("steps_total")
+            why = (f"its file was trained by {recipe}" + (f" ({steps:,} steps)" if steps else "")
+                   + ", not by the table's recipe as the other rows' were: not a like-for-like place in the "
+                   "ordering (`deblur train table` and --weights-dir score rows trained alike)")
+            t = replace(t, note="; ".join(x for x in (t.note, why) if x))
+        out.append(t)
     return out
