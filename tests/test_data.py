@@ -12,7 +12,8 @@ from deblur_cli.data import layouts
 from deblur_cli.data.datasets import GoProDataset, PairedFolderDataset, SynthDataset
 from deblur_cli.data.synth import MOTIONS, SynthConfig, blur_photo, make_pair
 from deblur_cli.data.synth.motion import camera_shake, smooth_path, trajectory_kernel
-from deblur_cli.data.synth.render import gaussian_psf, render_exposure, to_linear, to_srgb
+from deblur_cli.data.synth.motion import CameraShake
+from deblur_cli.data.synth.render import camera_grids, gaussian_psf, render_exposure, to_linear, to_srgb
 from deblur_cli.data.synth.scenes import power_law_radius, scene
 from deblur_cli.data.writer import write_synthetic_gopro
 from deblur_cli.errors import DeblurError
@@ -255,3 +256,24 @@ def test_synth_command_writes_fibre_pairs_and_refuses_to_mix_recipes(tmp_path, c
     assert run() == 1  # the same seed and folder without fibres would mix two datasets
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and str(tmp_path / "test") in err and "mix" in err
+
+
+@pytest.mark.parametrize("per_pose", [False, True])
+def test_camera_grids_sample_the_rotated_and_shifted_pixel(per_pose):
+    # the grids fold the pose and the pixel -> [-1, 1] conversion into sums of an x term and a y term; check them
+    # against the definition, pixel by pixel, in float64: p -> R (p - centre) + centre + translation + offset
+    rng = np.random.default_rng(4)
+    t, h, w, canvas = 5, 24, 32, (40, 52)
+    shake = CameraShake(rng.normal(0, 3, (t, 2)), rng.normal(0, 0.05, t), np.array([7.5, -20.0]))
+    offset = rng.normal(0, 5, (t, 2)) if per_pose else (6.0, 9.0)
+    grids = camera_grids(shake, h, w, offset, canvas).double().numpy()
+    assert grids.shape == (t, h, w, 2)
+    shift = np.broadcast_to(np.asarray(offset, float), (t, 2))
+    for k in range(t):
+        c, s = np.cos(shake.rotation[k]), np.sin(shake.rotation[k])
+        for y, x in ((0, 0), (h - 1, w - 1), (11, 3)):
+            u, v = x - shake.centre[0], y - shake.centre[1]
+            wx = c * u - s * v + shake.centre[0] + shake.translation[k][0] + shift[k][0]
+            wy = s * u + c * v + shake.centre[1] + shake.translation[k][1] + shift[k][1]
+            expected = ((2 * wx + 1) / canvas[1] - 1, (2 * wy + 1) / canvas[0] - 1)
+            assert grids[k, y, x] == pytest.approx(expected, abs=1e-5)

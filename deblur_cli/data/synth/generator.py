@@ -17,7 +17,7 @@ import numpy as np
 from ..mix import SynthConfig
 from .degrade import jpeg, noise_field, sensor_noise
 from .motion import camera_shake, smooth_path, trajectory_kernel
-from .render import MovingSprite, convolve_linear, render_exposure
+from .render import MovingSprite, convolve_linear, gaussian_psf, render_exposure
 from .scenes import scene, sprite
 
 MOTIONS = ("mixed", "blurred", "shake", "objects", "kernel", "none")
@@ -119,6 +119,11 @@ def render_motion(rng: np.random.Generator, canvas: np.ndarray, size: int, margi
     Shared by procedural scenes and photos; the order of the random draws is part of what a seed means."""
     if kind == "kernel":
         k = trajectory_kernel(rng, size=2 * (int(extent) // 2) + 9, length=extent)
+        # only the crop is kept: convolve just the part of the canvas it depends on (the kernel's and the lens's
+        # reach around it), which the border's reflect padding never touches when the margin covers that reach
+        reach = k.shape[0] // 2 + gaussian_psf(lens).shape[0] // 2
+        if reach <= margin:
+            canvas, margin = canvas[margin - reach:margin + size + reach, margin - reach:margin + size + reach], reach
         crop = slice(margin, margin + size)
         return (convolve_linear(canvas, k, lens)[crop, crop],
                 convolve_linear(canvas, np.ones((1, 1), np.float32), lens)[crop, crop])
