@@ -169,6 +169,19 @@ def test_two_rows_train_export_resume_and_score(tmp_path, photos, monkeypatch):
         table_runs.run_table("004-table1", [1], 4, out, data_root=str(tmp_path), configs=configs, options=options)
 
 
+def test_rows_option_trains_only_the_named_rows_and_keeps_the_whole_record(tmp_path, photos):
+    configs, out = tiny_rows(tmp_path), tmp_path / "table1"
+    kw = dict(data_root=str(photos), configs=configs, options=RunOptions(workers=0, progress=False, tensorboard=False),
+              command="test")
+    record = table_runs.run_table("004-table1", [1], 1, out, only=["bag-compact"], **kw)
+    assert set(record["runs"]) == {"seed-1/bag-compact"} and set(record["rows"]) == {"Model Plain", "BAG"}
+    assert not (out / "runs" / "bag-plain-compact-seed1").exists()
+    record = table_runs.run_table("004-table1", [1], 1, out, only=["Model Plain"], **kw)  # by row key
+    assert record["runs"]["seed-1/bag-plain-compact"]["status"] == "done"
+    with pytest.raises(UsageError, match=r"--rows: bag-dense-in-compact; the rows are Model Plain \(bag-plain"):
+        table_runs.run_table("004-table1", [1], 1, out, only=["bag-dense-in-compact"], **kw)
+
+
 def test_001_rows_train_export_and_score_as_their_rows(tmp_path, photos):
     # paper 001 Table 1's pix2pix rows: the table's row keys reach the record, and `deblur eval --table 001-table1
     # --weights-dir` runs each exported compact network on the line of the paper-size variant's row
@@ -203,3 +216,7 @@ def test_cli_table_usage_errors(tmp_path):
     assert out.exit_code == 2 and "no mini-reproduction configs for 001-table2" in out.output
     out = cli.invoke(app, ["train", "--preset", "cpu/bag-compact", "--seed", "-1"])
     assert out.exit_code == 2 and "--seed must be 0 or more" in out.output
+    out = cli.invoke(app, ["train", "table", "004-table1", "--steps", "2", "--seeds", "1", "--out", str(tmp_path),
+                           "--rows", "bag-compact,bag-tiny"])
+    assert out.exit_code == 2 and "--rows: bag-tiny; the rows are Model Plain (bag-plain-compact)" in out.output
+    assert not (tmp_path / "runs").exists()

@@ -153,6 +153,7 @@ def table(
     seeds: Annotated[str, typer.Option("--seeds", help="Seeds, comma separated, e.g. 1,2 ([train] seed: the initialisation).")],
     out: Annotated[Path, typer.Option("--out", help="Folder for the runs, the exported weights and table_runs.json.")],
     data_root: Annotated[Optional[str], typer.Option("--data-root", help="The folder of sharp training photos (its sibling `val` folder validates).")] = None,
+    rows: Annotated[Optional[str], typer.Option("--rows", help="Train only these rows, comma separated: variants (bag-compact) or row keys. Two processes can then share a seed's rows, each with its own --out.")] = None,
     time_budget: Annotated[Optional[str], typer.Option("--time-budget", help="Stop cleanly after this long (all runs together): seconds or 90m, 1.5h. Run again to continue.")] = None,
     device: DeviceOpt = "auto",
     workers: Annotated[Optional[int], typer.Option("--workers", help="Data loader processes (default: the configs').")] = None,
@@ -172,11 +173,13 @@ def table(
     from ..train.table_runs import RECORD, run_table
 
     apply_threads(threads)
-    record = run_table(name, seed_list, steps, out, data_root=data_root, time_budget=budget,
+    only = None if rows is None else [r.strip() for r in rows.split(",") if r.strip()]
+    record = run_table(name, seed_list, steps, out, data_root=data_root, only=only, time_budget=budget,
                        options=RunOptions(device=device, workers=workers, progress=progress),
                        command="deblur train " + " ".join(sys.argv[2:]),
                        log=lambda line: print(line, file=sys.stderr, flush=True))
-    wanted = [f"seed-{s}/{row['variant']}" for s in seed_list for row in record["rows"].values()]
+    wanted = [f"seed-{s}/{row['variant']}" for s in seed_list for key, row in record["rows"].items()
+              if only is None or key in only or row["variant"] in only]
     done = [k for k in wanted if record["runs"].get(k, {}).get("status") == "done"]
     print(f"{len(done)}/{len(wanted)} runs trained to step {steps} and exported; record: {out.expanduser() / RECORD}")
     if len(done) < len(wanted):

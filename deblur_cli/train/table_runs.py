@@ -75,6 +75,18 @@ def check_same_recipe(configs: list[TrainConfig]) -> None:
                               f"{', '.join(keys)}); the rows of a table must differ in [model] variant only")
 
 
+def _chosen_rows(only: Optional[list[str]], rows: list[str], configs: list[TrainConfig]) -> set[str]:
+    """The row keys ``only`` names (by row key or variant); every row when it is None."""
+    if only is None:
+        return set(rows)
+    by_name = {**{row: row for row in rows}, **{cfg.model.variant: row for row, cfg in zip(rows, configs)}}
+    unknown = [name for name in only if name not in by_name]
+    if unknown or not only:
+        raise UsageError(f"--rows: {', '.join(unknown) or 'none given'}; the rows are "
+                         + ", ".join(f"{row} ({cfg.model.variant})" for row, cfg in zip(rows, configs)))
+    return {by_name[name] for name in only}
+
+
 def _read_record(path: Path) -> dict:
     if not path.is_file():
         return {}
@@ -97,12 +109,15 @@ def _manifest(folder: Path) -> Path:
 
 
 def run_table(table: str, seeds: list[int], steps: int, out: str | Path, *, data_root: Optional[str] = None,
-              configs: Optional[list[TrainConfig]] = None, time_budget: Optional[float] = None,
+              configs: Optional[list[TrainConfig]] = None, only: Optional[list[str]] = None,
+              time_budget: Optional[float] = None,
               options: Optional[RunOptions] = None, command: Optional[str] = None,
               log: Optional[Callable[[str], None]] = None) -> dict:
     """Train and export every (row, seed) of ``table`` to ``steps`` (module doc); returns the record written.
 
-    ``configs``: the rows to run (default :func:`table_configs`; tests pass small ones). ``time_budget``: seconds
+    ``configs``: the rows to run (default :func:`table_configs`; tests pass small ones). ``only``: train just these
+    rows (row keys or variant names), so that two processes can share one seed's rows, each with its own ``out``
+    (docs/train.md); the record still lists every row. ``time_budget``: seconds
     for this whole call; a run it cuts short resumes next time. ``options``: the rest of :class:`RunOptions`
     (device, workers, progress); the run folder, steps, seed, budget and data root are set here. ``log``: gets a
     line as each run starts and ends.
@@ -113,6 +128,7 @@ def run_table(table: str, seeds: list[int], steps: int, out: str | Path, *, data
     configs = configs if configs is not None else table_configs(table)
     check_same_recipe(configs)
     rows = [row_of(cfg, table) for cfg in configs]
+    chosen = _chosen_rows(only, rows, configs)
     out = Path(out).expanduser().resolve()
     data_root = str(Path(data_root).expanduser().resolve()) if data_root else None
     record_path = out / RECORD
@@ -132,7 +148,7 @@ def run_table(table: str, seeds: list[int], steps: int, out: str | Path, *, data
     runs = record.setdefault("runs", {})
     start = time.monotonic()
     stopped = None
-    for seed, (row, cfg) in ((s, rc) for s in seeds for rc in zip(rows, configs)):  # seed-major
+    for seed, (row, cfg) in ((s, rc) for s in seeds for rc in zip(rows, configs) if rc[0] in chosen):  # seed-major
         variant = cfg.model.variant
         key = f"seed-{seed}/{variant}"
         run_dir, weights_dir = out / "runs" / f"{variant}-seed{seed}", out / "weights" / f"seed-{seed}"
