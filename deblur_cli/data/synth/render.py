@@ -46,9 +46,9 @@ def camera_grids(shake: CameraShake, out_h: int, out_w: int, offset, canvas_hw: 
 
     Output pixel (x, y) samples canvas pixel R_t ((x, y) - centre) + centre + translation_t + offset, normalised
     for grid_sample. ``offset`` is one (x, y) (the window's place in the canvas) or one per pose (minus a sprite's
-    position at each sub-frame, to sample the sprite). Each coordinate is a sum of a term in x alone and a term in y alone, so both are computed as
-    small (T, 1, W) and (T, H, 1) tensors and one broadcast add per coordinate writes the grid (the per-pixel form
-    took 23 ms for 15 poses of 256 px, a quarter of a photo pair's time)."""
+    position at each sub-frame, to sample the sprite). Each coordinate is a sum of a term in x alone and a term in
+    y alone, so both are computed as small (T, 1, W) and (T, H, 1) tensors and one broadcast add per coordinate
+    writes the grid (the per-pixel form took 23 ms for 15 poses of 256 px, a quarter of a photo pair's time)."""
     t = len(shake.rotation)
     cx, cy = (float(v) for v in shake.centre)
     ang = torch.as_tensor(shake.rotation, dtype=torch.float64).view(t, 1, 1)
@@ -57,7 +57,7 @@ def camera_grids(shake: CameraShake, out_h: int, out_w: int, offset, canvas_hw: 
     cos, sin = torch.cos(ang), torch.sin(ang)
     u = torch.arange(out_w, dtype=torch.float64).view(1, 1, out_w) - cx
     v = torch.arange(out_h, dtype=torch.float64).view(1, out_h, 1) - cy
-    sx, sy = 2 / canvas_hw[1], 2 / canvas_hw[0]  # pixel -> grid_sample's [-1, 1] (align_corners=False): (2 p + 1) / n - 1
+    sx, sy = 2 / canvas_hw[1], 2 / canvas_hw[0]  # pixel p -> grid_sample's (2 p + 1) / n - 1 (align_corners=False)
     grid = torch.empty(t, out_h, out_w, 2)
     torch.add((sx * (cos * u + cx + tr[..., 0] + 0.5) - 1).float(), (-sx * sin * v).float(),
               out=grid[..., 0])
