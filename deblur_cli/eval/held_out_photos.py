@@ -11,9 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from ..data.mix import PhotoMix
+from ..data.mix import PhotoMix  # torch- and numpy-free: `deblur models` imports this module for photo_gains
 
 
 @dataclass(frozen=True)
@@ -53,6 +51,8 @@ def make_photo_sets(photos: Path, out: Path, sets: dict[str, PhotoSet] = PHOTO_S
 def sharp_chelsea_gain(restorer) -> float:
     """PSNR change on scikit-image's `chelsea` as a sharp photo saved at JPEG q90 (the target is the photo): the
     `sharp (jpeg q90)` case of the transfer check, alone."""
+    import numpy as np
+
     from ..data.synth.degrade import jpeg
     from .transfer_check import chelsea, psnr8
 
@@ -65,6 +65,8 @@ def measure_photo_sets(variant: str, weights: str | None, sets_dir: Path, ensemb
                        sets: dict[str, PhotoSet] = PHOTO_SETS) -> dict[str, Any]:
     """Per set: input and output PSNR, the mean and worst per-image gain, how many images improved, SSIM gain;
     plus ``sharp chelsea``. The sets found under ``sets_dir`` are scored with one loaded model on the CPU."""
+    import numpy as np
+
     from ..inference.settings import RestoreSettings
     from .eval_run import EvalOptions, default_load, evaluate_target
     from .eval_sets import open_dataset

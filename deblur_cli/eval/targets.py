@@ -141,39 +141,38 @@ def at_one_size(targets: list[Target], manifest: Manifest | None = None) -> list
     Without it, a row whose paper-size network has weights (``bag``, trained on a GPU) would be ranked against rows
     that fell back to their compact presets. Lines of rows with no weights at all stay as they are (no weights)."""
     manifest = manifest or load_manifest()
-    runnable = [t for t in targets if t.variant is not None]
-    short = next((t for t in runnable if compact_fallback(t.variant) and availability(t.variant, manifest) == "none"),
-                 None)
+    sized = [t for t in targets if t.variant is not None and compact_fallback(t.variant)]
+    own = {t.variant: availability(t.variant, manifest) != "none" for t in sized}
+    short = next((t for t in sized if not own[t.variant]), None)
+    if short is None:
+        return _recipe_notes(targets, manifest)
     out = []
     for t in targets:
-        compact = compact_fallback(t.variant) if t.variant else None
-        if short is None or compact is None:
-            out.append(t)
-            continue
-        note = ""
-        if availability(t.variant, manifest) != "none":
-            note = (f"{compact}, not {t.variant}: {short.label} has no paper-size weights ({short.variant}), so every "
-                    "row runs its compact preset")
-        out.append(replace(t, variant=compact, note=note))
+        if t in sized:
+            note = (f"{compact_fallback(t.variant)}, not {t.variant}: {short.label} has no paper-size weights "
+                    f"({short.variant}), so every row runs its compact preset") if own[t.variant] else ""
+            t = replace(t, variant=compact_fallback(t.variant), note=note)
+        out.append(t)
     return _recipe_notes(out, manifest)
 
 
 def _recipe_notes(targets: list[Target], manifest: Manifest) -> list[Target]:
     """Mark the rows whose shipped file was trained outside the table when other rows' files come from it."""
-    def from_table(t: Target) -> bool:
-        entry = manifest.get(t.variant)
-        return bool(entry and entry.trained and (entry.training.get("table") or {}).get("table") == t.table.name)
+    entries = {t.variant: manifest.get(t.variant) for t in targets if t.variant is not None and t.table is not None}
+    trained = {v: e for v, e in entries.items() if e is not None and e.trained}
 
-    scored = [t for t in targets if t.variant is not None and t.table is not None]
-    if not any(from_table(t) for t in scored):
+    def from_table(t: Target) -> bool:
+        return (trained[t.variant].training.get("table") or {}).get("table") == t.table.name
+
+    if not any(from_table(t) for t in targets if t.variant in trained):
         return targets
     out = []
     for t in targets:
-        entry = manifest.get(t.variant) if t.variant else None
-        if t in scored and entry is not None and entry.trained and not from_table(t):
-            recipe = entry.training.get("recipe", {}).get("config", "another recipe")
-            steps = entry.training.get("steps_total")
-            why = (f"its file was trained by {recipe}" + (f" ({steps:,} steps)" if steps else "")
+        if t.variant in trained and not from_table(t):
+            training = trained[t.variant].training
+            steps = training.get("steps_total")
+            why = (f"its file was trained by {training.get('recipe', {}).get('config', 'another recipe')}"
+                   + (f" ({steps:,} steps)" if steps else "")
                    + ", not by the table's recipe as the other rows' were: not a like-for-like place in the "
                    "ordering (`deblur train table` and --weights-dir score rows trained alike)")
             t = replace(t, note="; ".join(x for x in (t.note, why) if x))
