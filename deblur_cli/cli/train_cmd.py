@@ -170,7 +170,7 @@ def table(
         raise UsageError(f"--seeds: give whole numbers separated by commas, not {seeds!r}") from None
     budget = _duration(time_budget)
     from ..train.loop import RunOptions
-    from ..train.table_runs import RECORD, run_table
+    from ..train.table_runs import RECORD, chosen_rows, run_table
 
     apply_threads(threads)
     only = None if rows is None else [r.strip() for r in rows.split(",") if r.strip()]
@@ -178,8 +178,8 @@ def table(
                        options=RunOptions(device=device, workers=workers, progress=progress),
                        command="deblur train " + " ".join(sys.argv[2:]),
                        log=lambda line: print(line, file=sys.stderr, flush=True))
-    wanted = [f"seed-{s}/{row['variant']}" for s in seed_list for key, row in record["rows"].items()
-              if only is None or key in only or row["variant"] in only]
+    chosen = chosen_rows(only, {key: row["variant"] for key, row in record["rows"].items()})
+    wanted = [f"seed-{s}/{row['variant']}" for s in seed_list for key, row in record["rows"].items() if key in chosen]
     done = [k for k in wanted if record["runs"].get(k, {}).get("status") == "done"]
     print(f"{len(done)}/{len(wanted)} runs trained to step {steps} and exported; record: {out.expanduser() / RECORD}")
     if len(done) < len(wanted):

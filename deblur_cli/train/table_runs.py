@@ -75,15 +75,16 @@ def check_same_recipe(configs: list[TrainConfig]) -> None:
                               f"{', '.join(keys)}); the rows of a table must differ in [model] variant only")
 
 
-def _chosen_rows(only: Optional[list[str]], rows: list[str], configs: list[TrainConfig]) -> set[str]:
-    """The row keys ``only`` names (by row key or variant); every row when it is None."""
+def chosen_rows(only: Optional[list[str]], variants: dict[str, str]) -> set[str]:
+    """The row keys that ``only`` names, by row key or variant (``variants``: row key -> variant); every row when it
+    is None. Used by :func:`run_table` and by the CLI's summary of what a call trained."""
     if only is None:
-        return set(rows)
-    by_name = {**{row: row for row in rows}, **{cfg.model.variant: row for row, cfg in zip(rows, configs)}}
+        return set(variants)
+    by_name = {**{row: row for row in variants}, **{variant: row for row, variant in variants.items()}}
     unknown = [name for name in only if name not in by_name]
     if unknown or not only:
         raise UsageError(f"--rows: {', '.join(unknown) or 'none given'}; the rows are "
-                         + ", ".join(f"{row} ({cfg.model.variant})" for row, cfg in zip(rows, configs)))
+                         + ", ".join(f"{row} ({variant})" for row, variant in variants.items()))
     return {by_name[name] for name in only}
 
 
@@ -128,7 +129,7 @@ def run_table(table: str, seeds: list[int], steps: int, out: str | Path, *, data
     configs = configs if configs is not None else table_configs(table)
     check_same_recipe(configs)
     rows = [row_of(cfg, table) for cfg in configs]
-    chosen = _chosen_rows(only, rows, configs)
+    chosen = chosen_rows(only, {row: cfg.model.variant for row, cfg in zip(rows, configs)})
     out = Path(out).expanduser().resolve()
     data_root = str(Path(data_root).expanduser().resolve()) if data_root else None
     record_path = out / RECORD
