@@ -86,3 +86,21 @@ def test_a_bad_dtype_fails_before_the_run_is_looked_up(tmp_path):
     with pytest.raises(DeblurError) as exc:
         export.export_run(tmp_path / "no-such-run", dtype="fp16")
     assert "--dtype" not in str(exc.value)
+
+
+def test_a_missing_manifest_is_started_so_a_file_can_be_exported_to_a_scratch_folder(tmp_path):
+    _, src, record = _setup(tmp_path)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    result = export.export_file(src, VARIANT, record, weights_dir=scratch, manifest_path=scratch / "m.json")
+    assert json.loads((scratch / "m.json").read_text())["variants"][VARIANT]["sha256"] == result.sha256
+    assert load_manifest(scratch / "m.json", root=scratch).entries[VARIANT].bundled == f"{VARIANT}.safetensors"
+
+
+def test_an_unreadable_manifest_fails_before_any_weights_file_is_written(tmp_path):
+    _, src, record = _setup(tmp_path)
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    with pytest.raises(DeblurError, match="not valid JSON"):
+        export.export_file(src, VARIANT, record, weights_dir=tmp_path / "out", manifest_path=broken)
+    assert not (tmp_path / "out" / f"{VARIANT}.safetensors").exists()

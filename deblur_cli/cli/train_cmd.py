@@ -132,7 +132,7 @@ def export(
     step: Annotated[Optional[int], typer.Option("--step", help="A kept checkpoint of this step instead ([train] keep_every keeps them).")] = None,
     ema: Annotated[Optional[bool], typer.Option("--ema/--no-ema", help="Averaged (EMA) or raw generator weights (default: what was validated).", show_default=False)] = None,
     weights_dir: Annotated[Optional[Path], typer.Option("--weights-dir", help="Where to write <VARIANT>.safetensors (default: the package's weights folder).")] = None,
-    manifest: Annotated[Optional[Path], typer.Option("--manifest", help="Manifest to update (default: the package's).")] = None,
+    manifest: Annotated[Optional[Path], typer.Option("--manifest", help="Manifest to update, started if missing (default: the package's).")] = None,
     debug: DebugOpt = False,
 ) -> None:
     """Write the run's generator to deblur_cli/weights/<VARIANT>.safetensors and update its manifest entry."""

@@ -25,7 +25,8 @@ import torch
 from .. import registry
 from ..errors import DeblurError, UsageError
 from ..weights.io import load_weights, save_weights
-from ..weights.manifest import BUNDLED_FILE_LIMIT, ROOT, update_entry
+from ..weights.manifest import BUNDLED_FILE_LIMIT, ROOT, manifest_path as package_manifest, read_raw, start_manifest, \
+    update_entry
 from . import checkpoint as ckpt
 from .rundir import find_run, now_iso, read_run
 
@@ -210,6 +211,11 @@ def _write_bundled(spec: registry.VariantSpec, state: dict, dtype: str, training
         bundled = path.relative_to(root.resolve()).as_posix()
     except ValueError:
         raise UsageError(f"{path}: bundled weights must lie inside {root} (the manifest's folder)") from None
+    # the manifest is checked (a scratch one started) before the weights are written, so a failure leaves no file
+    if manifest_path is None:
+        read_raw(package_manifest())
+    else:
+        start_manifest(manifest_path)
     training = {k: v for k, v in training.items() if v is not None}
     # the lineage travels in the file too, so that `deblur train --init-from FILE` can continue it
     sha = save_weights(state, path, dtype=dtype, metadata={

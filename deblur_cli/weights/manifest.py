@@ -108,6 +108,18 @@ def update_entry(name: str, *, path: str | os.PathLike | None = None, **fields: 
         return _update_locked(target, name, fields)
 
 
+def start_manifest(path: str | os.PathLike) -> None:
+    """Make sure ``path`` is a manifest that ``update_entry`` can change: a missing file becomes an empty one.
+
+    Exports to a scratch folder (``deblur train export --weights-dir DIR --manifest DIR/m.json``) start their own
+    manifest, and a manifest that cannot be read fails here, before any weights file is written.
+    """
+    target = Path(path).resolve()
+    if not target.exists():
+        write_bytes_atomically(target, (json.dumps({"format": FORMAT, "variants": {}}, indent=2) + "\n").encode("utf-8"))
+    read_raw(target)
+
+
 def _update_locked(target: Path, name: str, fields: Mapping[str, Any]) -> WeightsEntry:
     raw = read_raw(target)
     entry = raw["variants"].get(name)
