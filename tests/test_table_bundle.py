@@ -72,6 +72,6 @@ def test_the_tool_bundles_what_is_finished_and_names_what_it_skips(tmp_path, tab
     assert "bag-plain-compact:" in captured.out and "fp16" in captured.out
     assert "skipped bag-compact:" in captured.err and "not replaced" in captured.err
     assert tool.main([str(tmp_path), "--seed", "1"]) == 1
-    assert "error:" in capsys.readouterr().err
+    assert "is this a `deblur train table` --out folder?" in capsys.readouterr().err
     record = json.loads((out / "table_runs.json").read_text())
     assert set(record["rows"]) == {"Model Plain", "BAG"}

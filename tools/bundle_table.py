@@ -11,13 +11,11 @@ Then measure each entry: ``python tools/measure_bundled.py -m VARIANT`` and
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from deblur_cli.errors import DeblurError
-from deblur_cli.train.table_bundle import bundle_table_run
-from deblur_cli.train.table_runs import RECORD
+from deblur_cli.train.table_bundle import bundle_table_run, table_variants
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,11 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--manifest", type=Path, help="default: the package's manifest")
     args = parser.parse_args(argv)
     try:
-        record = json.loads((args.out.expanduser() / RECORD).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        print(f"error: {args.out}: {exc}", file=sys.stderr)
+        variants = args.variant or table_variants(args.out)
+    except DeblurError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 1
-    variants = args.variant or [row["variant"] for row in record.get("rows", {}).values()]
     failed = 0
     for variant in variants:
         try:

@@ -18,13 +18,27 @@ from .export import ExportResult, export_file
 from .table_runs import RECORD
 
 
-def table_training_record(out: Path, seed: int, variant: str) -> tuple[Path, dict]:
-    """The exported file of ``variant`` at ``seed`` under the table folder ``out`` and its training record."""
+def table_record(out: Path) -> dict:
+    """The record ``deblur train table`` keeps in its ``--out`` folder (rows, runs, settings)."""
     out = Path(out).expanduser().resolve()
     record_path = out / RECORD
     if not record_path.is_file():
         raise UsageError(f"{out}: no {RECORD}; is this a `deblur train table` --out folder?")
-    record = json.loads(record_path.read_text(encoding="utf-8"))
+    try:
+        return json.loads(record_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{record_path}: not valid JSON ({exc})") from None
+
+
+def table_variants(out: Path) -> list[str]:
+    """The variants of the table's rows, in the record's order."""
+    return [row["variant"] for row in table_record(out).get("rows", {}).values()]
+
+
+def table_training_record(out: Path, seed: int, variant: str) -> tuple[Path, dict]:
+    """The exported file of ``variant`` at ``seed`` under the table folder ``out`` and its training record."""
+    out = Path(out).expanduser().resolve()
+    record = table_record(out)
     run = record.get("runs", {}).get(f"seed-{seed}/{variant}")
     if run is None or run.get("status") != "done":
         state = "not in the record" if run is None else run.get("status")
