@@ -38,7 +38,6 @@ def test_sets_are_written_as_jpeg_inputs_and_scored_with_the_default_ensemble(tm
 
 
 def test_record_keeps_the_entrys_other_metrics(monkeypatch):
-    import argparse
     from types import SimpleNamespace
 
     from deblur_cli.weights import manifest
@@ -48,10 +47,38 @@ def test_record_keeps_the_entrys_other_metrics(monkeypatch):
     monkeypatch.setattr(manifest, "load_manifest", lambda: {"bag-compact": entry})
     monkeypatch.setattr(manifest, "update_entry", lambda name, **fields: calls.update(name=name, **fields))
     result = {"variant": "bag-compact", "weights": "x", "ensemble": 2, "shake": {"gain": 0.3}}
-    args = argparse.Namespace(weights=None, ensemble=2)
-    measure_photos.record("bag-compact", result, args)
+    measure_photos.record("bag-compact", result, 2)
     assert calls["name"] == "bag-compact" and calls["metrics"]["psnr"] == 31.7
     assert calls["metrics"]["photos"]["shake"] == {"gain": 0.3} and "weights" not in calls["metrics"]["photos"]
-    args.weights = "candidate.safetensors"
-    with pytest.raises(SystemExit, match="bundled"):
-        measure_photos.record("bag-compact", result, args)
+    assert "--ensemble 2" in calls["metrics"]["photos"]["command"]
+    with pytest.raises(SystemExit):
+        measure_photos.main(["-m", "bag-compact", "--weights", "candidate.safetensors", "--record", "--sets", "x"])
+
+
+def _fake_result(variant, ensemble, strength):
+    one = {"input": 28.0, "output": 28.0 + strength / 10, "gain": strength / 10, "worst": -ensemble / 100,
+           "improved": 3, "n": 4, "ssim_gain": 0.0}
+    return {"variant": variant, "weights": "w", "ensemble": ensemble, "strength": strength,
+            **{name: dict(one) for name in measure_photos.PHOTO_SETS}, "sharp chelsea": -0.01 * ensemble}
+
+
+def test_a_sweep_measures_every_combination_and_prints_one_row_each(monkeypatch, capsys, tmp_path):
+    calls = []
+
+    def fake(variant, weights, sets_dir, ensemble=2, strength=1.0):
+        calls.append((variant, weights, ensemble, strength))
+        return _fake_result(variant, ensemble, strength)
+
+    monkeypatch.setattr(measure_photos, "measure_photo_sets", fake)
+    measure_photos.main(["-m", "bag-compact,rir-compact", "--ensemble", "1,2", "--strength", "1.5",
+                         "--sets", str(tmp_path), "--json", str(tmp_path / "r.json")])
+    assert calls == [(m, None, e, 1.5) for m in ("bag-compact", "rir-compact") for e in (1, 2)]
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("| variant | passes | strength | shake |") and len(lines) == 2 + 4
+    assert lines[3] == ("| bag-compact | 2 | 1.5 | " + " | ".join(["+0.15 (worst -0.02; 3/4)"] * 3) + " | -0.02 |")
+    import json
+    assert [r["ensemble"] for r in json.loads((tmp_path / "r.json").read_text())] == [1, 2, 1, 2]
+    with pytest.raises(SystemExit):  # a sweep cannot be recorded into one manifest entry
+        measure_photos.main(["-m", "bag-compact", "--ensemble", "1,2", "--record", "--sets", str(tmp_path)])
+    with pytest.raises(SystemExit, match="comma-separated numbers"):
+        measure_photos.main(["-m", "bag-compact", "--strength", "1,strong", "--sets", str(tmp_path)])

@@ -5,10 +5,13 @@ with seeds no training run uses, plus the already-sharp `chelsea` (JPEG q90):
 
     python tools/measure_photos.py --make-sets --photos ~/deblur-photos/val --sets ~/deblur-photos/val-sets
     python tools/measure_photos.py -m bag-compact [--weights FILE] --sets ~/deblur-photos/val-sets [--json out.json]
+    python tools/measure_photos.py -m bag-compact,rir-compact --ensemble 1,2,4 --sets ...     # a sweep
+    python tools/measure_photos.py -m bag-compact --strength 0.5,1,1.5,2 --sets ...
 
 For each set it prints the mean gain (output PSNR minus input PSNR), the worst image's gain and how many images
-improved. Runs in this process through the library (`deblur_cli.eval.held_out_photos` holds the sets and the
-measurement), on the default two-pass self-ensemble unless --ensemble says otherwise.
+improved. Several models, pass counts (`--ensemble`) or strengths give a sweep: one table row per combination, with
+the same columns. Runs in this process through the library (`deblur_cli.eval.held_out_photos` holds the sets and
+the measurement), on the default two-pass self-ensemble and strength 1 unless told otherwise.
 """
 
 from __future__ import annotations
@@ -32,44 +35,75 @@ def print_result(r: dict) -> None:
     print(f"| sharp `chelsea` (JPEG q90) | | {r['sharp chelsea']:+.3f} | | |")
 
 
-def main() -> None:
+SWEEP_HEADER = ("| variant | passes | strength | " + " | ".join(PHOTO_SETS) + " | sharp `chelsea` |\n"
+                "|---|---:|---:|" + "---|" * len(PHOTO_SETS) + "---:|")
+
+
+def sweep_row(r: dict) -> str:
+    """One row of a sweep: each set's mean gain (worst image; images improved), then the sharp `chelsea`."""
+    cells = [f"{r[n]['gain']:+.2f} (worst {r[n]['worst']:+.2f}; {r[n]['improved']}/{r[n]['n']})" for n in PHOTO_SETS]
+    return (f"| {r['variant']} | {r['ensemble']} | {r['strength']:g} | " + " | ".join(cells) +
+            f" | {r['sharp chelsea']:+.2f} |")
+
+
+def numbers(text: str, kind: type) -> list:
+    try:
+        return [kind(v) for v in text.split(",")]
+    except ValueError:
+        raise SystemExit(f"error: {text!r}: expected comma-separated numbers") from None
+
+
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("-m", "--model", default="bag")
+    ap.add_argument("-m", "--model", default="bag", help="a variant, or several separated by commas (a sweep)")
     ap.add_argument("--weights", default=None, help="a .safetensors file (default: the variant's resolved weights)")
     ap.add_argument("--sets", type=Path, required=True, help="folder holding the shake, kernel, near-sharp sets")
     ap.add_argument("--make-sets", action="store_true", help="write the sets from --photos into --sets first")
     ap.add_argument("--photos", type=Path, help="the validation photos (with --make-sets)")
-    ap.add_argument("--ensemble", type=int, default=2)
-    ap.add_argument("--strength", type=float, default=1.0)
+    ap.add_argument("--ensemble", default="2", help="passes, or several separated by commas (a sweep)")
+    ap.add_argument("--strength", default="1", help="strength, or several separated by commas (a sweep)")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--json", type=Path, help="also write the result here")
+    ap.add_argument("--json", type=Path, help="also write the result here (a list for a sweep)")
     ap.add_argument("--record", action="store_true",
                     help="store the result under metrics.photos of the variant's manifest entry (bundled weights only)")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     if args.make_sets:
         if args.photos is None:
             ap.error("--make-sets needs --photos")
         print("\n".join(make_photo_sets(args.photos, args.sets)))
         return
-    result = measure_photo_sets(args.model, args.weights, args.sets, args.ensemble, args.strength)
-    print_result(result)
+    runs = [(m, e, s) for m in args.model.split(",") for e in numbers(args.ensemble, int)
+            for s in numbers(args.strength, float)]
+    if args.record and args.weights:
+        ap.error("--record stores the bundled file's numbers; drop --weights")
+    if len(runs) > 1 and (args.record or args.weights):
+        ap.error("--record and --weights take one model at one setting, not a sweep")
+    if len(runs) == 1:
+        (model, ensemble, strength), = runs
+        result = measure_photo_sets(model, args.weights, args.sets, ensemble, strength)
+        print_result(result)
+        if args.record:
+            record(model, result, ensemble)
+        results = result
+    else:
+        print(SWEEP_HEADER)
+        results = []
+        for model, ensemble, strength in runs:
+            results.append(measure_photo_sets(model, None, args.sets, ensemble, strength))
+            print(sweep_row(results[-1]), flush=True)
     if args.json:
-        args.json.write_text(json.dumps(result, indent=1) + "\n")
-    if args.record:
-        record(args.model, result, args)
+        args.json.write_text(json.dumps(results, indent=1) + "\n")
 
 
-def record(variant: str, result: dict, args: argparse.Namespace) -> None:
+def record(variant: str, result: dict, ensemble: int) -> None:
     """Keep the other metrics of the entry; the photo sets' numbers go under ``metrics.photos``."""
     from deblur_cli.weights.manifest import load_manifest, update_entry
 
-    if args.weights:
-        raise SystemExit("--record stores the bundled file's numbers; drop --weights")
     entry = load_manifest().get(variant)
     if entry is None or not entry.trained:
         raise SystemExit(f"{variant}: not trained in the manifest; export it first")
-    command = f"python tools/measure_photos.py -m {variant} --sets VAL_SETS --ensemble {args.ensemble}"
+    command = f"python tools/measure_photos.py -m {variant} --sets VAL_SETS --ensemble {ensemble}"
     photos = {k: v for k, v in result.items() if k not in ("weights", "variant")}
     photos["targets"] = f"{VAL_MIX.anchor} pose (the sets' `anchor`)"
     update_entry(variant, metrics={**dict(entry.metrics), "photos": {**photos, "command": command}})

@@ -1,8 +1,9 @@
 """The held-out procedural sets on which the tools measure weights, and one variant's scores on one of them.
 
 The README's bundled-weights table and the manifest's ``metrics`` come from these sets
-(`tools/measure_bundled.py`); `tools/measure_ensemble.py` and `tools/measure_strength.py` reuse them. Training
-uses seed 1000 and validation seed 1000003, so none of these pairs was trained or validated on:
+(`tools/measure_bundled.py`); the held-out real photos that judge the bundled files now are in
+:mod:`held_out_photos`. Training uses seed 1000 and validation seed 1000003, so none of these pairs was trained or
+validated on:
 
 - ``synthetic-blurred``: the training mix without its near-sharp pairs (seed 999, 100 x 256 px);
 - ``synthetic-shake``: camera shake only (seed 4242, 50 x 256 px);

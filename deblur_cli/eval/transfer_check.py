@@ -4,7 +4,7 @@ Blurs scikit-image's `chelsea` (CC0) with our own generator at several strengths
 random-trajectory kernel), restores it, and scores input and output against the sharp target (PSNR of the
 8-bit images). Also checks that an already-sharp photo is not made worse: the model must leave it alone.
 Never used for training. `tools/check_transfer.py` prints it; the other tools (measure_bundled,
-measure_ensemble, measure_strength, pick_export) call :func:`run_transfer_check` and report its gains.
+pick_export) call :func:`run_transfer_check` and report its gains.
 
 The target of a shake blur is the middle sub-frame, as in GoPro, and that is not always where the blur is
 centred: `shake 14px` lines up best with its target 2 px off in x and y. A network cannot know that offset, so
