@@ -51,8 +51,9 @@ def test_record_keeps_the_entrys_other_metrics(monkeypatch):
     assert calls["name"] == "bag-compact" and calls["metrics"]["psnr"] == 31.7
     assert calls["metrics"]["photos"]["shake"] == {"gain": 0.3} and "weights" not in calls["metrics"]["photos"]
     assert "--ensemble 2" in calls["metrics"]["photos"]["command"]
-    with pytest.raises(SystemExit):
-        measure_photos.main(["-m", "bag-compact", "--weights", "candidate.safetensors", "--record", "--sets", "x"])
+    for extra in (["--weights", "candidate.safetensors"], ["--strength", "1.5"]):  # not the bundled file's numbers
+        with pytest.raises(SystemExit):
+            measure_photos.main(["-m", "bag-compact", "--record", "--sets", "x", *extra])
 
 
 def _fake_result(variant, ensemble, strength):

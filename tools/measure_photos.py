@@ -75,8 +75,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     runs = [(m, e, s) for m in args.model.split(",") for e in numbers(args.ensemble, int)
             for s in numbers(args.strength, float)]
-    if args.record and args.weights:
-        ap.error("--record stores the bundled file's numbers; drop --weights")
+    if args.record and (args.weights or any(strength != 1.0 for _, _, strength in runs)):
+        ap.error("--record stores the bundled file's numbers at strength 1; drop --weights and --strength")
     if len(runs) > 1 and (args.record or args.weights):
         ap.error("--record and --weights take one model at one setting, not a sweep")
     if len(runs) == 1:

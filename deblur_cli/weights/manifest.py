@@ -116,7 +116,8 @@ def start_manifest(path: str | os.PathLike) -> None:
     """
     target = Path(path).resolve()
     if not target.exists():
-        write_bytes_atomically(target, (json.dumps({"format": FORMAT, "variants": {}}, indent=2) + "\n").encode("utf-8"))
+        empty = json.dumps({"format": FORMAT, "variants": {}}, indent=2) + "\n"
+        write_bytes_atomically(target, empty.encode("utf-8"))
     read_raw(target)
 
 
