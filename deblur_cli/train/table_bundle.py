@@ -15,7 +15,7 @@ from typing import Optional
 
 from ..errors import UsageError
 from .export import ExportResult, export_file
-from .table_runs import RECORD
+from .table_runs import RECORD, read_record
 
 
 def table_record(out: Path) -> dict:
@@ -24,10 +24,7 @@ def table_record(out: Path) -> dict:
     record_path = out / RECORD
     if not record_path.is_file():
         raise UsageError(f"{out}: no {RECORD}; is this a `deblur train table` --out folder?")
-    try:
-        return json.loads(record_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{record_path}: not valid JSON ({exc})") from None
+    return read_record(record_path)
 
 
 def table_variants(out: Path) -> list[str]:

@@ -88,11 +88,15 @@ def chosen_rows(only: Optional[list[str]], variants: dict[str, str]) -> set[str]
     return {by_name[name] for name in only}
 
 
-def _read_record(path: Path) -> dict:
+def read_record(path: Path) -> dict:
+    """The ``table_runs.json`` at ``path``; ``{}`` when there is none yet."""
     if not path.is_file():
         return {}
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path}: not valid JSON ({exc})") from None
 
 
 def _step_of(run_dir: Path) -> int:
@@ -133,7 +137,7 @@ def run_table(table: str, seeds: list[int], steps: int, out: str | Path, *, data
     out = Path(out).expanduser().resolve()
     data_root = str(Path(data_root).expanduser().resolve()) if data_root else None
     record_path = out / RECORD
-    record = _read_record(record_path)
+    record = read_record(record_path)
     if record and (record.get("table"), record.get("data_root")) != (table, data_root):
         raise UsageError(f"{out} holds {record.get('table')} trained on {record.get('data_root')}; use another --out "
                          f"for {table} on {data_root}")
