@@ -230,10 +230,30 @@ def test_photo_dataset_is_a_function_of_seed_epoch_and_index(photo_folder):
     assert (first["blur"] == again["blur"]).all() and not (first["blur"] == other_epoch["blur"]).all()
 
 
+def test_blur_extents_cover_the_configured_range(photo_folder, monkeypatch):
+    import deblur_cli.data.photo_pairs as photo_pairs
+
+    seen = []
+    real = photo_pairs.render_motion
+
+    def spy(rng, canvas, size, margin, kind, extent, *args, **kwargs):
+        seen.append(extent)
+        return real(rng, canvas, size, margin, kind, extent, *args, **kwargs)
+
+    monkeypatch.setattr(photo_pairs, "render_motion", spy)
+    pool = PhotoPool(find_photos(photo_folder / "train"), 0.02)
+    even = replace(SMALL, p_noise=0.0, p_jpeg=0.0, min_extent=10.0, max_extent=14.0, extent_power=1.0)
+    for i in range(40):
+        make_photo_pair(np.random.default_rng([9, i]), pool, 24, "kernel", even)
+    assert 10.0 <= min(seen) and max(seen) <= 14.0
+    assert 0.35 < np.mean(np.array(seen) < 12.0) < 0.65  # power 1 draws evenly: about half below the middle
+
+
 def test_photo_mix_table_is_checked():
     assert photo_mix({"max_extent": 12, "candidates": 2}).candidates == 2
     for bad, message in (({"candidates": 0}, "candidates"), ({"p_sharp": 0.6, "p_kernel": 0.6}, "<= 1"),
-                         ({"megapixels": [2, 1]}, "low <= high"), ({"nope": 1}, "unknown key")):
+                         ({"megapixels": [2, 1]}, "low <= high"), ({"nope": 1}, "unknown key"),
+                         ({"min_extent": 30, "max_extent": 20}, "min_extent"), ({"extent_power": 0}, "extent_power")):
         with pytest.raises(ValueError, match=message):
             photo_mix(bad)
 

@@ -39,6 +39,9 @@ class PhotoMix:
     p_kernel: float = 0.25  # uniform random-trajectory kernel (DeblurGAN's synthesis)
     p_objects: float = 0.1  # a region of another photo moving over a (possibly shaking) photo
     max_extent: float = 20.0  # largest blur path in pixels, at the photo's drawn size
+    min_extent: float = 2.0  # smallest blur path of a blurred (not near-sharp) pair
+    # extents are min + (max - min) * u ** extent_power: 1.5 draws small blurs more often, 1 covers the range evenly
+    extent_power: float = 1.5
     megapixels: tuple[float, float] = (0.5, 2.0)  # photos are brought to this size (log-uniform) before cropping
     candidates: int = 4  # each crop is the most detailed of this many random windows
     p_noise: float = 0.6
@@ -63,6 +66,10 @@ def photo_mix(table: dict) -> PhotoMix:
         raise ValueError("candidates: must be >= 1")
     if mix.p_sharp + mix.p_kernel + mix.p_objects > 1:
         raise ValueError("p_sharp + p_kernel + p_objects: must be <= 1 (the rest is camera shake)")
+    if not 0 <= mix.min_extent <= mix.max_extent:
+        raise ValueError("min_extent: must lie in [0, max_extent]")
+    if mix.extent_power <= 0:
+        raise ValueError("extent_power: must be > 0")
     if mix.megapixels[0] <= 0:
         raise ValueError("megapixels: must be > 0")
     return mix

@@ -167,7 +167,8 @@ def make_photo_pair(rng: np.random.Generator, pool: PhotoPool, size: int, motion
         raise ValueError(f"motion must be one of {PHOTO_MOTIONS}, not {motion!r}")
     mix = mix or PhotoMix()
     kind = _kind(rng, motion, mix)
-    extent = float(rng.uniform(0.0, 0.5)) if kind == "none" else float(2.0 + (mix.max_extent - 2.0) * rng.random() ** 1.5)
+    extent = float(rng.uniform(0.0, 0.5)) if kind == "none" else float(
+        mix.min_extent + (mix.max_extent - mix.min_extent) * rng.random() ** mix.extent_power)
     index = int(rng.integers(len(pool)))
     photo = pool.photo(index)
     lo, hi = mix.megapixels

@@ -24,6 +24,7 @@ from .. import registry
 from ..data.mix import photo_mix, synth_config
 from ..presets import (CONFIG_DIR, list_presets, merge_tables, preset_path,  # noqa: F401 (re-exported)
                        presets_for_variant, resolve_file)
+from .schedule import SCHEDULES
 from .vgg_layers import VGG19_LAYERS
 from .schema import (ADVERSARIAL_LOSSES, DATA_KINDS, LOSS_KEYS, PIXEL_LOSSES, ConfigError,  # noqa: F401 (re-exported)
                      DataConfig, DiscriminatorConfig, LossConfig, ModelConfig, OptimConfig, PaperConfig,
@@ -178,8 +179,10 @@ def _check_semantics(cfg: TrainConfig) -> None:
     need(len(o.betas) == 2 and all(isinstance(b, (int, float)) and 0 <= b < 1 for b in o.betas),
          "[optim] betas: give two numbers in [0, 1)")
     need(o.lr > 0 and (o.lr_d is None or o.lr_d > 0), "[optim] lr: must be > 0")
-    need(o.schedule in ("linear_decay", "constant"), "[optim] schedule: 'linear_decay' or 'constant'")
+    need(o.schedule in SCHEDULES, f"[optim] schedule: one of {', '.join(SCHEDULES)}")
     need(0 <= o.decay_start < 1, "[optim] decay_start: a fraction in [0, 1)")
+    need(isinstance(o.warmup, int) and 0 <= o.warmup, "[optim] warmup: a number of steps >= 0")
+    need(0 <= o.floor <= 1, "[optim] floor: a fraction of lr in [0, 1]")
 
     t = cfg.train
     need(t.max_steps >= 1, "[train] max_steps: must be >= 1")

@@ -224,7 +224,8 @@ class Trainer(Checkpointing):
         if self.channels_last:
             blur = blur.contiguous(memory_format=torch.channels_last)
             sharp = sharp.contiguous(memory_format=torch.channels_last)
-        factor = lr_factor(self.step, self.horizon, cfg.optim.schedule, cfg.optim.decay_start)
+        factor = lr_factor(self.step, self.horizon, cfg.optim.schedule, cfg.optim.decay_start,
+                           cfg.optim.warmup, cfg.optim.floor)
         lr = set_lr(self.opt_g, cfg.optim.lr, factor)
         logs: dict = {"lr": lr}
         with self._autocast():

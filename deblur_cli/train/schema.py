@@ -92,8 +92,10 @@ class OptimConfig:
     lr: float = 1e-4  # generator
     lr_d: Optional[float] = None  # discriminator; none = same as the generator
     betas: tuple = (0.9, 0.999)
-    schedule: str = "linear_decay"  # linear_decay: constant, then linearly to zero | constant
+    schedule: str = "linear_decay"  # linear_decay: constant, then linearly to zero | constant | cosine
     decay_start: float = 0.5  # fraction of max_steps where the linear decay begins
+    warmup: int = 0  # steps of linear warm-up from zero (any schedule)
+    floor: float = 0.0  # cosine: the rate at max_steps, as a fraction of lr
 
 
 @dataclass(frozen=True)
