@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 import measure_photos  # noqa: E402
 
 from deblur_cli.data.mix import PhotoMix  # noqa: E402
-from deblur_cli.eval.held_out_photos import PhotoSet, make_photo_sets, measure_photo_sets  # noqa: E402
+from deblur_cli.eval.held_out_photos import PHOTO_SETS, PhotoSet, make_photo_sets, measure_photo_sets  # noqa: E402
 
 
 def test_sets_are_written_as_jpeg_inputs_and_scored_with_the_default_ensemble(tmp_path, monkeypatch):
@@ -60,7 +60,7 @@ def _fake_result(variant, ensemble, strength):
     one = {"input": 28.0, "output": 28.0 + strength / 10, "gain": strength / 10, "worst": -ensemble / 100,
            "improved": 3, "n": 4, "ssim_gain": 0.0}
     return {"variant": variant, "weights": "w", "ensemble": ensemble, "strength": strength,
-            **{name: dict(one) for name in measure_photos.PHOTO_SETS}, "sharp chelsea": -0.01 * ensemble}
+            **{name: dict(one) for name in PHOTO_SETS}, "sharp chelsea": -0.01 * ensemble}
 
 
 def test_a_sweep_measures_every_combination_and_prints_one_row_each(monkeypatch, capsys, tmp_path):

@@ -1,7 +1,8 @@
 """Score weights on held-out real photos with `deblur`'s default settings: the numbers issue #13 asks of a file.
 
-Three fixed sets made from the validation photos (`deblur photos fetch --split val`) by `deblur synth --photos`
-with seeds no training run uses, plus the already-sharp `chelsea` (JPEG q90):
+Fixed sets made from the validation photos (`deblur photos fetch`) by the photo engine with seeds no training run
+uses: GoPro-scale camera shake and kernels (paths of 10-40 px on 1 MP photos), mild shake and kernels, near-sharp
+photos; plus the already-sharp `chelsea` (JPEG q90):
 
     python tools/measure_photos.py --make-sets --photos ~/deblur-photos/val --sets ~/deblur-photos/val-sets
     python tools/measure_photos.py -m bag-compact [--weights FILE] --sets ~/deblur-photos/val-sets [--json out.json]
@@ -9,7 +10,8 @@ with seeds no training run uses, plus the already-sharp `chelsea` (JPEG q90):
     python tools/measure_photos.py -m bag-compact --strength 0.5,1,1.5,2 --sets ...
 
 For each set it prints the mean gain (output PSNR minus input PSNR), the worst image's gain and how many images
-improved. Several models, pass counts (`--ensemble`) or strengths give a sweep: one table row per combination, with
+improved; on a set that records its true kernels, also what Wiener and Richardson-Lucy deconvolution gain when
+given them (the non-blind reference, `deblur_cli.eval.nonblind`). Several models, pass counts (`--ensemble`) or strengths give a sweep: one table row per combination, with
 the same columns. Runs in this process through the library (`deblur_cli.eval.held_out_photos` holds the sets and
 the measurement), on the default two-pass self-ensemble and strength 1 unless told otherwise.
 """
@@ -22,26 +24,40 @@ from pathlib import Path
 
 import torch
 
-from deblur_cli.eval.held_out_photos import PHOTO_SETS, VAL_MIX, make_photo_sets, measure_photo_sets
+from deblur_cli.eval.held_out_photos import VAL_MIX, make_photo_sets, measure_photo_sets, present_sets
+from deblur_cli.eval.nonblind import nonblind_reference
+
+
+def set_names(r: dict) -> list[str]:
+    return [k for k in r if isinstance(r[k], dict) and "gain" in r[k]]
 
 
 def print_result(r: dict) -> None:
     print(f"{r['variant']} ({r['weights']}), {r['ensemble']} pass(es), strength {r['strength']:g}")
     print("| set | input -> output PSNR | gain | worst | improved |\n|---|---|---:|---:|---:|")
-    for name in PHOTO_SETS:
+    for name in set_names(r):
         s = r[name]
         print(f"| {name} | {s['input']:.2f} -> {s['output']:.2f} | {s['gain']:+.2f} | {s['worst']:+.2f} | "
               f"{s['improved']}/{s['n']} |")
     print(f"| sharp `chelsea` (JPEG q90) | | {r['sharp chelsea']:+.3f} | | |")
 
 
-SWEEP_HEADER = ("| variant | passes | strength | " + " | ".join(PHOTO_SETS) + " | sharp `chelsea` |\n"
-                "|---|---:|---:|" + "---|" * len(PHOTO_SETS) + "---:|")
+def print_references(sets_dir: Path) -> None:
+    """What deconvolution given the true kernel gains on each set that records its kernels."""
+    for name in present_sets(sets_dir):
+        for ref in nonblind_reference(sets_dir / name).values():
+            print(f"| {name}: {ref.method} given the true kernel (non-blind) | | {ref.gain:+.2f} | {ref.worst:+.2f} | "
+                  f"{ref.n} images |")
+
+
+def sweep_header(names: list[str]) -> str:
+    return ("| variant | passes | strength | " + " | ".join(names) + " | sharp `chelsea` |\n"
+            "|---|---:|---:|" + "---|" * len(names) + "---:|")
 
 
 def sweep_row(r: dict) -> str:
     """One row of a sweep: each set's mean gain (worst image; images improved), then the sharp `chelsea`."""
-    cells = [f"{r[n]['gain']:+.2f} (worst {r[n]['worst']:+.2f}; {r[n]['improved']}/{r[n]['n']})" for n in PHOTO_SETS]
+    cells = [f"{r[n]['gain']:+.2f} (worst {r[n]['worst']:+.2f}; {r[n]['improved']}/{r[n]['n']})" for n in set_names(r)]
     return (f"| {r['variant']} | {r['ensemble']} | {r['strength']:g} | " + " | ".join(cells) +
             f" | {r['sharp chelsea']:+.2f} |")
 
@@ -57,7 +73,10 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-m", "--model", default="bag", help="a variant, or several separated by commas (a sweep)")
     ap.add_argument("--weights", default=None, help="a .safetensors file (default: the variant's resolved weights)")
-    ap.add_argument("--sets", type=Path, required=True, help="folder holding the shake, kernel, near-sharp sets")
+    ap.add_argument("--sets", type=Path, required=True, help="folder holding the sets (gopro-shake, gopro-kernel, "
+                    "shake, kernel, near-sharp; those present are scored)")
+    ap.add_argument("--reference", action="store_true",
+                    help="also print the non-blind reference (deconvolution given the true kernels)")
     ap.add_argument("--make-sets", action="store_true", help="write the sets from --photos into --sets first")
     ap.add_argument("--photos", type=Path, help="the validation photos (with --make-sets)")
     ap.add_argument("--ensemble", default="2", help="passes, or several separated by commas (a sweep)")
@@ -83,15 +102,20 @@ def main(argv: list[str] | None = None) -> None:
         (model, ensemble, strength), = runs
         result = measure_photo_sets(model, args.weights, args.sets, ensemble, strength)
         print_result(result)
+        if args.reference:
+            print_references(args.sets)
         if args.record:
             record(model, result, ensemble)
         results = result
     else:
-        print(SWEEP_HEADER)
         results = []
         for model, ensemble, strength in runs:
             results.append(measure_photo_sets(model, None, args.sets, ensemble, strength))
+            if len(results) == 1:
+                print(sweep_header(set_names(results[0])))
             print(sweep_row(results[-1]), flush=True)
+        if args.reference:
+            print_references(args.sets)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1) + "\n")
 

@@ -161,8 +161,10 @@ def _object(rng: np.random.Generator, pool: PhotoPool, size: int, scale: float, 
 
 
 def make_photo_pair(rng: np.random.Generator, pool: PhotoPool, size: int, motion: str = "mixed",
-                    mix: PhotoMix | None = None, augment: bool = True) -> tuple[np.ndarray, np.ndarray, int]:
-    """(blurred, sharp, photo index): ``size`` x ``size`` x 3 float32 sRGB in [0, 1]."""
+                    mix: PhotoMix | None = None, augment: bool = True, record: dict | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, int]:
+    """(blurred, sharp, photo index): ``size`` x ``size`` x 3 float32 sRGB in [0, 1]. ``record`` (a dict) receives
+    the true kernel of a uniform blur (:func:`.synth.generator.render_motion`)."""
     if motion not in PHOTO_MOTIONS:
         raise ValueError(f"motion must be one of {PHOTO_MOTIONS}, not {motion!r}")
     mix = mix or PhotoMix()
@@ -190,7 +192,8 @@ def make_photo_pair(rng: np.random.Generator, pool: PhotoPool, size: int, motion
             out.append(MovingSprite(rgba, start + path, target=start))
         return out
 
-    blurred, sharp = render_motion(rng, canvas, size, margin, kind, extent, mix.frames, lens, sprites, anchor=mix.anchor)
+    blurred, sharp = render_motion(rng, canvas, size, margin, kind, extent, mix.frames, lens, sprites, anchor=mix.anchor,
+                                   record=record)
     blurred, sharp = (np.ascontiguousarray(a, dtype=np.float32) for a in (blurred, sharp))
     blurred, sharp = degrade_pair(rng, blurred, sharp, mix)
     return blurred, sharp, index

@@ -58,7 +58,9 @@ def write_photo_gopro(out: str | os.PathLike, photos: str | os.PathLike, n: int,
                       mix: PhotoMix | None = None, progress: Callable[[int], None] | None = None) -> Path:
     """Pairs made from the sharp photos under ``photos`` (:func:`.photo_pairs.make_photo_pair`), in the same layout
     as :func:`write_synthetic_gopro` under ``PHOTO_<seed>_<k>``; pair i comes from rng(seed, i). The photos'
-    names and sha256 are part of the recorded recipe, so another folder cannot be mixed into the same set."""
+    names and sha256 are part of the recorded recipe, so another folder cannot be mixed into the same set. A pair
+    blurred by a uniform kernel also gets its true kernel, ``kernel/NNNNNN.npy`` (float32, sums to 1, applied in
+    linear light), for the non-blind reference (:mod:`deblur_cli.eval.nonblind`)."""
     mix = mix or PhotoMix()
     paths = find_photos(photos)
     pool = PhotoPool(paths, max(mix.megapixels))
@@ -66,22 +68,28 @@ def write_photo_gopro(out: str | os.PathLike, photos: str | os.PathLike, n: int,
               "photos": {p.relative_to(Path(photos).expanduser()).as_posix(): sha256_of(p)[:16] for p in paths}}
 
     def make(i: int):
+        record: dict = {}
         blur, sharp, _ = make_photo_pair(np.random.default_rng([seed, i, 0xF070]), pool, size, motion, mix,
-                                         augment=False)
-        return blur, sharp
+                                         augment=False, record=record)
+        return blur, sharp, record
 
     return _write_pairs(Path(out), split, f"PHOTO_{seed}", seed, n, recipe, per_sequence, progress, make)
 
 
 def _write_pairs(root: Path, split: str, prefix: str, seed: int, n: int, recipe: dict, per_sequence: int,
-                 progress: Callable[[int], None] | None, make: Callable[[int], tuple[np.ndarray, np.ndarray]]
-                 ) -> Path:
+                 progress: Callable[[int], None] | None, make: Callable[[int], tuple]) -> Path:
     _stamp(root / split, seed, recipe)
     for i in range(n):
         seq = root / split / f"{prefix}_{i // per_sequence:02d}"
         name = f"{i % per_sequence:06d}.png"
         if not (seq / "sharp" / name).exists():  # resumable: pairs are deterministic
-            blur, sharp = make(i)
+            blur, sharp, *extras = make(i)
+            kernel = extras[0].get("kernel") if extras else None
+            if kernel is not None:  # written before the sharp image, which marks a pair as complete
+                (seq / "kernel").mkdir(parents=True, exist_ok=True)
+                with atomic_path(seq / "kernel" / name.replace(".png", ".npy")) as tmp:
+                    with open(tmp, "wb") as f:
+                        np.save(f, kernel.astype(np.float32), allow_pickle=False)
             for kind, image in (("blur", blur), ("blur_gamma", blur), ("sharp", sharp)):
                 (seq / kind).mkdir(parents=True, exist_ok=True)
                 _save_png(seq / kind / name, image)

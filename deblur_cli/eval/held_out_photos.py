@@ -7,11 +7,25 @@ its ``--record`` stores the scores under the manifest's ``metrics.photos``, whic
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from ..data.mix import PhotoMix  # torch- and numpy-free: `deblur models` imports this module for photo_gains
+
+
+# Every validation input is a JPEG (quality 70-95), as nearly every photo a user has: without it a fifth of the
+# near-sharp pairs were pixel-identical to their targets (flat sky at 70+ dB), where any change at all reads as a
+# loss of several dB. Crops are the most detailed of 8 windows, so that the sets measure detail, not sky. Targets
+# sit at the mean pose of the motion, as the training pairs' do (synth/motion.py); sets made with middle-frame
+# targets are not comparable for `shake`.
+VAL_MIX = PhotoMix(p_jpeg=1.0, candidates=8, anchor="mean")
+
+# GoPro's scale of blur (its paths run about 10-40 px at 1280x720; its inputs average about 25 dB): the photos are
+# brought to 1 megapixel (the two smaller validation photos stay at their own 0.4 and 0.7 MP) and blurred along
+# paths drawn evenly from 10 to 40 px. Crops are 512 px, so that a crop and its 48 px margin fit inside every photo
+# but the 0.4 MP portrait, whose window is enlarged 1.14 times.
+GOPRO_MIX = replace(VAL_MIX, megapixels=(1.0, 1.0), min_extent=10.0, max_extent=40.0, extent_power=1.0)
 
 
 @dataclass(frozen=True)
@@ -20,31 +34,40 @@ class PhotoSet:
     seed: int
     pairs: int
     side: int
+    mix: PhotoMix = VAL_MIX
 
 
+# the safety columns: mild blur (paths of 2-20 px, small ones more often) and near-sharp photos
 PHOTO_SETS: dict[str, PhotoSet] = {
     "shake": PhotoSet("shake", 77001, 36, 320),
     "kernel": PhotoSet("kernel", 77002, 36, 320),
     "near-sharp": PhotoSet("none", 77003, 18, 320),
 }
+# where the papers judge: GoPro-scale camera shake (with rotation) and random-trajectory kernels
+GOPRO_SETS: dict[str, PhotoSet] = {
+    "gopro-shake": PhotoSet("shake", 77011, 24, 512, GOPRO_MIX),
+    "gopro-kernel": PhotoSet("kernel", 77012, 24, 512, GOPRO_MIX),
+}
+ALL_SETS: dict[str, PhotoSet] = {**GOPRO_SETS, **PHOTO_SETS}
 
-# Every validation input is a JPEG (quality 70-95), as nearly every photo a user has: without it a fifth of the
-# near-sharp pairs were pixel-identical to their targets (flat sky at 70+ dB), where any change at all reads as a
-# loss of several dB. Crops are the most detailed of 8 windows, so that the sets measure detail, not sky. Targets
-# sit at the mean pose of the motion, as the training pairs' do (synth/motion.py); sets made before 2026-11-29's
-# ninth session used the middle sub-frame (scores on the two kinds of set are not comparable for `shake`).
-VAL_MIX = PhotoMix(p_jpeg=1.0, candidates=8, anchor="mean")
+
+def present_sets(sets_dir: Path, sets: dict[str, PhotoSet] = ALL_SETS) -> dict[str, PhotoSet]:
+    """The sets of ``sets`` that have been written under ``sets_dir``."""
+    return {name: s for name, s in sets.items() if (Path(sets_dir) / name / "test").is_dir()}
 
 
-def make_photo_sets(photos: Path, out: Path, sets: dict[str, PhotoSet] = PHOTO_SETS,
-                    mix: PhotoMix = VAL_MIX) -> list[str]:
-    """Write each set in the GoPro layout under ``out/<name>``; returns one line per set."""
+def make_photo_sets(photos: Path, out: Path, sets: dict[str, PhotoSet] = ALL_SETS,
+                    mix: PhotoMix | None = None) -> list[str]:
+    """Write each set in the GoPro layout under ``out/<name>`` with its own mix (or ``mix`` for all); returns one
+    line per set. Pairs already written are kept, so adding a set to a folder of older ones writes only it."""
     from ..data.writer import write_photo_gopro
 
     lines = []
     for name, s in sets.items():
-        write_photo_gopro(out / name, photos, s.pairs, s.seed, s.side, motion=s.motion, mix=mix)
-        lines.append(f"{out / name}: {s.pairs} pairs, {s.side}x{s.side}, motion {s.motion}, seed {s.seed}")
+        write_photo_gopro(out / name, photos, s.pairs, s.seed, s.side, motion=s.motion, mix=mix or s.mix)
+        used = mix or s.mix
+        extents = "under 0.5 px" if s.motion == "none" else f"paths {used.min_extent:g}-{used.max_extent:g} px"
+        lines.append(f"{out / name}: {s.pairs} pairs, {s.side}x{s.side}, motion {s.motion}, {extents}, seed {s.seed}")
     return lines
 
 
@@ -62,9 +85,10 @@ def sharp_chelsea_gain(restorer) -> float:
 
 
 def measure_photo_sets(variant: str, weights: str | None, sets_dir: Path, ensemble: int = 2, strength: float = 1.0,
-                       sets: dict[str, PhotoSet] = PHOTO_SETS) -> dict[str, Any]:
+                       sets: dict[str, PhotoSet] | None = None) -> dict[str, Any]:
     """Per set: input and output PSNR, the mean and worst per-image gain, how many images improved, SSIM gain;
-    plus ``sharp chelsea``. The sets found under ``sets_dir`` are scored with one loaded model on the CPU."""
+    plus ``sharp chelsea``. The sets written under ``sets_dir`` (of ``sets``, default all) are scored with one
+    loaded model on the CPU."""
     import numpy as np
 
     from ..inference.settings import RestoreSettings
@@ -78,7 +102,7 @@ def measure_photo_sets(variant: str, weights: str | None, sets_dir: Path, ensemb
     load = lambda _variant, _options: loaded  # noqa: E731 - one model for every set
     result: dict[str, Any] = {"variant": loaded.variant, "weights": loaded.weights, "ensemble": ensemble,
                               "strength": strength}
-    for name in sets:
+    for name in sets or present_sets(sets_dir):
         evalset = open_dataset("gopro", root=str(sets_dir / name), split="test", blur_kind="blur")
         line = evaluate_target(Target(variant, variant), evalset, options, load=load)
         gains = [s.psnr - s.input_psnr for s in line.images]

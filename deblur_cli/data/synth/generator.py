@@ -110,15 +110,18 @@ def make_pair(rng: np.random.Generator, size: int = 256, motion: str = "mixed",
 def render_motion(rng: np.random.Generator, canvas: np.ndarray, size: int, margin: int, kind: str, extent: float,
                   frames: tuple[int, int], lens: float,
                   sprites: Callable[[int], list[MovingSprite]] | None = None,
-                  highlights: Callable[[], np.ndarray | None] | None = None, anchor: str = "middle"
-                  ) -> tuple[np.ndarray, np.ndarray]:
+                  highlights: Callable[[], np.ndarray | None] | None = None, anchor: str = "middle",
+                  record: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(blurred, sharp), ``size`` x ``size``, of the middle of ``canvas`` (``margin`` px wider on every side): a
     uniform random-trajectory kernel for ``kind == "kernel"``, else an exposure of camera shake, of which moving
     objects get only up to 30 % (``sprites(frames)`` makes them). ``highlights()`` may add lights that saturate.
     ``anchor`` places the target on the camera's path (motion.py); ``sprites`` place their own.
-    Shared by procedural scenes and photos; the order of the random draws is part of what a seed means."""
+    Shared by procedural scenes and photos; the order of the random draws is part of what a seed means.
+    ``record`` (a dict) receives the true kernel under "kernel" for uniform blur, for non-blind references."""
     if kind == "kernel":
         k = trajectory_kernel(rng, size=2 * (int(extent) // 2) + 9, length=extent)
+        if record is not None:
+            record["kernel"] = k
         # only the crop is kept: convolve just the part of the canvas it depends on (the kernel's and the lens's
         # reach around it), which the border's reflect padding never touches when the margin covers that reach
         reach = k.shape[0] // 2 + gaussian_psf(lens).shape[0] // 2
