@@ -57,3 +57,19 @@ def test_deconvolution_given_the_true_kernel_gains_and_a_wrong_kernel_does_not(s
     assert nonblind_reference(sets / "gopro-shake") == {}
     with pytest.raises(ValueError, match="method"):
         deconvolve(b, true_k, "unsharp")
+
+
+def test_deblur_eval_prints_the_reference_beside_the_networks(sets, capsys):
+    from deblur_cli.cli.app import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["eval", "--root", str(sets / "gopro-kernel"), "-m", "bag-compact", "--limit", "2", "--format",
+              "markdown", "--no-flops", "--ensemble", "1"])
+    out = capsys.readouterr().out
+    assert exc.value.code == 0 and "| bag-compact" in out
+    assert "Non-blind reference: wiener (balance" in out and "on 2 images" in out
+    assert "Non-blind reference: richardson-lucy (10 iterations)" in out
+    with pytest.raises(SystemExit):
+        main(["eval", "--root", str(sets / "gopro-shake"), "-m", "bag-compact", "--limit", "1", "--format",
+              "markdown", "--no-flops", "--ensemble", "1"])
+    assert "Non-blind" not in capsys.readouterr().out  # camera shake has no one kernel

@@ -142,6 +142,10 @@ def register(app: typer.Typer) -> None:
 
             sink = ImageSaver(save_images)
         report = _run_with_progress(targets, evalset, options, sink, err, run_eval)
+        if name == "gopro" and root is not None:
+            from ..eval.nonblind import nonblind_reference
+
+            report.references = list(nonblind_reference(root / split, limit=limit).values())
         if output == "rich" or out is not None:
             rep.print_rich(report, Console())
         if output != "rich":

@@ -117,6 +117,9 @@ def notes(report: EvalReport) -> list[str]:
     if methods:
         lines.append("GFLOPs per 1280x720 image (FlopCounterMode: convolutions and matrix products, 2 per "
                      f"multiply-add): {'; '.join(sorted(methods))}.")
+    for ref in report.references:
+        lines.append(f"Non-blind reference: {ref.method} given the true kernel gains {ref.gain:+.2f} dB "
+                     f"(worst image {ref.worst:+.2f}) on {ref.n} images.")
     for t in _tables(report):
         hw = f"; times on {t.hardware}" if t.hardware else ""
         lines.append(f"Paper {t.name} ({t.paper}, {t.title}): {t.how}{hw}.")

@@ -119,6 +119,8 @@ class EvalReport:
     results: list[TargetResult]
     input_psnr: float | None = None  # blurred vs sharp over the evaluated images
     input_ssim: float | None = None
+    # deconvolution given the true kernel, on sets that record their kernels (eval/nonblind.py)
+    references: list = field(default_factory=list)
 
 
 def _mean(values: list[float]) -> float:

@@ -72,19 +72,23 @@ class NonBlindResult:
 
 
 def kernel_pairs(set_dir: Path) -> list[tuple[Path, Path, Path]]:
-    """(blur, sharp, kernel) paths of every pair under a GoPro-layout set that records its true kernel."""
+    """(blur, sharp, kernel) paths of every pair under a GoPro-layout set (its root or one split's folder) that
+    records its true kernel."""
+    kernels = sorted(Path(set_dir).glob("*/kernel/*.npy")) or sorted(Path(set_dir).glob("*/*/kernel/*.npy"))
     return [(k.parent.parent / "blur" / f"{k.stem}.png", k.parent.parent / "sharp" / f"{k.stem}.png", k)
-            for k in sorted(Path(set_dir).glob("*/*/kernel/*.npy"))]
+            for k in kernels]
 
 
-def nonblind_reference(set_dir: Path, methods: tuple[str, ...] = METHODS) -> dict[str, NonBlindResult]:
-    """Each method's gain on the pairs of ``set_dir`` that carry their kernel; {} when none do."""
+def nonblind_reference(set_dir: Path, methods: tuple[str, ...] = METHODS, limit: int | None = None
+                       ) -> dict[str, NonBlindResult]:
+    """Each method's gain on the pairs of ``set_dir`` that carry their kernel (the first ``limit``); {} when none
+    do."""
     import torch
 
     from ..inference.imageio import read_image
     from ..measure.metrics import psnr
 
-    pairs = kernel_pairs(set_dir)
+    pairs = kernel_pairs(set_dir)[:limit]
     if not pairs:
         return {}
     tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None]  # noqa: E731
