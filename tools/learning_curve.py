@@ -1,0 +1,94 @@
+"""A run's learning curve on the held-out real photos: every kept checkpoint scored as a user would get it.
+
+For each checkpoint the run kept at a multiple of ``--every`` steps (``[train] keep_every``) and not scored yet, the
+EMA weights are exported to a scratch folder (never into the package) and scored by
+`deblur_cli.eval.held_out_photos` with `deblur`'s default settings on every set under ``--sets`` (GoPro-scale shake
+and kernels, the mild sets, near-sharp photos) plus the already-sharp `chelsea`. Rows go to ``RUN/curve.json``, so
+a resumed run's curve grows across sessions, and the whole curve is printed as a markdown table:
+
+    python tools/learning_curve.py ~/deblur-runs/long --sets ~/deblur-photos/val-sets [--every 5000] [--threads 1]
+
+CPU-hours are the run's wall time at that step times the cores its sessions held (threads per process times
+processes, from run.json): the budget the issue counts in, not a measurement of utilisation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+import torch
+
+from deblur_cli.atomic import write_text_atomically
+from deblur_cli.eval.held_out_photos import measure_photo_sets
+from deblur_cli.train import checkpoint as ckpt
+from deblur_cli.train.export import export_run
+from deblur_cli.train.rundir import read_run
+
+SETS_SHOWN = ("gopro-shake", "gopro-kernel", "shake", "kernel", "near-sharp")
+
+
+def cores(run: dict) -> int:
+    """Cores a session held: the most any session used (threads per process x processes)."""
+    held = [max(1, int(h.get("threads") or 1)) * max(1, int(h.get("processes") or 1))
+            for h in (s.get("hardware") or {} for s in run.get("sessions", []))]
+    return max(held, default=1)
+
+
+def score_step(run_dir: Path, step: int, sets: Path) -> dict:
+    """One row of the curve: the step's EMA weights scored on every set found under ``sets``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        exported = export_run(run_dir, which="step", step=step, weights_dir=Path(tmp),
+                              manifest_path=Path(tmp) / "manifest.json")
+        result = measure_photo_sets(exported.variant, str(exported.path), sets)
+    wall = float(ckpt.read_tensors(ckpt.step_dir(run_dir / "checkpoints", step) / "state")[1].get("wall_time_s") or 0)
+    row = {"step": step, "wall_h": wall / 3600, "cpu_h": wall / 3600 * cores(read_run(run_dir)),
+           "sharp chelsea": result["sharp chelsea"]}
+    row.update({name: {k: result[name][k] for k in ("input", "gain", "worst", "improved", "n")}
+                for name in result if isinstance(result[name], dict) and "gain" in result[name]})
+    return row
+
+
+def markdown(rows: list[dict]) -> str:
+    names = [n for n in SETS_SHOWN if any(n in r for r in rows)]
+    head = "| step | CPU-hours | " + " | ".join(f"{n} (worst)" for n in names) + " | sharp `chelsea` |"
+    lines = [head, "|---:|---:|" + "---:|" * len(names) + "---:|"]
+    for r in rows:
+        cells = [f"{r[n]['gain']:+.2f} ({r[n]['worst']:+.2f})" if n in r else "-" for n in names]
+        lines.append(f"| {r['step']:,} | {r['cpu_h']:.1f} | " + " | ".join(cells) + f" | {r['sharp chelsea']:+.2f} |")
+    return "\n".join(lines)
+
+
+def update_curve(run_dir: Path, sets: Path, every: int) -> list[dict]:
+    """Score the kept checkpoints not in ``RUN/curve.json`` yet, saving after each; returns the whole curve."""
+    path = run_dir / "curve.json"
+    rows = json.loads(path.read_text()) if path.exists() else []
+    done = {r["step"] for r in rows}
+    for step in ckpt.kept_steps(run_dir / "checkpoints"):
+        if step % every or step in done:
+            continue
+        rows.append(score_step(run_dir, step, sets))
+        rows.sort(key=lambda r: r["step"])
+        write_text_atomically(path, json.dumps(rows, indent=1) + "\n")
+        print(markdown(rows[-1:]).splitlines()[-1], flush=True)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("run", type=Path, help="the run folder")
+    ap.add_argument("--sets", type=Path, required=True, help="the held-out sets (tools/measure_photos.py --make-sets)")
+    ap.add_argument("--every", type=int, default=5000, help="score kept checkpoints at multiples of this step")
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args(argv)
+    if args.every < 1:
+        ap.error("--every must be at least 1")
+    torch.set_num_threads(args.threads)
+    rows = update_curve(args.run.expanduser(), args.sets.expanduser(), args.every)
+    print(markdown(rows) if rows else f"{args.run}: no kept checkpoint at a multiple of {args.every} yet")
+
+
+if __name__ == "__main__":
+    main()
