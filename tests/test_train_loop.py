@@ -397,3 +397,30 @@ def test_keep_every_keeps_milestones_that_export_can_pick(tmp_path):
     assert (mid.step, last.step) == (4, 6) and mid.sha256 != last.sha256
     with pytest.raises(DeblurError, match="no checkpoint at step 3 .kept: 2, 4, 6"):
         export_run(tmp_path / "r", which="step", step=3, weights_dir=tmp_path / "m" / "w", manifest_path=manifest)
+
+
+def test_a_lost_run_continues_its_schedule_from_its_exported_weights(tmp_path):
+    """--init-from FILE --start-step N: the step counter, the schedule and the data order pick up at N, the rate
+    warms up again from zero, and the exported file counts the lost run's steps once."""
+    from deblur_cli.train.export import export_run
+    from deblur_cli.train.loop import REWARM_STEPS
+
+    cfg = tiny_config(tmp_path, variant="pix2pix-sa-gr-compact", overrides="", max_steps=8)
+    text = cfg.read_text().replace("[optim]\n", '[optim]\nschedule = "cosine"\n').replace("ckpt_every = 100", "ckpt_every = 4")
+    cfg.write_text(text)
+    run(cfg, tmp_path / "lost", max_steps=4)
+    exported = export_run(tmp_path / "lost", which="last", weights_dir=tmp_path / "w",
+                          manifest_path=tmp_path / "w" / "m.json")
+    result = run(cfg, tmp_path / "continued", init_from=str(exported.path), start_step=4)
+    assert result.step == 8 and any("continuing the schedule at step 4" in n for n in result.notes)
+    rows = (tmp_path / "continued" / "train.csv").read_text().splitlines()[1:]
+    steps = [int(r.split(",")[0]) for r in rows]
+    lrs = [float(r.split(",")[3]) for r in rows]
+    assert steps == [5, 6, 7, 8]
+    from deblur_cli.train.schedule import lr_factor
+    assert lrs[0] == pytest.approx(1e-3 * lr_factor(4, 8, "cosine") * 1 / REWARM_STEPS, rel=1e-3)
+    again = export_run(tmp_path / "continued", which="last", weights_dir=tmp_path / "w2",
+                       manifest_path=tmp_path / "w2" / "m.json")
+    assert again.steps_total == 8
+    with pytest.raises(DeblurError, match="--init-from"):
+        run(cfg, tmp_path / "no-file", start_step=4)

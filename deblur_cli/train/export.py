@@ -141,7 +141,8 @@ def export_run(run: str | Path, name: Optional[str] = None, which: str = "best",
         "recipe": {"config": info.get("config"), "config_file": info.get("config_file"),
                    "config_sha256": info.get("config_sha256")},
         "steps": step,
-        "steps_total": int(warm.get("steps_total") or 0) + step,
+        # a continued run (--start-step) counts its steps from where the lost run stopped
+        "steps_total": int(warm.get("steps_total") or 0) + step - int(info.get("continued_at") or 0),
         "warm_start": ({"sha256": warm.get("sha256"), "steps_total": warm.get("steps_total")}
                        if warm else None),
         "wall_time_s": round(wall, 1),

@@ -45,6 +45,9 @@ from .state import Checkpointing
 from .validate import Validator
 
 
+REWARM_STEPS = 500  # --start-step: steps over which the rate warms up again (Adam's second moment needs ~1/(1-0.999))
+
+
 @dataclass
 class RunOptions:
     run_dir: Optional[str] = None
@@ -55,6 +58,8 @@ class RunOptions:
     resume: bool = False  # True: a checkpoint must exist (otherwise resuming is automatic)
     warm_start: Optional[bool] = None  # None: the config's [train] warm_start; True: must; False: never
     init_from: Optional[str] = None  # a .safetensors file to start from instead of the bundled weights
+    # with init_from: continue the config's schedule at this step, as the run whose folder was lost would have
+    start_step: Optional[int] = None
     vgg_weights: Optional[str] = None
     workers: Optional[int] = None
     progress: bool = True
@@ -167,6 +172,14 @@ class Trainer(Checkpointing):
         self.scaler_d = torch.amp.GradScaler("cuda", enabled=fp16)
 
         self.step, self.epoch, self.batch_in_epoch = 0, 0, 0
+        self.continued_at = None  # the step a run lost with its folder was continued at (--start-step)
+        if opts.start_step and self.resume_from is None:
+            if not opts.init_from:
+                raise DeblurError("--start-step continues a run from its exported weights: give --init-from FILE")
+            self.continued_at = self.step = opts.start_step
+            self.epoch, self.batch_in_epoch = divmod(self.step, max(1, self.batches.batches_per_epoch()))
+            self.notes.append(f"continuing the schedule at step {self.step}; Adam's moments start afresh, so the "
+                              f"rate warms up again over {REWARM_STEPS} steps")
         self.wall_before = 0.0  # training seconds of earlier sessions of this run
         self.best: Optional[dict] = None
         self.last_val: Optional[dict] = None
@@ -185,8 +198,9 @@ class Trainer(Checkpointing):
             if self.resume_from is None:
                 clear_logs(self.run_dir)  # a run folder without a checkpoint starts over
                 seeded = {} if opts.seed is None else {"seed_option": opts.seed}
+                continued = {} if self.continued_at is None else {"continued_at": self.continued_at}
                 start_run(self.run_dir, cfg, {
-                    **seeded, "warm_start": self.warm, "generator_parameters": count_parameters(g),
+                    **seeded, **continued, "warm_start": self.warm, "generator_parameters": count_parameters(g),
                     "multiple_of": self.spec.multiple_of, "validation_set": describe_val_set(cfg),
                     "command": session["command"], "sessions": [session]})
             else:
@@ -196,6 +210,7 @@ class Trainer(Checkpointing):
         dist_utils.barrier(self.ctx)
         if self.resume_from is not None:
             self.warm = read_run(self.run_dir).get("warm_start")
+            self.continued_at = read_run(self.run_dir).get("continued_at")
 
     # --- the loop ----------------------------------------------------------------------------------------
 
@@ -226,6 +241,8 @@ class Trainer(Checkpointing):
             sharp = sharp.contiguous(memory_format=torch.channels_last)
         factor = lr_factor(self.step, self.horizon, cfg.optim.schedule, cfg.optim.decay_start,
                            cfg.optim.warmup, cfg.optim.floor)
+        if self.continued_at is not None:  # fresh Adam moments: a full-size first update would jump
+            factor *= min(1.0, (self.step - self.continued_at + 1) / REWARM_STEPS)
         lr = set_lr(self.opt_g, cfg.optim.lr, factor)
         logs: dict = {"lr": lr}
         with self._autocast():
