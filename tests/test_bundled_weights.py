@@ -48,7 +48,7 @@ def test_bundled_total_size_within_budget():
 @pytest.mark.parametrize("name", BUNDLED)
 def test_bundled_weights_improve_the_examples(name):
     """No bundled model makes an example worse, each improves at least one, and the defaults (CPU and CUDA) improve
-    both by more than rounding. How much each gains is measured in the README ("Bundled weights")."""
+    both by more than rounding. How much each gains is measured in docs/results.md."""
     from deblur_cli.inference.api import load_model
     from deblur_cli.inference.imageio import read_image
 

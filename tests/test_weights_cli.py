@@ -129,3 +129,25 @@ def test_listing_does_not_import_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_readme_quality_table_prints_what_deblur_models_prints():
+    """The README's "Measured quality on real photos" table holds the figures `deblur models` prints for every file
+    with photo scores (a row may name several variants, `a` / `-b-` / ..., with its cells split the same way)."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    table = readme.split("**Measured quality on real photos.**", 1)[1].split("\n\n", 2)[1]
+    shown = {}
+    for line in table.splitlines()[2:]:
+        first, _weights, *cells = (c.strip() for c in line.strip("|").split("|"))
+        names = re.match(r"((?:`[^`]+`(?: / )?)+)", first).group(1).split(" / ")
+        base = names[0].strip("`")  # `bag-plain-compact` / `-resblock-` / ...: the middle part changes
+        names = [base] + [base.replace(base.split("-")[1], n.strip("`-")) for n in names[1:]]
+        for i, name in enumerate(names):
+            shake, kernel, worst = (c.split(" / ")[i] for c in cells)
+            shown[name] = f"{shake} / {kernel} ({worst})"
+    listed = {n: photo_gains(e.metrics) for n, e in manifest_mod.load_manifest().entries.items()
+              if photo_gains(e.metrics)}
+    assert shown == listed

@@ -1,11 +1,12 @@
-"""Measure bundled weights the way the README and the manifest report them, and record the numbers.
+"""Measure a bundled file on the procedural sets and `chelsea`, as docs/results.md and the manifest report them.
 
 For each variant: `deblur eval` on a held-out procedural test split (the training mix without its near-sharp pairs,
 seed 999; training uses seed 1000, validation 1000003), on camera-shake-only pairs (seed 4242) and on near-sharp
 pairs (motion "none", seed 998: the network should leave them alone), plus the transfer check on `chelsea`
-(tools/check_transfer.py). Results go into the manifest entry's ``metrics`` (with the commands), and a markdown
-table is printed for the README. Runs in this process through the library (`deblur_cli.eval.held_out` and
-`deblur_cli.eval.transfer_check`), one pass (no self-ensemble), as the README's table reports.
+(tools/check_transfer.py). Results go into the manifest entry's ``metrics`` with their commands (`deblur models
+info` shows them), and the markdown tables of docs/results.md ("Quality on procedural sets and `chelsea`") are
+printed. Runs in this process through the library (`deblur_cli.eval.held_out` and `deblur_cli.eval.transfer_check`),
+one pass (no self-ensemble), as those tables report. The real-photo scores come from tools/measure_photos.py.
 
     python tools/measure_bundled.py -m bag-compact,deblurgan-compact [--no-record]
 """

@@ -114,6 +114,8 @@ def download(
 
 
 PHOTO_COLUMN = "real photos, dB"
+
+
 def _params_or_none(name: str) -> int | None:
     from ..registry import count_parameters
 

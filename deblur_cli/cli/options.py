@@ -19,7 +19,7 @@ EnsembleOpt = Annotated[int, typer.Option(
     "Each pass costs one run of the network.")]
 StrengthOpt = Annotated[float, typer.Option(
     "--strength", help="How much of the network's change to apply, 0 to 3: 1 as trained; above 1 deblurs more and "
-    "also sharpens already-sharp detail more (README, \"Strength\").")]
+    "also sharpens already-sharp detail more (docs/results.md, \"Strength\").")]
 ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", help="CPU threads for torch (default: torch's).")]
 RunThreadsOpt = Annotated[Optional[int], typer.Option(
     "--threads", help="CPU threads for torch (default: torch's, fewer when other programs keep cores busy; "

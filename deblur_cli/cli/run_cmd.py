@@ -54,7 +54,7 @@ def run(
     quality: Annotated[int, typer.Option("--quality", min=1, max=100, help="JPEG/WebP quality.")] = 95,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Redo results that already exist.")] = False,
     tile: TileOpt = DEFAULTS.tile,
-    tile_mode: Annotated[str, typer.Option("--tile-mode", help="plain | global-stats: tiles of InstanceNorm / channel-attention models share statistics pooled over all tiles (a second pass; see README).")] = "plain",
+    tile_mode: Annotated[str, typer.Option("--tile-mode", help="plain | global-stats: tiles of InstanceNorm / channel-attention models share statistics pooled over all tiles (a second pass; see docs/inference.md).")] = "plain",
     ensemble: EnsembleOpt = DEFAULTS.ensemble,
     strength: StrengthOpt = DEFAULTS.strength,
     device: DeviceOpt = "auto",

@@ -1,6 +1,6 @@
 """(blurred, sharp) pairs made from real sharp photographs by the project's own motion engine.
 
-Procedural scenes alone do not teach what fur, hair and foliage look like (docs/weights-research.md), so this
+Procedural scenes alone do not teach what fur, hair and foliage look like (docs/research.md, "Data"), so this
 module blurs real photos the way :mod:`.synth` blurs its scenes: a window of a photo is the static canvas, the
 camera shakes (translation and rotation about a pivot, so blur varies across the frame) or a random-trajectory
 kernel smears it, or a region cut from another photo moves over it, all averaged in linear light over the

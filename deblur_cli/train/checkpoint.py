@@ -130,8 +130,8 @@ def latest(root: Path) -> Optional[Path]:
 
 def publish(root: Path, folder: Path, keep: int = 1, keep_every: int = 0) -> None:
     """Point LATEST at ``folder`` (atomic rename) and delete older checkpoints beyond ``keep``, except those whose
-    step is a multiple of ``keep_every``: a run's best weights for real photos may lie mid-run (README, "Bundled
-    weights"), so they must still be there to score and export afterwards."""
+    step is a multiple of ``keep_every``: a run's best weights for real photos may lie mid-run (docs/research.md,
+    "Judging a file"), so they must still be there to score and export afterwards."""
     write_text_atomically(root / LATEST, folder.name)
     older = sorted(p for p in root.glob("step-*") if p.is_dir() and p.name < folder.name)
     for old in older[: max(0, len(older) - (keep - 1))]:

@@ -1,10 +1,10 @@
 """Fibre textures (fur, hair, grass, brushed surfaces) and smooth random warps for procedural scenes.
 
 Why: a network trained on dead leaves with 1/f noise textures learned to sharpen real fur into a crunchy texture
-once it converged further (docs/weights-research.md: the 8,000-step run). 1/f noise is isotropic; fur and grass
+once it converged further (docs/research.md, "Judging a file": the 8,000-step run). 1/f noise is isotropic; fur and grass
 are made of thin, oriented, overlapping strands whose direction drifts smoothly. The hope was that a network that
 has seen such strands sharp and blurred tells a strand from a blurred edge; measured, it helped a little and did
-not stop the over-sharpening (docs/weights-research.md).
+not stop the over-sharpening (docs/research.md, "Data").
 
 - :func:`fibre_field` is line integral convolution (Cabral and Leedom, SIGGRAPH 1993): white noise averaged along
   the streamlines of a smooth orientation field gives streaks one noise grain wide and ``2 * length`` long, which is
