@@ -50,7 +50,7 @@ def test_bundled_weights_improve_the_examples(name):
     """No bundled model makes an example worse, each improves at least one, and the defaults (CPU and CUDA) improve
     both by more than rounding. How much each gains is measured in the README ("Bundled weights")."""
     from deblur_cli.inference.api import load_model
-    from deblur_cli.inference.imageio import read_image
+    from deblur_cli.images import read_image
 
     restorer = load_model(name, device="cpu", precision="fp32", tile="0")
     gains = {}

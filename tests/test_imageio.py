@@ -19,9 +19,9 @@ import pytest
 from PIL import Image, ImageCms, ImageOps, JpegImagePlugin
 
 from deblur_cli.errors import DeblurError
-from deblur_cli.inference.imageio import ImageReadError, Picture, read_image, write_image
-from deblur_cli.inference.imageio import writing
-from deblur_cli.inference.imageio.metadata import PIXEL_X_DIMENSION, PIXEL_Y_DIMENSION
+from deblur_cli.images import ImageReadError, Picture, read_image, write_image
+from deblur_cli.images import writing
+from deblur_cli.images.metadata import PIXEL_X_DIMENSION, PIXEL_Y_DIMENSION
 
 RNG = np.random.default_rng(1234)
 ORIENTATION, MAKE, MODEL, EXIF_IFD, DATE_ORIGINAL = 0x0112, 0x010F, 0x0110, 0x8769, 0x9003

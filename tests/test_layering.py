@@ -26,7 +26,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("core", ("deblur_cli.errors", "deblur_cli.atomic", "deblur_cli.hardware", "deblur_cli.torchrun", "deblur_cli.variant_spec",
               "deblur_cli.variants", "deblur_cli.registry", "deblur_cli.presets", "deblur_cli.paper_tables",
               "deblur_cli.rich_table", "deblur_cli.models", "deblur_cli.weights", "deblur_cli.measure")),
-    ("images", ("deblur_cli.inference.imageio", "deblur_cli.inference.paths")),  # imageio/ holds reading, writing, ...
+    ("images", ("deblur_cli.images",)),  # reading, writing and path planning: the one door to image files
     ("restoration", ("deblur_cli.inference", "deblur_cli")),
     ("data", ("deblur_cli.data",)),
     ("applications", ("deblur_cli.eval", "deblur_cli.bench", "deblur_cli.train")),
@@ -217,8 +217,9 @@ def test_checker_finds_a_cycle_within_a_layer():
 
 
 @pytest.mark.parametrize("module, layer", [("deblur_cli", "restoration"), ("deblur_cli.inference.api", "restoration"),
-                                           ("deblur_cli.inference.imageio", "images"), ("deblur_cli.models.bag", "core"),
-                                           ("deblur_cli.inference.imageio.sixteen_bit", "images"),
+                                           ("deblur_cli.images", "images"), ("deblur_cli.models.bag", "core"),
+                                           ("deblur_cli.images.sixteen_bit", "images"),
+                                           ("deblur_cli.images.paths", "images"),
                                            ("deblur_cli.data.datasets", "data"), ("tools.measure_photos", "interfaces"),
                                            ("deblur_cli.new_module", None)])
 def test_layer_of(module, layer):

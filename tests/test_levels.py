@@ -83,7 +83,7 @@ def test_writer_and_eval_saving_write_identical_bytes(tmp_path):
 
 
 def test_imageio_writes_the_same_levels(tmp_path):
-    from deblur_cli.inference.imageio import read_image, write_image
+    from deblur_cli.images import read_image, write_image
 
     image = _awkward(np.float32).reshape(-1)[:3072].reshape(32, 32, 3)
     Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(tmp_path / "in.png")

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from deblur_cli.data.datasets import PairedFolderDataset
-from deblur_cli.inference.imageio import read_image
+from deblur_cli.images import read_image
 from deblur_cli.inference.settings import DEFAULTS
 
 

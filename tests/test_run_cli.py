@@ -208,7 +208,7 @@ def test_pipeline_decodes_ahead_while_the_network_runs(shots, tmp_path, monkeypa
     import threading
 
     from deblur_cli.inference import pipeline
-    from deblur_cli.inference.paths import Job
+    from deblur_cli.images.paths import Job
 
     second_read = threading.Event()
     real_read = pipeline.read_image

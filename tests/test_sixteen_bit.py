@@ -18,9 +18,9 @@ import pytest
 import tifffile
 from PIL import Image
 
-from deblur_cli.inference.imageio import ImageReadError, read_image
-from deblur_cli.inference.imageio.encoders import encode_png16
-from deblur_cli.inference.imageio.sixteen_bit import sixteen_bit_layout
+from deblur_cli.images import ImageReadError, read_image
+from deblur_cli.images.encoders import encode_png16
+from deblur_cli.images.sixteen_bit import sixteen_bit_layout
 
 RNG = np.random.default_rng(16)
 

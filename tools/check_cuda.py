@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from deblur_cli.inference.api import load_model
-from deblur_cli.inference.imageio import read_image
+from deblur_cli.images import read_image
 from deblur_cli.weights.manifest import load_manifest
 
 EXAMPLE = "examples/blur/chelsea.jpg"

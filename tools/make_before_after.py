@@ -31,7 +31,7 @@ def _to8(a: np.ndarray) -> np.ndarray:
 def photo_before_after(path: Path, model: str, ensemble: int) -> None:
     from deblur_cli.data.synth import blur_photo
     from deblur_cli.inference.api import load_model
-    from deblur_cli.inference.imageio import read_image
+    from deblur_cli.images import read_image
 
     sharp = read_image(path).rgb
     h, w = sharp.shape[:2]
@@ -54,7 +54,7 @@ def photo_before_after(path: Path, model: str, ensemble: int) -> None:
 
 def main() -> None:
     from deblur_cli.inference.api import load_model
-    from deblur_cli.inference.imageio import read_image
+    from deblur_cli.images import read_image
 
     ap = argparse.ArgumentParser()
     ap.add_argument("-m", "--model", default="bag")

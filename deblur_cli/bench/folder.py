@@ -20,7 +20,7 @@ import torch
 from .. import registry
 from ..data.standins import photo_like
 from ..errors import DeblurError
-from ..inference.paths import collect_inputs, plan_outputs
+from ..images.paths import collect_inputs, plan_outputs
 from ..inference.pipeline import run_batch
 from ..measure.timing import time_call
 from .bench_run import BenchOptions, _restorer

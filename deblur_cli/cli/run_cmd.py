@@ -73,7 +73,7 @@ def run(
     apply_threads(threads, idle_only=True)
 
     from ..inference import shards
-    from ..inference.paths import normalize_ext, plan_outputs, scan_inputs
+    from ..images.paths import normalize_ext, plan_outputs, scan_inputs
 
     ext = normalize_ext(ext)
     scanned = scan_inputs(inputs, recursive)

@@ -13,7 +13,7 @@ import os
 from ..weights.loader import load_generator
 from .devices import resolve_device
 from .engine import Restorer
-from .imageio import read_image, write_image
+from ..images import read_image, write_image
 from .settings import DEFAULTS, default_model
 
 

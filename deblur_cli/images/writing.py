@@ -17,10 +17,10 @@ from typing import BinaryIO, Callable
 import numpy as np
 from PIL import Image
 
-from ...atomic import atomic_path
-from ...errors import DeblurError
-from ...measure.levels import clip_unit, quantize
-from ..paths import FORMAT_BY_EXTENSION
+from ..atomic import atomic_path
+from ..errors import DeblurError
+from ..measure.levels import clip_unit, quantize
+from .paths import FORMAT_BY_EXTENSION
 from . import encoders
 from .picture import Picture
 

@@ -11,7 +11,7 @@ alpha (returned apart from the colour and re-attached untouched on write) and 16
 - :mod:`.writing`: :func:`write_image`; Pillow writes 8-bit JPEG, PNG, WebP and BMP, :mod:`.encoders` 16-bit PNG
   and TIFF of any depth (no library writes those with EXIF, ICC and DPI).
 
-Callers import from here (``from deblur_cli.inference.imageio import read_image, write_image``), the path the docs
+Callers import from here (``from deblur_cli.images import read_image, write_image``), the path the docs
 give library users.
 """
 
