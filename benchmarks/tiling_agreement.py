@@ -43,12 +43,14 @@ def photo_image(path: str, width: int, height: int) -> np.ndarray:
     """A photo scaled to cover width x height, centre-cropped (e.g. examples/blur/chelsea.jpg)."""
     from PIL import Image
 
-    with Image.open(path) as im:
-        im = im.convert("RGB")
-        scale = max(width / im.width, height / im.height)
-        im = im.resize((round(im.width * scale), round(im.height * scale)), Image.LANCZOS)
-        left, top = (im.width - width) // 2, (im.height - height) // 2
-        return np.asarray(im.crop((left, top, left + width, top + height)), dtype=np.float32) / 255.0
+    from deblur_cli.images import read_image
+    from deblur_cli.measure.levels import quantize
+
+    im = Image.fromarray(quantize(read_image(path).rgb))  # the 8-bit levels of an 8-bit photo, exactly
+    scale = max(width / im.width, height / im.height)
+    im = im.resize((round(im.width * scale), round(im.height * scale)), Image.LANCZOS)
+    left, top = (im.width - width) // 2, (im.height - height) // 2
+    return np.asarray(im.crop((left, top, left + width, top + height)), dtype=np.float32) / 255.0
 
 
 def test_image(width: int, height: int, seed: int) -> np.ndarray:

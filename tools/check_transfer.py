@@ -21,10 +21,10 @@ import argparse
 
 import numpy as np
 import torch
-from PIL import Image
 
 from deblur_cli.cli.errors import friendly_errors
 from deblur_cli.eval.transfer_check import check_transfer, split_gains
+from deblur_cli.images import write_pixels
 from deblur_cli.inference.api import load_model
 from deblur_cli.measure.levels import quantize
 
@@ -52,7 +52,7 @@ def main() -> None:
         y, x = 60, 120  # the eyes: fine fur, whiskers and a smooth iris
         grid = [np.concatenate([im[y:y + 128, x:x + 200] for im in (c.blurred, c.restored, c.sharp)], axis=1)
                 for c in cases]
-        Image.fromarray(quantize(np.concatenate(grid, 0))).save(args.grid)
+        write_pixels(args.grid, quantize(np.concatenate(grid, 0)))
 
 
 if __name__ == "__main__":

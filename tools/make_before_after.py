@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from deblur_cli.images import read_image, write_pixels
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PHOTO = Path("~/deblur-photos/val/castle-maintenon.jpg")
 
@@ -31,7 +33,6 @@ def _to8(a: np.ndarray) -> np.ndarray:
 def photo_before_after(path: Path, model: str, ensemble: int) -> None:
     from deblur_cli.data.synth import blur_photo
     from deblur_cli.inference.api import load_model
-    from deblur_cli.images import read_image
 
     sharp = read_image(path).rgb
     h, w = sharp.shape[:2]
@@ -49,12 +50,11 @@ def photo_before_after(path: Path, model: str, ensemble: int) -> None:
     draw = ImageDraw.Draw(canvas)
     for tx, text in ((6, "blurred"), (cw + 12, f"deblur -m {model}"), (2 * cw + 18, "sharp")):
         draw.text((tx, 6), text, fill=(255, 255, 255), stroke_width=2, stroke_fill=(0, 0, 0))
-    canvas.save(ROOT / "docs/before_after_photo.jpg", quality=92)
+    write_pixels(ROOT / "docs/before_after_photo.jpg", np.asarray(canvas), quality=92)
 
 
 def main() -> None:
     from deblur_cli.inference.api import load_model
-    from deblur_cli.images import read_image
 
     ap = argparse.ArgumentParser()
     ap.add_argument("-m", "--model", default="bag")
@@ -82,7 +82,7 @@ def main() -> None:
                            ((4 * w + 6, top.shape[0] + 6), "sharp")):
         draw.text((tx, ty), text, fill=(255, 255, 255), stroke_width=2, stroke_fill=(0, 0, 0))
     (ROOT / "docs").mkdir(exist_ok=True)
-    canvas.save(ROOT / "docs/before_after.jpg", quality=92)
+    write_pixels(ROOT / "docs/before_after.jpg", np.asarray(canvas), quality=92)
 
 
 if __name__ == "__main__":
