@@ -82,7 +82,7 @@ def test_pair_writer_and_eval_saving_write_identical_bytes(tmp_path):
     assert saver.path("v", "x").read_bytes() == expected
 
 
-def test_imageio_writes_the_same_levels(tmp_path):
+def test_write_image_writes_the_same_levels(tmp_path):
     from deblur_cli.images import read_image, write_image
 
     image = _awkward(np.float32).reshape(-1)[:3072].reshape(32, 32, 3)
