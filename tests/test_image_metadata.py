@@ -9,7 +9,8 @@ from PIL import Image, ImageOps
 
 from deblur_cli.images import Picture, read_image, write_image
 from deblur_cli.images.metadata import PIXEL_X_DIMENSION, PIXEL_Y_DIMENSION
-from image_fixtures import ORIENTATION, MAKE, MODEL, EXIF_IFD, DATE_ORIGINAL, random_u8, random_u16, as_u8, srgb_icc, exif_block, asymmetric_image
+from image_fixtures import (DATE_ORIGINAL, EXIF_IFD, MAKE, MODEL, ORIENTATION, as_u8, asymmetric_image, exif_block,
+                            random_u8, random_u16, srgb_icc)
 
 
 @pytest.mark.parametrize("orientation", range(1, 9))

@@ -2,8 +2,9 @@
 
 Files are written by code other than the reader's OpenCV where possible: PNG by our own encoder
 (test_image_sixteen_bit_round_trip.py also covers every PNG row filter and interlacing with a pure-Python one), TIFF
-by tifffile; only the LZW TIFF comes from OpenCV, and Pillow's independent 8-bit view of it is checked too. Every sample set holds values that an 8-bit
-read cannot give back (x != (x >> 8) * 257), so a reader that fell back to 8 bits fails here.
+by tifffile; only the LZW TIFF comes from OpenCV, and Pillow's independent 8-bit view of it is checked too. Every
+sample set holds values that an 8-bit read cannot give back (x != (x >> 8) * 257), so a reader that fell back to 8
+bits fails here.
 """
 
 from __future__ import annotations
