@@ -17,7 +17,8 @@ each call is independent.
   measured, it brings BAG and RiR closer to their whole-image output and DeblurGAN mostly further, at twice
   the cost (README, "Tiling"), so it is an option, not the default.
 - Out of memory (CUDA, MPS, or a failed CPU allocation): the tile side is halved and the image is run
-  again, down to ``tiling.MIN_TILE``; then a ``DeblurError`` says what to try.
+  again, down to ``tiling.MIN_TILE``; then a ``DeblurError`` says what to try
+  (:func:`.tiling.halving_on_out_of_memory`).
 - Memory layout: channels_last on CUDA in half precision (what tensor cores want); on a CPU only for the
   variants whose spec says ``channels_last_cpu`` (measured faster there), contiguous NCHW for the rest
   (docs/inference.md, "Memory layout").
