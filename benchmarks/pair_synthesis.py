@@ -23,11 +23,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
 from deblur_cli.data.mix import PhotoMix
 from deblur_cli.data.photo_pairs import PhotoPool, find_photos, make_photo_pair
 from deblur_cli.data.standins import photo_like
+from deblur_cli.images import write_pixels
 
 KINDS = ("mixed", "shake", "kernel", "objects", "none")
 
@@ -36,7 +36,7 @@ def pool_from(photos: Path | None, tmp: Path) -> tuple[PhotoPool, str]:
     if photos is None:
         rng = np.random.default_rng(0)
         for i in range(4):
-            Image.fromarray(photo_like(rng, 1200, 1600)).save(tmp / f"standin{i}.jpg", quality=92)
+            write_pixels(tmp / f"standin{i}.jpg", photo_like(rng, 1200, 1600), quality=92)
         photos, source = tmp, "four procedural 1600x1200 stand-ins"
     else:
         source = str(photos)

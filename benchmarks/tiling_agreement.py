@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -27,8 +28,10 @@ import torch
 from deblur_cli import registry
 from deblur_cli.inference.engine import Restorer
 from deblur_cli.inference.norm_stats import has_global_statistics
+from deblur_cli.inference.settings import SINGLE_PASS
 from deblur_cli.inference.tiling import default_overlap
 
+ON_CPU = replace(SINGLE_PASS, device="cpu", precision="fp32")  # one pass: the tiling's effect alone
 DEFAULT_VARIANTS = ["bag-compact", "deblurgan-compact", "pix2pix-compact", "pix2pix-sa-gr-compact",
                     "rir-compact", "multiscale-compact", "resnet-gan-compact"]
 MODES = [  # column label, tile_mode, stats_source, stats_passes
@@ -43,12 +46,14 @@ def photo_image(path: str, width: int, height: int) -> np.ndarray:
     """A photo scaled to cover width x height, centre-cropped (e.g. examples/blur/chelsea.jpg)."""
     from PIL import Image
 
-    with Image.open(path) as im:
-        im = im.convert("RGB")
-        scale = max(width / im.width, height / im.height)
-        im = im.resize((round(im.width * scale), round(im.height * scale)), Image.LANCZOS)
-        left, top = (im.width - width) // 2, (im.height - height) // 2
-        return np.asarray(im.crop((left, top, left + width, top + height)), dtype=np.float32) / 255.0
+    from deblur_cli.images import read_image
+    from deblur_cli.measure.levels import quantize
+
+    im = Image.fromarray(quantize(read_image(path).rgb))  # the 8-bit levels of an 8-bit photo, exactly
+    scale = max(width / im.width, height / im.height)
+    im = im.resize((round(im.width * scale), round(im.height * scale)), Image.LANCZOS)
+    left, top = (im.width - width) // 2, (im.height - height) // 2
+    return np.asarray(im.crop((left, top, left + width, top + height)), dtype=np.float32) / 255.0
 
 
 def test_image(width: int, height: int, seed: int) -> np.ndarray:
@@ -136,7 +141,7 @@ def main() -> None:
             print(f"| {name} | not available ({exc}) |" + " |" * (len(header) - 2))
             continue
         start = time.perf_counter()
-        whole = Restorer(module, spec, tile=0).restore(rgb)
+        whole = Restorer(module, spec, ON_CPU).restore(rgb)
         whole_s = time.perf_counter() - start
         for tile in (int(t) for t in args.tile.split(",")):
             for overlap in ([int(o) for o in args.overlap.split(",")] if args.overlap else [None]):
@@ -149,8 +154,8 @@ def main() -> None:
 def agreement(module, spec, rgb, whole, tile, overlap, mode, source, passes) -> str:
     if mode == "global-stats" and not has_global_statistics(module):
         return "n/a"
-    restorer = Restorer(module, spec, tile=tile, overlap=overlap, tile_mode=mode, stats_source=source,
-                        stats_passes=passes)
+    settings = replace(ON_CPU, tile=tile, overlap=overlap, tile_mode=mode, stats_source=source, stats_passes=passes)
+    restorer = Restorer(module, spec, settings)
     start = time.perf_counter()
     tiled = restorer.restore(rgb)
     return f"{psnr(tiled, whole):.1f} ({time.perf_counter() - start:.1f})"

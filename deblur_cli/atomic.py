@@ -4,7 +4,7 @@ Every writer in the package that replaces a file goes through ``atomic_path``: i
 beside the target, lets the caller write it, and renames it over the target in one ``os.replace`` (atomic on POSIX
 and Windows when both names are in one folder). The temporary name is ``.<name>.<random>.tmp``, created with
 ``O_EXCL``, so two processes writing the same target never share a temporary file (the last rename wins, whole);
-it starts with a dot, so folder scans skip it (``inference.paths``). On an error, or Ctrl-C, the temporary file is
+it starts with a dot, so folder scans skip it (``images.paths``). On an error, or Ctrl-C, the temporary file is
 removed and the target is left as it was.
 
 No torch here: this is the bottom layer, used by image, weights, training and evaluation writers alike.

@@ -49,10 +49,11 @@ def test_bundled_total_size_within_budget():
 def test_bundled_weights_improve_the_examples(name):
     """No bundled model makes an example worse, each improves at least one, and the defaults (CPU and CUDA) improve
     both by more than rounding. How much each gains is measured in docs/results.md."""
+    from deblur_cli.images import read_image
     from deblur_cli.inference.api import load_model
-    from deblur_cli.inference.imageio import read_image
+    from deblur_cli.inference.settings import RestoreSettings
 
-    restorer = load_model(name, device="cpu", precision="fp32", tile="0")
+    restorer = load_model(name, settings=RestoreSettings(device="cpu", precision="fp32", tile="0"))
     gains = {}
     for blurred_path in sorted((ROOT / "examples" / "blur").iterdir()):
         sharp = read_image(next((ROOT / "examples" / "sharp").glob(blurred_path.stem + ".*"))).rgb

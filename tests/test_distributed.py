@@ -36,10 +36,12 @@ def test_launch_from_env(monkeypatch):
 
 
 def test_device_for_rank():
-    assert shards.device_for(Launch(), "auto") == "auto"
-    assert shards.device_for(Launch(1, 2, 1), "cpu") == "cpu"
+    from deblur_cli.inference.devices import device_for_process, resolve_device
+
+    assert device_for_process("auto", Launch()) == resolve_device("auto")
+    assert device_for_process("cpu", Launch(1, 2, 1)) == torch.device("cpu")
     if not torch.cuda.is_available():
-        assert shards.device_for(Launch(1, 2, 1), "auto") == "cpu"
+        assert device_for_process("auto", Launch(1, 2, 1)) == torch.device("cpu")
 
 
 def test_run_sharded_single_process_reraises():

@@ -82,7 +82,8 @@ class Scale(nn.Module):
 
 def _loader(module: nn.Module):
     def load(variant: str, options: EvalOptions) -> ModelUnderTest:
-        restorer = Restorer(module, registry.get(variant), "cpu", "fp32", "0")
+        settings = RestoreSettings(device="cpu", precision="fp32", tile="0", ensemble=1)
+        restorer = Restorer(module, registry.get(variant), settings)
         return ModelUnderTest(restorer, variant, "in-memory test network")
     return load
 

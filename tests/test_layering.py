@@ -3,7 +3,8 @@
 - every module has a layer in :data:`LAYERS`;
 - an import points to the importer's own layer or one below it, never up;
 - the applications (``eval``, ``bench``, ``train``) import none of each other: what two of them share lives in
-  a lower layer (``measure``, ``paper_tables``, ``rich_table``, ``presets``, ``data``);
+  a lower layer (``measure``, ``paper_tables``, ``rich_table``, ``presets``, ``data``); nor do ``data`` and
+  ``inference``, which stand side by side on ``images`` (both read photos through it);
 - no module, and no sub-package, imports itself back through others (no cycle, hidden in a function or not).
 
 So a new cycle, such as ``weights/hints.py`` importing ``train.config`` inside a function (as it once did),
@@ -26,13 +27,13 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("core", ("deblur_cli.errors", "deblur_cli.atomic", "deblur_cli.hardware", "deblur_cli.torchrun", "deblur_cli.variant_spec",
               "deblur_cli.variants", "deblur_cli.registry", "deblur_cli.presets", "deblur_cli.paper_tables",
               "deblur_cli.rich_table", "deblur_cli.models", "deblur_cli.weights", "deblur_cli.measure")),
-    ("images", ("deblur_cli.inference.imageio", "deblur_cli.inference.paths")),  # imageio/ holds reading, writing, ...
-    ("restoration", ("deblur_cli.inference", "deblur_cli")),
-    ("data", ("deblur_cli.data",)),
+    ("images", ("deblur_cli.images",)),  # reading, writing and path planning: the one door to image files
+    ("data and restoration", ("deblur_cli.data", "deblur_cli.inference", "deblur_cli")),  # side by side
     ("applications", ("deblur_cli.eval", "deblur_cli.bench", "deblur_cli.train")),
     ("interfaces", ("deblur_cli.cli", "deblur_cli.__main__", "tools", "benchmarks")),
 )
 APPLICATIONS = ("deblur_cli.eval", "deblur_cli.bench", "deblur_cli.train")  # siblings: none imports another
+SIDE_BY_SIDE = ("deblur_cli.data", "deblur_cli.inference")  # siblings too, in the layer below
 
 
 def layer_of(module: str) -> int | None:
@@ -46,8 +47,8 @@ def layer_of(module: str) -> int | None:
     return None if best is None else best[1]
 
 
-def application_of(module: str) -> str | None:
-    return next((a for a in APPLICATIONS if module == a or module.startswith(a + ".")), None)
+def sibling_of(module: str, siblings: tuple[str, ...]) -> str | None:
+    return next((a for a in siblings if module == a or module.startswith(a + ".")), None)
 
 
 def module_name(path: Path) -> str:
@@ -81,7 +82,7 @@ def imports_of(module: str, source: str, is_package: bool, known: set[str]) -> l
 
 
 def violations(graph: dict[str, list[tuple[str, int]]]) -> list[str]:
-    """Imports that go up a layer or sideways between applications, one line each."""
+    """Imports that go up a layer or sideways between siblings (applications; data and inference), one line each."""
     out = []
     for module, targets in sorted(graph.items()):
         here = layer_of(module)
@@ -91,9 +92,12 @@ def violations(graph: dict[str, list[tuple[str, int]]]) -> list[str]:
                 continue  # unmapped modules fail test_every_module_has_a_layer
             if there > here:
                 out.append(f"{module}:{line} imports {target}: {LAYERS[here][0]} -> {LAYERS[there][0]} goes up")
-            elif application_of(module) and application_of(target) and application_of(module) != application_of(target):
-                out.append(f"{module}:{line} imports {target}: one application imports another "
-                           "(move what they share down a layer)")
+            else:
+                for siblings, what in ((APPLICATIONS, "one application imports another"),
+                                       (SIDE_BY_SIDE, "data and inference import none of each other")):
+                    mine, theirs = sibling_of(module, siblings), sibling_of(target, siblings)
+                    if mine and theirs and mine != theirs:
+                        out.append(f"{module}:{line} imports {target}: {what} (move what they share down a layer)")
     return out
 
 
@@ -201,6 +205,14 @@ def test_checker_catches_one_application_importing_another():
     assert fixed["deblur_cli.eval.eval_run"] == [("deblur_cli.measure.timing", 1)] and not violations(fixed)
 
 
+def test_checker_keeps_data_and_inference_apart():
+    graph = {"deblur_cli.data.datasets": [("deblur_cli.inference.imageio", 20)],  # how data once read a photo
+             "deblur_cli.inference.engine": [("deblur_cli.images", 3)]}
+    (message,) = violations(graph)
+    assert message.startswith("deblur_cli.data.datasets:20 imports deblur_cli.inference.imageio: data and inference")
+    assert not violations({"deblur_cli.data.datasets": [("deblur_cli.images", 20)]})
+
+
 def test_checker_finds_a_package_cycle_that_no_module_closes():
     graph = {"deblur_cli.weights.hints": [("deblur_cli.train.config", 9)], "deblur_cli.train.config": [],
              "deblur_cli.train.perceptual": [("deblur_cli.weights.hub", 59)], "deblur_cli.weights.hub": []}
@@ -216,10 +228,13 @@ def test_checker_finds_a_cycle_within_a_layer():
     assert cycles(graph) == [["deblur_cli.presets", "deblur_cli.weights.hints"]]
 
 
-@pytest.mark.parametrize("module, layer", [("deblur_cli", "restoration"), ("deblur_cli.inference.api", "restoration"),
-                                           ("deblur_cli.inference.imageio", "images"), ("deblur_cli.models.bag", "core"),
-                                           ("deblur_cli.inference.imageio.sixteen_bit", "images"),
-                                           ("deblur_cli.data.datasets", "data"), ("tools.measure_photos", "interfaces"),
+@pytest.mark.parametrize("module, layer", [("deblur_cli", "data and restoration"),
+                                           ("deblur_cli.inference.api", "data and restoration"),
+                                           ("deblur_cli.images", "images"), ("deblur_cli.models.bag", "core"),
+                                           ("deblur_cli.images.sixteen_bit", "images"),
+                                           ("deblur_cli.images.paths", "images"),
+                                           ("deblur_cli.data.datasets", "data and restoration"),
+                                           ("tools.measure_photos", "interfaces"),
                                            ("deblur_cli.new_module", None)])
 def test_layer_of(module, layer):
     index = layer_of(module)

@@ -46,7 +46,7 @@ def test_deconvolution_given_the_true_kernel_gains_and_a_wrong_kernel_does_not(s
     ref = nonblind_reference(sets / "gopro-kernel")
     assert set(ref) == {"wiener", "richardson-lucy"} and ref["wiener"].n == 3
     assert ref["wiener"].gain > 1.5 and ref["richardson-lucy"].gain > 1.5 and "balance" in ref["wiener"].method
-    from deblur_cli.inference.imageio import read_image
+    from deblur_cli.images import read_image
 
     blur, sharp, kernel = kernel_pairs(sets / "gopro-kernel")[0]
     b, s = read_image(blur).rgb, read_image(sharp).rgb

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from deblur_cli.data.datasets import PairedFolderDataset
-from deblur_cli.inference.imageio import read_image
+from deblur_cli.images import read_image
 from deblur_cli.inference.settings import DEFAULTS
 
 
@@ -79,6 +79,6 @@ def test_settings_travel_as_one_object_to_the_engine():
     from deblur_cli.inference.settings import RestoreSettings
 
     settings = RestoreSettings(ensemble=4, strength=1.5, tile="0", device="cpu", precision="fp32")
-    restorer = load_model("bag-compact", **settings.engine())
+    restorer = load_model("bag-compact", settings=settings)
     assert (restorer.ensemble, restorer.strength, restorer.tile_mode) == (4, 1.5, "plain")
     assert str(restorer.device) == "cpu"

@@ -58,22 +58,29 @@ def test_training_resolves_devices_like_inference(monkeypatch, cuda, mps, reques
         except UsageError as exc:
             return f"UsageError: {exc}"
 
+    monkeypatch.delenv("WORLD_SIZE", raising=False)  # a single process
     want = outcome(lambda: devices.resolve_device(requested))
-    assert outcome(lambda: distributed.pick_device(requested)) == want
+    assert outcome(lambda: devices.device_for_process(requested)) == want  # the picker of deblur and train
+    assert outcome(lambda: distributed.setup(requested).device) == want
     if requested == "cuda:1" and cuda >= 2:
         assert want == torch.device("cuda", 1)  # the index is kept, not replaced by LOCAL_RANK
     if requested == "mps" and mps:
         assert want == torch.device("mps")
 
 
-def test_training_under_torchrun_takes_its_local_gpu(monkeypatch):
+def test_a_process_under_torchrun_takes_its_local_gpu_or_the_cpu(monkeypatch):
     import torch
 
-    from deblur_cli.train import distributed
+    from deblur_cli.inference import devices
+    from deblur_cli.torchrun import Launch
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
     monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
-    assert distributed.pick_device("auto", local_rank=3) == torch.device("cuda", 1)
-    assert distributed.pick_device("cuda", local_rank=1) == torch.device("cuda", 1)
-    assert distributed.pick_device("cuda:0", local_rank=1) == torch.device("cuda", 0)
+    assert devices.device_for_process("auto", Launch(3, 4, 3)) == torch.device("cuda", 1)
+    assert devices.device_for_process("cuda", Launch(1, 2, 1)) == torch.device("cuda", 1)
+    assert devices.device_for_process("cuda:0", Launch(1, 2, 1)) == torch.device("cuda", 0)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(devices, "_mps_available", lambda: True)
+    assert devices.device_for_process("auto", Launch(1, 2, 1)) == torch.device("cpu")  # processes share no MPS
+    assert devices.device_for_process("auto", Launch()) == torch.device("mps")  # alone: as resolve_device

@@ -192,13 +192,15 @@ def test_max_pixels_guards_each_file(capsys, shots, checkpoint, tmp_path):
 def test_restore_file_library_call(shots, tmp_path):
     from torch import nn
 
-    from deblur_cli.inference.api import build_restorer, restore_file
+    from deblur_cli.inference.api import restore_file
+    from deblur_cli.inference.engine import Restorer
+    from deblur_cli.inference.settings import RestoreSettings
 
     class Identity(nn.Module):
         def forward(self, x):
             return x
 
-    restorer = build_restorer(Identity(), registry.get("bag-compact"))
+    restorer = Restorer(Identity(), registry.get("bag-compact"), RestoreSettings(device="cpu", tile="0"))
     restore_file(shots / "a.png", tmp_path / "same.png", restorer=restorer)
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "same.png")),
                                   np.asarray(Image.open(shots / "a.png")))
@@ -208,7 +210,7 @@ def test_pipeline_decodes_ahead_while_the_network_runs(shots, tmp_path, monkeypa
     import threading
 
     from deblur_cli.inference import pipeline
-    from deblur_cli.inference.paths import Job
+    from deblur_cli.images.paths import Job
 
     second_read = threading.Event()
     real_read = pipeline.read_image

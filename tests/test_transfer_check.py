@@ -11,6 +11,7 @@ from deblur_cli.errors import DeblurError
 from deblur_cli.eval import held_out, transfer_check as tc
 from deblur_cli.eval.eval_run import EvalOptions, ModelUnderTest
 from deblur_cli.inference.engine import Restorer
+from deblur_cli.inference.settings import RestoreSettings
 
 
 class Identity:
@@ -55,7 +56,8 @@ def test_case_rows_round_as_the_table_prints_and_split_gains_separates_the_sharp
 
 def _loader(module: nn.Module):
     def load(variant: str, options: EvalOptions) -> ModelUnderTest:
-        return ModelUnderTest(Restorer(module, registry.get(variant), "cpu", "fp32", "0"), variant, "in-memory")
+        settings = RestoreSettings(device="cpu", precision="fp32", tile="0", ensemble=1)
+        return ModelUnderTest(Restorer(module, registry.get(variant), settings), variant, "in-memory")
     return load
 
 

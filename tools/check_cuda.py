@@ -15,14 +15,15 @@ import numpy as np
 import torch
 
 from deblur_cli.inference.api import load_model
-from deblur_cli.inference.imageio import read_image
+from deblur_cli.inference.settings import RestoreSettings
+from deblur_cli.images import read_image
 from deblur_cli.weights.manifest import load_manifest
 
 EXAMPLE = "examples/blur/chelsea.jpg"
 
 
 def _restore(name: str, device: str, precision: str, rgb: np.ndarray) -> tuple[np.ndarray, float]:
-    restorer = load_model(name, device=device, precision=precision)
+    restorer = load_model(name, settings=RestoreSettings(device=device, precision=precision))
     restorer.restore(rgb)  # first call: kernel selection and caches
     if device == "cuda":
         torch.cuda.synchronize()

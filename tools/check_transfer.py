@@ -18,14 +18,16 @@ The check itself lives in the library (`deblur_cli.eval.transfer_check`), where 
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 
 import numpy as np
 import torch
-from PIL import Image
 
 from deblur_cli.cli.errors import friendly_errors
 from deblur_cli.eval.transfer_check import check_transfer, split_gains
+from deblur_cli.images import write_pixels
 from deblur_cli.inference.api import load_model
+from deblur_cli.inference.settings import SINGLE_PASS
 from deblur_cli.measure.levels import quantize
 
 
@@ -36,12 +38,14 @@ def main() -> None:
     ap.add_argument("--weights", default=None)
     ap.add_argument("--grid", default=None, help="write a crop grid PNG here")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--ensemble", type=int, default=1, help="self-ensemble passes (1, 2 or 4), as `deblur --ensemble`")
-    ap.add_argument("--strength", type=float, default=1.0, help="share of the network's change, as `deblur --strength`")
+    ap.add_argument("--ensemble", type=int, default=SINGLE_PASS.ensemble,
+                    help="self-ensemble passes (1, 2 or 4), as `deblur --ensemble`")
+    ap.add_argument("--strength", type=float, default=SINGLE_PASS.strength,
+                    help="share of the network's change, as `deblur --strength`")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    restorer = load_model(args.model, weights=args.weights, device="cpu", tile="0", ensemble=args.ensemble,
-                          strength=args.strength)
+    settings = replace(SINGLE_PASS, device="cpu", ensemble=args.ensemble, strength=args.strength)
+    restorer = load_model(args.model, weights=args.weights, settings=settings)
     cases = check_transfer(restorer)
     print("| case | input PSNR | output PSNR | gain | gain, aligned |\n|---|---|---|---|---|")
     for c in cases:
@@ -52,7 +56,7 @@ def main() -> None:
         y, x = 60, 120  # the eyes: fine fur, whiskers and a smooth iris
         grid = [np.concatenate([im[y:y + 128, x:x + 200] for im in (c.blurred, c.restored, c.sharp)], axis=1)
                 for c in cases]
-        Image.fromarray(quantize(np.concatenate(grid, 0))).save(args.grid)
+        write_pixels(args.grid, quantize(np.concatenate(grid, 0)))
 
 
 if __name__ == "__main__":

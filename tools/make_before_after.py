@@ -18,6 +18,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from deblur_cli.images import read_image, write_pixels
+from deblur_cli.inference.settings import DEFAULTS, RestoreSettings
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PHOTO = Path("~/deblur-photos/val/castle-maintenon.jpg")
 
@@ -31,7 +34,6 @@ def _to8(a: np.ndarray) -> np.ndarray:
 def photo_before_after(path: Path, model: str, ensemble: int) -> None:
     from deblur_cli.data.synth import blur_photo
     from deblur_cli.inference.api import load_model
-    from deblur_cli.inference.imageio import read_image
 
     sharp = read_image(path).rgb
     h, w = sharp.shape[:2]
@@ -39,7 +41,7 @@ def photo_before_after(path: Path, model: str, ensemble: int) -> None:
     sharp = np.asarray(Image.fromarray(_to8(sharp)).resize((round(w * scale), round(h * scale)), Image.LANCZOS),
                        dtype=np.float32) / 255
     blurred, target = blur_photo(np.random.default_rng(8), sharp, extent=8.0)
-    restored = load_model(model, device="cpu", tile="0", ensemble=ensemble).restore(blurred)
+    restored = load_model(model, settings=RestoreSettings(device="cpu", tile="0", ensemble=ensemble)).restore(blurred)
     ch, cw = 220, 300
     y, x = (target.shape[0] - ch) // 2, (target.shape[1] - cw) // 2
     gap = np.full((ch, 6, 3), 255, np.uint8)
@@ -49,16 +51,16 @@ def photo_before_after(path: Path, model: str, ensemble: int) -> None:
     draw = ImageDraw.Draw(canvas)
     for tx, text in ((6, "blurred"), (cw + 12, f"deblur -m {model}"), (2 * cw + 18, "sharp")):
         draw.text((tx, 6), text, fill=(255, 255, 255), stroke_width=2, stroke_fill=(0, 0, 0))
-    canvas.save(ROOT / "docs/before_after_photo.jpg", quality=92)
+    write_pixels(ROOT / "docs/before_after_photo.jpg", np.asarray(canvas), quality=92)
 
 
 def main() -> None:
     from deblur_cli.inference.api import load_model
-    from deblur_cli.inference.imageio import read_image
 
     ap = argparse.ArgumentParser()
     ap.add_argument("-m", "--model", default="bag")
-    ap.add_argument("--ensemble", type=int, default=2, help="as `deblur --ensemble` (the command's default, 2)")
+    ap.add_argument("--ensemble", type=int, default=DEFAULTS.ensemble,
+                    help="as `deblur --ensemble` (default: deblur's)")
     ap.add_argument("--photo", nargs="?", const=str(DEFAULT_PHOTO), default=None,
                     help="make the real-photo picture from this sharp photo instead")
     args = ap.parse_args()
@@ -67,7 +69,8 @@ def main() -> None:
         return
     blurred = read_image(ROOT / "examples/blur/chelsea.jpg").rgb
     sharp = read_image(ROOT / "examples/sharp/chelsea.png").rgb
-    restored = load_model(args.model, device="cpu", tile="0", ensemble=args.ensemble).restore(blurred)
+    settings = RestoreSettings(device="cpu", tile="0", ensemble=args.ensemble)
+    restored = load_model(args.model, settings=settings).restore(blurred)
     to8 = _to8
     top = np.concatenate([to8(blurred), to8(restored)], axis=1)
     y, x, h, w = 70, 110, 100, 150
@@ -82,7 +85,7 @@ def main() -> None:
                            ((4 * w + 6, top.shape[0] + 6), "sharp")):
         draw.text((tx, ty), text, fill=(255, 255, 255), stroke_width=2, stroke_fill=(0, 0, 0))
     (ROOT / "docs").mkdir(exist_ok=True)
-    canvas.save(ROOT / "docs/before_after.jpg", quality=92)
+    write_pixels(ROOT / "docs/before_after.jpg", np.asarray(canvas), quality=92)
 
 
 if __name__ == "__main__":

@@ -7,16 +7,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from deblur_cli.data.synth import blur_photo, make_pair
+from deblur_cli.images import write_pixels
 from deblur_cli.measure.levels import quantize
 
 OUT = Path(__file__).resolve().parents[1] / "examples"
 
 
 def save(path: Path, image: np.ndarray, **kw) -> None:
-    Image.fromarray(quantize(image)).save(path, **kw)
+    write_pixels(path, quantize(image), **kw)
 
 
 def main() -> None:

@@ -26,6 +26,7 @@ import torch
 
 from deblur_cli.eval.held_out_photos import VAL_MIX, make_photo_sets, measure_photo_sets, present_sets
 from deblur_cli.eval.nonblind import nonblind_reference
+from deblur_cli.inference.settings import DEFAULTS
 
 
 def set_names(r: dict) -> list[str]:
@@ -79,8 +80,10 @@ def main(argv: list[str] | None = None) -> None:
                     help="also print the non-blind reference (deconvolution given the true kernels)")
     ap.add_argument("--make-sets", action="store_true", help="write the sets from --photos into --sets first")
     ap.add_argument("--photos", type=Path, help="the validation photos (with --make-sets)")
-    ap.add_argument("--ensemble", default="2", help="passes, or several separated by commas (a sweep)")
-    ap.add_argument("--strength", default="1", help="strength, or several separated by commas (a sweep)")
+    ap.add_argument("--ensemble", default=str(DEFAULTS.ensemble),
+                    help="passes, or several separated by commas (a sweep)")
+    ap.add_argument("--strength", default=f"{DEFAULTS.strength:g}",
+                    help="strength, or several separated by commas (a sweep)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json", type=Path, help="also write the result here (a list for a sweep)")
     ap.add_argument("--record", action="store_true",

@@ -30,7 +30,7 @@ from deblur_cli.cli.errors import friendly_errors
 from deblur_cli.eval.eval_run import EvalOptions
 from deblur_cli.eval.held_out import SyntheticSet, score_variant
 from deblur_cli.eval.transfer_check import run_transfer_check, split_gains
-from deblur_cli.inference.settings import RestoreSettings
+from deblur_cli.inference.settings import DEFAULTS, RestoreSettings
 
 SHARP_TOLERANCE_DB = -0.05
 WEIGHTS = {"ema": True, "raw": False}  # export_run's ``ema``
@@ -71,7 +71,8 @@ def main() -> None:
     ap.add_argument("--run-dir-prefix", default="cpu-", help="run folder name = prefix + variant (default cpu-)")
     ap.add_argument("--run", default=None, help="the run folder (name or path) of the one variant given, instead")
     ap.add_argument("--steps", default="", help="kept checkpoint steps to score besides the last, e.g. 4000,5000")
-    ap.add_argument("--ensemble", type=int, default=2, help="self-ensemble passes to score with (default 2, as deblur)")
+    ap.add_argument("--ensemble", type=int, default=DEFAULTS.ensemble,
+                    help="self-ensemble passes to score with (default: deblur's)")
     ap.add_argument("--dry-run", action="store_true", help="score and print; export nothing")
     args = ap.parse_args()
     if args.run and len(args.variants) > 1:

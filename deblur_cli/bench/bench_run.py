@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import platform
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 from torch import nn
@@ -31,8 +31,9 @@ from torch import nn
 from .. import registry
 from ..errors import DeblurError
 from ..inference import tiling
-from ..inference.api import build_restorer
 from ..inference.devices import precision_name, resolve_device, resolve_precision
+from ..inference.engine import Restorer
+from ..inference.settings import DEFAULTS, SINGLE_PASS, RestoreSettings
 from ..measure.flops import count_flops
 from ..measure.timing import device_name, measure_peak_memory, time_call
 from ..paper_tables import paper_time
@@ -49,8 +50,8 @@ class BenchOptions:
     width: int = 1280
     repeat: int = 3
     warmup: int = 1
-    device: str = "auto"
-    precision: str = "auto"
+    device: str = DEFAULTS.device
+    precision: str = DEFAULTS.precision
     tile: int = 512  # tiled comparison; 0 skips it
     random_weights: bool = False
     weights: str | None = None  # explicit file (a single variant)
@@ -160,16 +161,21 @@ def conv_reference(height: int, width: int, device: torch.device, dtype: torch.d
     return ConvReference(channels, height, width, timing.median, flops, statistics.median(timing.cpu_seconds))
 
 
+def _settings(options: BenchOptions, tile: int) -> RestoreSettings:
+    """One network pass (the speed of the network, not of the self-ensemble's repeats) with ``tile``."""
+    return replace(SINGLE_PASS, device=options.device, precision=options.precision, tile=tile)
+
+
 def _restorer(variant: str, options: BenchOptions, tile: int):
     spec = registry.get(variant)
     if options.random_weights:
-        return build_restorer(spec.build(), spec, options.device, options.precision, tile), "random init"
+        return Restorer(spec.build(), spec, _settings(options, tile)), "random init"
     loaded = load_generator(variant, options.weights, device="cpu")
     if loaded.variant != variant:
         raise WeightsUnavailableError(
             f"{variant} has no trained weights (only {loaded.variant}); speed does not depend on trained values: "
             "use --random-weights")
-    return build_restorer(loaded.module, spec, options.device, options.precision, tile), str(loaded.weights_path)
+    return Restorer(loaded.module, spec, _settings(options, tile)), str(loaded.weights_path)
 
 
 def bench_variant(variant: str, options: BenchOptions) -> VariantBench:
@@ -195,7 +201,7 @@ def bench_variant(variant: str, options: BenchOptions) -> VariantBench:
     result.peak_memory, result.memory_method = peak.bytes, peak.method
     if options.tile and options.tile < max(h, w):
         # the same network and weights, run in tiles as `deblur --tile N` runs it
-        tiled = build_restorer(restorer.module, spec, options.device, options.precision, options.tile)
+        tiled = Restorer(restorer.module, spec, _settings(options, options.tile))
         result.tile, result.tiles = options.tile, _count_tiles(tiled, h, w)
         tiled_timing = time_call(lambda: tiled.restore_tensor(x), device, warmup=1, repeat=options.repeat)
         result.tiled_seconds = tiled_timing.median

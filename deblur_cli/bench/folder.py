@@ -14,13 +14,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 import torch
 
 from .. import registry
 from ..data.standins import photo_like
 from ..errors import DeblurError
-from ..inference.paths import collect_inputs, plan_outputs
+from ..images import write_pixels
+from ..images.paths import collect_inputs, plan_outputs
 from ..inference.pipeline import run_batch
 from ..measure.timing import time_call
 from .bench_run import BenchOptions, _restorer
@@ -33,8 +33,7 @@ def folder_throughput(variant: str, options: BenchOptions, count: int) -> dict:
         src, dst = Path(tmp) / "in", Path(tmp) / "out"
         src.mkdir()
         for i in range(count + 1):  # image 0 is the warm-up, like the model-only timing's
-            Image.fromarray(photo_like(rng, options.height, options.width)).save(src / f"img{i:04d}.jpg",
-                                                                                  quality=92)
+            write_pixels(src / f"img{i:04d}.jpg", photo_like(rng, options.height, options.width), quality=92)
         jobs = plan_outputs(collect_inputs([str(src)]), dst)
         run_batch(jobs[:1], restorer)
         start = time.perf_counter()

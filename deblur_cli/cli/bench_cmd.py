@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..inference.settings import DEFAULTS
 from .errors import UsageError, friendly_errors, set_debug
 from .options import DebugOpt, DeviceOpt, PrecisionOpt, ThreadsOpt, WeightsOpt, apply_threads
 
@@ -49,8 +50,8 @@ def register(app: typer.Typer) -> None:
         random_weights: Annotated[bool, typer.Option(
             "--random-weights", help="Untrained networks: speed does not depend on trained values.")] = False,
         weights: WeightsOpt = None,
-        device: DeviceOpt = "auto",
-        precision: PrecisionOpt = "auto",
+        device: DeviceOpt = DEFAULTS.device,
+        precision: PrecisionOpt = DEFAULTS.precision,
         threads: ThreadsOpt = None,
         no_reference: Annotated[bool, typer.Option(
             "--no-reference", help="Skip the plain 3x3 convolution reference.")] = False,

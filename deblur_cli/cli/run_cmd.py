@@ -54,11 +54,11 @@ def run(
     quality: Annotated[int, typer.Option("--quality", min=1, max=100, help="JPEG/WebP quality.")] = 95,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Redo results that already exist.")] = False,
     tile: TileOpt = DEFAULTS.tile,
-    tile_mode: Annotated[str, typer.Option("--tile-mode", help="plain | global-stats: tiles of InstanceNorm / channel-attention models share statistics pooled over all tiles (a second pass; see docs/inference.md).")] = "plain",
+    tile_mode: Annotated[str, typer.Option("--tile-mode", help="plain | global-stats: tiles of InstanceNorm / channel-attention models share statistics pooled over all tiles (a second pass; see docs/inference.md).")] = DEFAULTS.tile_mode,
     ensemble: EnsembleOpt = DEFAULTS.ensemble,
     strength: StrengthOpt = DEFAULTS.strength,
-    device: DeviceOpt = "auto",
-    precision: PrecisionOpt = "auto",
+    device: DeviceOpt = DEFAULTS.device,
+    precision: PrecisionOpt = DEFAULTS.precision,
     threads: RunThreadsOpt = None,
     compare: Annotated[bool, typer.Option("--compare", help="Also write NAME_compare.EXT: input | result.")] = False,
     save_attention: Annotated[bool, typer.Option("--save-attention", help="BAG: also write the 4 spatial attention maps as PNGs.")] = False,
@@ -73,7 +73,8 @@ def run(
     apply_threads(threads, idle_only=True)
 
     from ..inference import shards
-    from ..inference.paths import normalize_ext, plan_outputs, scan_inputs
+    from ..inference.devices import device_for_process
+    from ..images.paths import normalize_ext, plan_outputs, scan_inputs
 
     ext = normalize_ext(ext)
     scanned = scan_inputs(inputs, recursive)
@@ -84,12 +85,12 @@ def run(
     from ..inference.settings import RestoreSettings
 
     launch = shards.launch_from_env()
-    device = shards.device_for(launch, device)
-    settings = RestoreSettings(ensemble=ensemble, strength=strength, tile=tile, tile_mode=tile_mode, device=device,
-                               precision=precision)
     batch = BatchOptions(ext=ext, quality=quality, overwrite=overwrite, max_pixels=max_pixels, compare=compare,
                          save_attention=save_attention)
     try:
+        device = str(device_for_process(device, launch))  # an unusable device: every rank stops, rank 0 says why
+        settings = RestoreSettings(ensemble=ensemble, strength=strength, tile=tile, tile_mode=tile_mode,
+                                   device=device, precision=precision)
         with shards.process_group(launch, device):
             outcomes = shards.run_sharded(
                 lambda: _run_shard(shards.shard(jobs, launch), model, weights, settings, batch,
@@ -116,7 +117,7 @@ def _run_shard(jobs, model, weights, settings, batch, show_progress: bool, debug
     from ..inference.devices import precision_name
     from ..inference.pipeline import ConsoleReporter, run_batch
 
-    restorer = load_model(model, weights=weights, **settings.engine())
+    restorer = load_model(model, weights=weights, settings=settings)
     if restorer.note and show_progress:
         print(f"note: {restorer.note}", file=sys.stderr)
     results = run_batch(jobs, restorer, batch, ConsoleReporter(show_bar=show_progress, debug=debug))

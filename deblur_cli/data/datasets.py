@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 
 from ..atomic import atomic_path
 from ..errors import DeblurError
-from ..inference.imageio import read_image
+from ..images import read_image
 from ..measure.levels import quantize
 from .layouts import find_pairs, match_folders
 from .mix import PhotoMix

@@ -31,7 +31,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import DeblurError
-from ..inference.imageio import read_image
+from ..images import read_image
 from ..measure.levels import quantize
 from .mix import PhotoMix
 from .synth.generator import degrade_pair, render_motion

@@ -10,20 +10,15 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from PIL import Image
 
 from ..atomic import atomic_path, write_text_atomically
 from ..errors import DeblurError
+from ..images import write_pixels
 from ..measure.levels import quantize
 from .mix import PhotoMix
 from .photo_pairs import PhotoPool, find_photos, make_photo_pair
 from .photo_sources import sha256_of
 from .synth import SynthConfig, make_pair
-
-
-def _save_png(path: Path, image: np.ndarray) -> None:
-    with atomic_path(path) as tmp:
-        Image.fromarray(quantize(image)).save(tmp, "PNG")
 
 
 def _stamp(folder: Path, seed: int, recipe: dict) -> None:
@@ -92,7 +87,7 @@ def _write_pairs(root: Path, split: str, prefix: str, seed: int, n: int, recipe:
                         np.save(f, kernel.astype(np.float32), allow_pickle=False)
             for kind, image in (("blur", blur), ("blur_gamma", blur), ("sharp", sharp)):
                 (seq / kind).mkdir(parents=True, exist_ok=True)
-                _save_png(seq / kind / name, image)
+                write_pixels(seq / kind / name, quantize(image))
         if progress:
             progress(i)
     return root

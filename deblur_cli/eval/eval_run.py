@@ -23,7 +23,8 @@ import torch
 
 from .. import registry
 from ..errors import DeblurError, UsageError
-from ..inference.api import build_restorer, load_model
+from ..inference.api import load_model
+from ..inference.engine import Restorer
 from ..inference.devices import resolve_device
 from ..inference.settings import DEFAULTS, RestoreSettings
 from ..measure.flops import FULL_HD_720, count_flops
@@ -145,9 +146,9 @@ def default_load(variant: str, options: EvalOptions) -> ModelUnderTest:
     """Weights through the resolver (with its compact fallback), network through the engine."""
     if options.random_weights:
         spec = registry.get(variant)
-        restorer = build_restorer(spec.build(), spec, **options.restore.engine())
+        restorer = Restorer(spec.build(), spec, options.restore)
         return ModelUnderTest(restorer, variant, "random init (untrained)")
-    restorer = load_model(variant, options.weights, **options.restore.engine())
+    restorer = load_model(variant, options.weights, options.restore)
     return ModelUnderTest(restorer, restorer.name, str(restorer.weights_path), getattr(restorer, "note", None))
 
 

@@ -12,9 +12,9 @@ validated on:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from ..inference.settings import RestoreSettings
+from ..inference.settings import SINGLE_PASS
 from .eval_report import flat_row
 from .eval_run import EvalOptions, Loader, evaluate_variant
 from .eval_sets import EvalSet, open_dataset
@@ -53,12 +53,13 @@ def score_variant(variant: str, evalset: EvalSet | SyntheticSet, options: EvalOp
     return {key: row[key] for key in SCORES}
 
 
-def score_set(variant: str, name: str, ensemble: int = 1, strength: float = 1.0) -> dict:
+def score_set(variant: str, name: str, ensemble: int = SINGLE_PASS.ensemble,
+              strength: float = SINGLE_PASS.strength) -> dict:
     """:func:`score_variant` on the held-out set ``name`` (a key of :data:`SETS`), whole images (no tiling), on
     the default device, plus ``command``: the `deblur eval` command line that prints the same numbers.
     One pass by default, as the README's bundled-weights table reports."""
     s = SETS[name]
-    options = EvalOptions(restore=RestoreSettings(tile="0", ensemble=ensemble, strength=strength), flops=False)
+    options = EvalOptions(restore=replace(SINGLE_PASS, ensemble=ensemble, strength=strength), flops=False)
     passes = ["--ensemble", str(ensemble), *(["--strength", f"{strength:g}"] if strength != 1.0 else [])]
     command = ["deblur", "eval", "-m", variant, *passes, *s.args(), "--format", "csv", "--no-flops", "--tile", "0"]
     return {**score_variant(variant, s, options), "command": " ".join(command)}

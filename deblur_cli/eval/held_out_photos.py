@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data.mix import PhotoMix  # torch- and numpy-free: `deblur models` imports this module for photo_gains
+from ..inference.settings import DEFAULTS, SINGLE_PASS  # torch-free too
 
 
 # Every validation input is a JPEG (quality 70-95), as nearly every photo a user has: without it a fifth of the
@@ -84,19 +85,18 @@ def sharp_chelsea_gain(restorer) -> float:
     return psnr8(restorer.restore(inp), photo) - psnr8(inp, photo)
 
 
-def measure_photo_sets(variant: str, weights: str | None, sets_dir: Path, ensemble: int = 2, strength: float = 1.0,
-                       sets: dict[str, PhotoSet] | None = None) -> dict[str, Any]:
+def measure_photo_sets(variant: str, weights: str | None, sets_dir: Path, ensemble: int = DEFAULTS.ensemble,
+                       strength: float = DEFAULTS.strength, sets: dict[str, PhotoSet] | None = None) -> dict[str, Any]:
     """Per set: input and output PSNR, the mean and worst per-image gain, how many images improved, SSIM gain;
     plus ``sharp chelsea``. The sets written under ``sets_dir`` (of ``sets``, default all) are scored with one
     loaded model on the CPU."""
     import numpy as np
 
-    from ..inference.settings import RestoreSettings
     from .eval_run import EvalOptions, default_load, evaluate_target
     from .eval_sets import open_dataset
     from .targets import Target
 
-    restore = RestoreSettings(device="cpu", tile="0", ensemble=ensemble, strength=strength)
+    restore = replace(SINGLE_PASS, device="cpu", ensemble=ensemble, strength=strength)
     options = EvalOptions(restore=restore, weights=weights, flops=False)
     loaded = default_load(variant, options)
     load = lambda _variant, _options: loaded  # noqa: E731 - one model for every set

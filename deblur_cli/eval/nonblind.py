@@ -85,7 +85,7 @@ def nonblind_reference(set_dir: Path, methods: tuple[str, ...] = METHODS, limit:
     do."""
     import torch
 
-    from ..inference.imageio import read_image
+    from ..images import read_image
     from ..measure.metrics import psnr
 
     pairs = kernel_pairs(set_dir)[:limit]

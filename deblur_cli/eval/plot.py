@@ -10,9 +10,11 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageDraw
 
 from ..errors import DeblurError
+from ..images import write_pixels
 from .eval_run import EvalReport, TargetResult
 
 _COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
@@ -89,4 +91,4 @@ def _plot_pillow(lines: list[TargetResult], path: Path, width: int = 900, panel:
         draw.text((margin, top - title + 3),
                   f"{r.variant}: PSNR gain over the blurred input, per image (mean {sum(gains) / len(gains):+.2f} dB)",
                   fill="black")
-    img.save(path)
+    write_pixels(path, np.asarray(img))

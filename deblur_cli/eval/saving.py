@@ -11,9 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
-from ..atomic import atomic_path
+from ..images import write_pixels
 from ..measure.levels import to_uint8
 
 GAP = 8  # white pixels between the panels of a comparison
@@ -50,12 +49,6 @@ class ImageSaver:
     def __call__(self, variant: str, name: str, blur: torch.Tensor, restored: torch.Tensor,
                  sharp: torch.Tensor) -> None:
         out = to_array(restored)
-        self._write(self.path(variant, name), out)
+        write_pixels(self.path(variant, name), out)  # atomic: a killed run leaves no half-written PNG
         if self.comparisons:
-            self._write(self.path(variant, name, compare=True),
-                        side_by_side(to_array(blur), out, to_array(sharp)))
-
-    @staticmethod
-    def _write(path: Path, rgb: np.ndarray) -> None:
-        with atomic_path(path) as tmp:  # a killed run leaves no half-written PNG under the real name
-            Image.fromarray(rgb).save(tmp, format="PNG")
+            write_pixels(self.path(variant, name, compare=True), side_by_side(to_array(blur), out, to_array(sharp)))

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .. import registry
 from ..errors import UsageError
-from ..inference.paths import natural_key
+from ..images.paths import natural_key
 from ..paper_tables import TABLES, PaperRow, PaperTable, paper_row, table
 from ..weights.manifest import Manifest, load_manifest
 from ..weights.resolve import availability, compact_fallback

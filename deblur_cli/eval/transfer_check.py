@@ -17,7 +17,7 @@ scikit-image (a test extra) is imported only by :func:`chelsea`, the one functio
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterator
 
 import numpy as np
@@ -27,6 +27,7 @@ from ..data.synth.degrade import jpeg
 from ..data.synth.motion import trajectory_kernel
 from ..data.synth.render import convolve_linear
 from ..inference.api import load_model
+from ..inference.settings import SINGLE_PASS
 from ..measure.levels import quantize
 
 REPORTED_DIGITS = 2  # dB: the tools' tables, and the manifest's recorded cases, carry gains to 0.01 dB
@@ -106,9 +107,10 @@ def split_gains(rows: dict[str, dict]) -> tuple[list[float], float]:
     return blurred, sharp
 
 
-def run_transfer_check(variant: str, weights: str | None = None, ensemble: int = 1,
-                       strength: float = 1.0) -> dict[str, dict]:
+def run_transfer_check(variant: str, weights: str | None = None, ensemble: int = SINGLE_PASS.ensemble,
+                       strength: float = SINGLE_PASS.strength) -> dict[str, dict]:
     """The check for ``variant`` (or the file ``weights``) on the CPU, whole images, no tiling: its
     :func:`case_rows`. ``ensemble`` and ``strength`` as `deblur --ensemble` / `--strength` (one pass by default)."""
-    restorer = load_model(variant, weights=weights, device="cpu", tile="0", ensemble=ensemble, strength=strength)
+    settings = replace(SINGLE_PASS, device="cpu", ensemble=ensemble, strength=strength)
+    restorer = load_model(variant, weights=weights, settings=settings)
     return case_rows(check_transfer(restorer))

@@ -21,6 +21,7 @@ import re
 import torch
 
 from ..errors import UsageError
+from ..torchrun import Launch
 
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 HALF_ABOVE_PARAMS = 1_000_000  # ``auto`` on CUDA: networks this small or smaller run in fp32 (module docstring)
@@ -55,6 +56,21 @@ def resolve_device(text: str | torch.device = "auto") -> torch.device:
             raise UsageError(f"device {text!r} does not exist: {count} CUDA device(s), numbered 0 to {count - 1}")
         return torch.device("cuda", index)
     raise UsageError(f"unknown device {text!r}; use auto, cpu, cuda, cuda:N or mps")
+
+
+def device_for_process(requested: str | torch.device, launch: Launch = Launch()) -> torch.device:
+    """The device this process runs on: the one picker of `deblur` (a batch shared under torchrun) and `deblur train`
+    (DDP). Alone, it is :func:`resolve_device`. Under torchrun (``launch.world > 1``), ``auto`` or a bare ``cuda``
+    on a CUDA machine means this process's own GPU, ``cuda:LOCAL_RANK`` (modulo the device count: see
+    ``torchrun.launch_from_env``), and ``auto`` without CUDA means the CPU, since processes cannot share the one MPS
+    device (and gloo has no MPS tensors). An explicit ``cuda:N``, ``mps`` or ``cpu`` is kept as given."""
+    name = (str(requested) if requested else "auto").strip().lower()
+    if launch.world > 1 and name in ("auto", "cuda"):
+        if torch.cuda.is_available():
+            return torch.device("cuda", launch.local_rank % torch.cuda.device_count())
+        if name == "auto":
+            return torch.device("cpu")
+    return resolve_device(name)
 
 
 def resolve_precision(precision: str, spec, device: torch.device, params: int | None = None) -> torch.dtype:

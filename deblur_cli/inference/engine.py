@@ -1,6 +1,8 @@
 """Run a generator on an image of any size: padding, tiling, precision, device and out-of-memory fallback.
 
-``Restorer`` holds only configuration (network, device, dtype, tile policy); each call is independent.
+``Restorer(network, spec, settings)`` holds only configuration: the network, its spec, and a
+:class:`.settings.RestoreSettings` (whose defaults are `deblur`'s), resolved to a device, dtype and tile policy;
+each call is independent.
 
 - Padding: the input is reflect-padded bottom/right to the variant's ``multiple_of`` and cropped back;
   the output is clamped to [0, 1] (networks are not clamped). A side shorter than the variant's ``min_size``
@@ -15,7 +17,8 @@
   measured, it brings BAG and RiR closer to their whole-image output and DeblurGAN mostly further, at twice
   the cost (README, "Tiling"), so it is an option, not the default.
 - Out of memory (CUDA, MPS, or a failed CPU allocation): the tile side is halved and the image is run
-  again, down to ``tiling.MIN_TILE``; then a ``DeblurError`` says what to try.
+  again, down to ``tiling.MIN_TILE``; then a ``DeblurError`` says what to try
+  (:func:`.tiling.halving_on_out_of_memory`).
 - Memory layout: channels_last on CUDA in half precision (what tensor cores want); on a CPU only for the
   variants whose spec says ``channels_last_cpu`` (measured faster there), contiguous NCHW for the rest
   (docs/inference.md, "Memory layout").
@@ -34,6 +37,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from typing import Callable, Sequence
 
@@ -42,15 +46,15 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..errors import DeblurError, UsageError
+from ..errors import UsageError
 from ..registry import count_parameters
-from . import tiling
-from .devices import available_memory, empty_cache, is_out_of_memory, resolve_device, resolve_precision
-from .norm_stats import SharedStats, has_global_statistics
+from . import norm_stats, tiling
+from .devices import available_memory, resolve_device, resolve_precision
+from .settings import RestoreSettings
+from .tiling import Progress
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int, int], None]  # (tiles done, tiles in total)
 # Extra per-pixel outputs to blend like the image, e.g. BAG's attention maps: module -> list of N1HW maps.
 Collect = Callable[[nn.Module], Sequence[torch.Tensor]]
 
@@ -87,30 +91,31 @@ def parse_tile(tile: str | int | None) -> int | None:
 class Restorer:
     """A generator ready to restore images: ``restore(rgb)`` for numpy HxWx3, ``restore_tensor(x)`` for 1x3xHxW."""
 
-    def __init__(self, module: nn.Module, spec, device: str | torch.device = "cpu", precision: str = "fp32",
-                 tile: str | int | None = "0", overlap: int | None = None, tile_mode: str = "plain",
-                 stats_source: str = "tiles", stats_passes: int = 0, channels_last: bool | None = None,
-                 ensemble: int = 1, strength: float = 1.0, name: str | None = None, weights_path=None):
+    def __init__(self, module: nn.Module, spec, settings: RestoreSettings, *, name: str | None = None,
+                 weights_path=None):
+        if not isinstance(settings, RestoreSettings):
+            raise TypeError(f"settings must be a RestoreSettings, not {type(settings).__name__}")
         self.spec = spec
-        if ensemble not in ENSEMBLE_SIZES:
-            raise UsageError(f"--ensemble must be one of {', '.join(map(str, ENSEMBLE_SIZES))}, not {ensemble}")
-        self.ensemble = ensemble
+        self.settings = settings
+        if settings.ensemble not in ENSEMBLE_SIZES:
+            raise UsageError(f"--ensemble must be one of {', '.join(map(str, ENSEMBLE_SIZES))}, "
+                             f"not {settings.ensemble}")
+        self.ensemble = settings.ensemble
         low, high = STRENGTH_RANGE
-        if not low <= strength <= high:  # also refuses NaN
-            raise UsageError(f"--strength must be between {low:g} and {high:g}, not {strength:g}")
-        self.strength = float(strength)
-        self.device = resolve_device(device)
-        self.dtype = resolve_precision(precision, spec, self.device,
-                                       params=count_parameters(module))
-        self.tile = parse_tile(tile)
-        self.overlap = overlap
-        if tile_mode not in TILE_MODES:
-            raise UsageError(f"unknown tile mode {tile_mode!r}; use {', '.join(TILE_MODES)}")
-        if stats_source not in STATS_SOURCES:
-            raise UsageError(f"unknown statistics source {stats_source!r}; use {', '.join(STATS_SOURCES)}")
-        self.tile_mode = tile_mode
-        self.stats_source = stats_source  # global-stats: pooled over a plain pass of the tiles, or downscaled
-        self.stats_passes = stats_passes  # global-stats: full-resolution refinements (measured: they hurt)
+        if not low <= settings.strength <= high:  # also refuses NaN
+            raise UsageError(f"--strength must be between {low:g} and {high:g}, not {settings.strength:g}")
+        self.strength = float(settings.strength)
+        self.device = resolve_device(settings.device)
+        self.dtype = resolve_precision(settings.precision, spec, self.device, params=count_parameters(module))
+        self.tile = parse_tile(settings.tile)
+        self.overlap = settings.overlap
+        if settings.tile_mode not in TILE_MODES:
+            raise UsageError(f"unknown tile mode {settings.tile_mode!r}; use {', '.join(TILE_MODES)}")
+        if settings.stats_source not in STATS_SOURCES:
+            raise UsageError(f"unknown statistics source {settings.stats_source!r}; "
+                             f"use {', '.join(STATS_SOURCES)}")
+        self.tile_mode = settings.tile_mode
+        channels_last = settings.channels_last
         if channels_last is None:
             channels_last = ((self.device.type == "cuda" and self.dtype != torch.float32)
                              or (self.device.type == "cpu" and spec.channels_last_cpu))
@@ -148,7 +153,10 @@ class Restorer:
             for i, dims in enumerate(flips):
                 counted = progress and (lambda done, total, i=i: progress(i * total + done, total * len(flips)))
                 # a tile that ran out of memory in one pass is not tried again in the next
-                y, m, tile = self._restore_once(torch.flip(x, dims) if dims else x, tile, collect, counted)
+                piece = (torch.flip(x, dims) if dims else x).float()
+                (y, m), tile = tiling.halving_on_out_of_memory(
+                    lambda side: self._run(piece, side, collect, counted), tile, max(x.shape[-2:]),
+                    self.spec.multiple_of, self.device)
                 y, m = (torch.flip(t, dims) if dims and t is not None else t for t in (y, m))
                 image = y if image is None else image.add_(y)
                 maps = m if maps is None or m is None else maps.add_(m)
@@ -159,27 +167,6 @@ class Restorer:
                 source = x.to(device=image.device, dtype=image.dtype)
                 image = image.sub_(source).mul_(self.strength).add_(source).clamp_(0, 1)
         return image, maps
-
-    def _restore_once(self, x: torch.Tensor, tile: int, collect: Collect | None, progress: Progress | None
-                      ) -> tuple[torch.Tensor, torch.Tensor | None, int]:
-        """One pass of the network over the image with ``tile`` (0: whole), halving it on out-of-memory; returns
-        the image, the maps and the tile that ran."""
-        h, w = x.shape[-2:]
-        while True:
-            try:
-                return (*self._run(x.float(), tile, collect, progress), tile)
-            except Exception as exc:  # noqa: BLE001 - only out-of-memory is handled, the rest re-raised
-                if not is_out_of_memory(exc):
-                    raise
-                empty_cache(self.device)
-                smaller = self._halve(tile or max(h, w))
-                if smaller is None:
-                    hint = "close other programs" + ("" if self.device.type == "cpu" else " or use --device cpu")
-                    raise DeblurError(
-                        f"out of memory on {self.device} even with {tiling.MIN_TILE}px tiles; {hint}") from None
-                log.warning("out of memory with %s; retrying with %dpx tiles",
-                            f"{tile}px tiles" if tile else "the whole image", smaller)
-                tile = smaller
 
     def padded_size(self, height: int, width: int) -> tuple[int, int]:
         """The size the network sees for a (piece of an) image of this size: each side rounded up to
@@ -217,13 +204,9 @@ class Restorer:
             tile, self.spec.tiling, self.spec.multiple_of)
 
     # -- internals ---------------------------------------------------------------------------------
-    def _halve(self, tile: int) -> int | None:
-        m = max(1, self.spec.multiple_of)
-        smaller = tile // 2 // m * m
-        return smaller if smaller >= tiling.MIN_TILE else None
-
     def _run(self, x: torch.Tensor, tile: int, collect: Collect | None,
              progress: Progress | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """One pass over the image: whole, or in tiles of side ``tile`` blended by :func:`.tiling.blend_tiles`."""
         h, w = x.shape[-2:]
         if not tile or tile >= max(h, w):
             y, maps = self._forward(x, collect)
@@ -231,69 +214,51 @@ class Restorer:
                 progress(1, 1)
             return y.to(x.device).clamp_(0, 1), None if maps is None else maps.to(x.device)
         tiles = tiling.plan_tiles(h, w, tile, self._overlap_for(tile), self.spec.multiple_of)
-        if self.tile_mode == "global-stats" and has_global_statistics(self.module):
-            passes = self.stats_passes + (self.stats_source == "tiles")
-            counted = _offset_progress(progress, len(tiles), passes)
-            with SharedStats(self.module) as stats:
-                if self.stats_source == "downscaled":
-                    self._record_downscaled(x, tile, stats)
-                else:
-                    with stats.pool():  # a plain pass whose statistics are pooled over the tile cores
-                        self._visit(x, tiles, stats, counted, 0)
-                    stats.commit()
-                for p in range(self.stats_passes):
-                    with stats.apply(accumulate=True):  # the same, with the shared statistics in place
-                        self._visit(x, tiles, stats, counted, passes - self.stats_passes + p)
-                    stats.commit()
-                with stats.apply():
-                    return self._blend(x, tiles, collect, counted and (lambda d, n: counted(passes, d)))
-        return self._blend(x, tiles, collect, progress)
+        statistics = None
+        if self.tile_mode == "global-stats" and norm_stats.has_global_statistics(self.module):
+            statistics, progress = self._image_statistics(x, tiles, tile, progress)
+        with norm_stats.shared_statistics(self.module, statistics):
+            return tiling.blend_tiles(x, tiles, lambda piece: self._forward(piece, collect), progress)
 
-    def _visit(self, x: torch.Tensor, tiles: list[tiling.Tile], stats: SharedStats, progress, index: int) -> None:
-        """Run every tile for its statistics only."""
-        for i, t in enumerate(tiles):
-            self._forward(self._crop(x, t), None, stats, t)
-            if progress:
-                progress(index, i + 1)
+    def _image_statistics(self, x: torch.Tensor, tiles: list[tiling.Tile], tile: int, progress: Progress | None
+                          ) -> tuple[norm_stats.Statistics, Progress | None]:
+        """global-stats: the statistics every tile is to share, and the progress callback for the final pass.
 
-    def _blend(self, x: torch.Tensor, tiles: list[tiling.Tile], collect: Collect | None,
-               progress: Progress | None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        h, w = x.shape[-2:]
-        out = torch.zeros(1, 3, h, w, device=x.device)
-        canvas = None
-        for i, t in enumerate(tiles):
-            y, maps = self._forward(self._crop(x, t), collect)
-            weight = torch.from_numpy(t.weight()).to(x.device)
-            region = (..., slice(t.top, t.top + t.height), slice(t.left, t.left + t.width))
-            out[region] += y.to(x.device) * weight
-            if maps is not None:
-                if canvas is None:
-                    canvas = torch.zeros(1, maps.shape[1], h, w, device=x.device)
-                canvas[region] += maps.to(x.device) * weight
-            if progress:
-                progress(i + 1, len(tiles))
-        return out.clamp_(0, 1), canvas
+        Pooled over a plain pass of the tiles (``stats_source="tiles"``) or recorded on a copy shrunk to a tile's
+        area (``"downscaled"``), then refined ``stats_passes`` times. Progress counts these passes and the final
+        one as one run of ``len(tiles) * (passes + 1)`` tiles."""
+        settings = self.settings
+        passes = settings.stats_passes + (settings.stats_source == "tiles")
 
-    @staticmethod
-    def _crop(x: torch.Tensor, t: tiling.Tile) -> torch.Tensor:
-        return x[..., t.top:t.top + t.height, t.left:t.left + t.width]
+        def counted(index: int) -> Progress | None:
+            return progress and (lambda done, _n: progress(index * len(tiles) + done, len(tiles) * (passes + 1)))
 
-    def _record_downscaled(self, x: torch.Tensor, tile: int, stats: SharedStats) -> None:
-        """First estimate of the whole image's statistics: one pass over a copy shrunk to a tile's area."""
-        h, w = x.shape[-2:]
-        scale = min(1.0, tile / (h * w) ** 0.5)
-        size = (max(1, round(h * scale)), max(1, round(w * scale)))  # _forward pads a side below min_size
-        small = F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False)
-        with stats.record():
-            self._forward(small, None)
+        def visit(index: int, using: norm_stats.Statistics | None) -> norm_stats.Statistics:
+            report, done = counted(index), itertools.count(1)
 
-    def _forward(self, x: torch.Tensor, collect: Collect | None, stats: SharedStats | None = None,
-                 t: tiling.Tile | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+            def run_tile(t: tiling.Tile) -> None:
+                self._forward(tiling.crop(x, t), None)
+                if report:
+                    report(next(done), len(tiles))
+
+            return norm_stats.pooled_statistics(self.module, tiles, run_tile, self.padded_size, using)
+
+        if settings.stats_source == "downscaled":
+            h, w = x.shape[-2:]
+            scale = min(1.0, tile / (h * w) ** 0.5)
+            size = (max(1, round(h * scale)), max(1, round(w * scale)))  # _forward pads a side below min_size
+            small = F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False)
+            statistics = norm_stats.recorded_statistics(self.module, lambda: self._forward(small, None))
+        else:
+            statistics = visit(0, None)
+        for p in range(settings.stats_passes):
+            statistics = visit(passes - settings.stats_passes + p, statistics)
+        return statistics, counted(passes)
+
+    def _forward(self, x: torch.Tensor, collect: Collect | None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """One network pass on a piece of the image: pad, run, take the finest output, crop."""
         x = x.to(device=self.device, dtype=self.dtype)
         padded, (h, w) = self._pad(x)
-        if stats is not None and t is not None:
-            stats.set_core(t.core_y, t.core_x, tuple(padded.shape[-2:]))
         y = self.module(padded.contiguous(memory_format=self.memory_format))
         if isinstance(y, (list, tuple)):
             y = y[-1]
@@ -307,7 +272,6 @@ class Restorer:
                                   for m in found], dim=1)[..., :h, :w]
         return y, maps
 
-
     def _pad(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
         """Pad bottom/right to ``padded_size``: reflect, or replicate where the pad is not shorter than the
         side (reflection cannot reach that far); returns the padded tensor and the original (H, W)."""
@@ -317,11 +281,3 @@ class Restorer:
         if ph or pw:
             x = F.pad(x, (0, pw, 0, ph), mode="reflect" if ph < h and pw < w else "replicate")
         return x, (h, w)
-
-
-def _offset_progress(progress: Progress | None, per_pass: int, passes: int):
-    """Report statistics passes and the final pass as one run of ``per_pass * (passes + 1)`` tiles."""
-    if progress is None:
-        return None
-    total = per_pass * (passes + 1)
-    return lambda pass_index, done: progress(pass_index * per_pass + done, total)

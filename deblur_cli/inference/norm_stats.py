@@ -6,16 +6,17 @@ eq. 3-4) weighs channels by their spatial mean. Cut the image into tiles and eac
 statistics, so a dark tile and a bright tile are pushed toward the same contrast: the tiled result
 differs from the whole-image result and seams appear where the statistics jump.
 
-What: a context manager that takes over every ``nn.InstanceNorm2d`` (mean and variance) and every
-``ChannelAttention`` (mean) of a network and can
+What: three plain functions over a network's ``nn.InstanceNorm2d`` layers (mean and variance) and
+``ChannelAttention`` layers (mean). Statistics go in and come out as values (:data:`Statistics`); nothing is kept
+between calls:
 
-- ``pool()``: let the layers run normally (each tile with its own statistics) and sum what each layer
-  sees over the tile's *core* (the pixels the tile alone owns); ``commit()`` turns the sums into
-  statistics of the whole image as plain tiling sees it;
-- ``record()``: let the layers run normally and keep each one's statistics of its whole input (for one
-  pass over a downscaled copy of the image, which fits in memory when the full image does not);
-- ``apply()``: use the kept statistics instead of the input's own, so all tiles share them; with
-  ``accumulate`` it also pools again, to refine the statistics pass by pass.
+- :func:`pooled_statistics`: run the tiles and sum what each layer sees over each tile's *core* (the pixels the
+  tile alone owns), giving the whole image's statistics as plain tiling sees them; with ``using``, the layers
+  normalise with those statistics meanwhile (a refinement pass);
+- :func:`recorded_statistics`: each layer's statistics of its whole input during one pass (over a downscaled copy
+  of the image, which fits in memory when the full image does not);
+- :func:`shared_statistics`: a ``with`` block in which every layer uses the given statistics instead of its
+  input's own, so all tiles share them.
 
 Statistics are keyed by layer *and* call order within a forward pass, so networks that reuse a layer
 (a multi-scale generator sharing weights across scales, a feedback loop) keep one entry per use.
@@ -34,12 +35,16 @@ per stacked normalisation) but drifted away through BAG's ~30 stacked InstanceNo
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator, Sequence
 
 import torch
 from torch import nn
 
 from ..models.blocks import ChannelAttention
+
+# (layer index, use within one forward pass) -> (mean, variance), each 1 x channels: a layer used twice in a pass
+# (weights shared across scales, a feedback loop) has one entry per use.
+Statistics = dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor]]
 
 
 def _shared_layers(module: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -57,120 +62,109 @@ def has_global_statistics(module: nn.Module) -> bool:
     return bool(_shared_layers(module))
 
 
-class SharedStats:
-    """Takes over a network's statistics layers for the duration of a ``with`` block."""
+def pooled_statistics(module: nn.Module, tiles: Sequence, run_tile: Callable[[object], object],
+                      padded_size: Callable[[int, int], tuple[int, int]], using: Statistics | None = None
+                      ) -> Statistics:
+    """Run ``run_tile(t)`` for every tile ``t`` (a ``tiling.Tile``) and return each layer's mean and variance over
+    the tiles' cores. ``padded_size(h, w)`` is the size the network sees for a tile (the engine pads it), to map a
+    core onto the smaller feature maps of strided layers. With ``using`` the layers normalise with it meanwhile;
+    without, each tile with its own statistics, as in plain tiling."""
+    sums: dict[tuple[int, int], list] = {}
+    core: tuple[int, ...] = ()
 
-    def __init__(self, module: nn.Module):
-        self.module = module
-        self.layers = _shared_layers(module)
-        self.stats: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor]] = {}
-        self._sums: dict[tuple[int, int], list] = {}
-        self._calls = [0] * len(self.layers)
-        self._mode = "off"
-        self._core: tuple[int, int, int, int, int, int] | None = None
-        self._handles: list = []
+    def observe(key: tuple[int, int], x: torch.Tensor) -> None:
+        _accumulate(sums, key, x, core)
 
-    def __enter__(self) -> "SharedStats":
-        # The layers' forward is replaced (not hooked) for the block: a hook would compute the per-input
-        # normalisation first only to throw it away, and InstanceNorm is a sizeable share of CPU time.
-        self._handles.append(self.module.register_forward_pre_hook(self._reset_calls))
-        for index, (kind, layer) in enumerate(self.layers):
-            layer.forward = self._make_forward(index, kind, layer)
-        return self
+    with _taken_over(module, observe, using):
+        for t in tiles:
+            core = (*t.core_y, *t.core_x, *padded_size(t.height, t.width))
+            run_tile(t)
+    return {key: _mean_and_variance(*totals) for key, totals in sums.items()}
 
-    def __exit__(self, *exc) -> None:
-        for h in self._handles:
-            h.remove()
-        self._handles.clear()
-        for _kind, layer in self.layers:
-            del layer.forward  # back to the class's own forward
 
-    @contextmanager
-    def record(self) -> Iterator[None]:
-        """Forward passes inside run normally and keep every layer's statistics of its whole input
-        (the last pass wins): for one pass over a downscaled copy of the image."""
-        with self._in_mode("record"):
-            yield
+def recorded_statistics(module: nn.Module, run: Callable[[], object]) -> Statistics:
+    """Each layer's mean and variance of its whole input during ``run()`` (one forward pass; a layer used twice
+    keeps one entry per use)."""
+    recorded: Statistics = {}
 
-    @contextmanager
-    def pool(self) -> Iterator[None]:
-        """Forward passes inside run normally (each tile with its own statistics, as in plain tiling) and
-        sum what every layer sees over the core set by ``set_core``; ``commit`` afterwards."""
-        self._sums = {}
-        with self._in_mode("pool"):
-            yield
+    def observe(key: tuple[int, int], x: torch.Tensor) -> None:
+        xf = x.float()
+        recorded[key] = (xf.mean(dim=(2, 3)), xf.var(dim=(2, 3), unbiased=False))
 
-    @contextmanager
-    def apply(self, accumulate: bool = False) -> Iterator[None]:
-        """Forward passes inside use the kept statistics; with ``accumulate``, also sum what each layer
-        sees over the core set by ``set_core`` (call ``commit`` afterwards)."""
-        if not self.stats and self.layers:
-            raise RuntimeError("no statistics recorded")
-        if accumulate:
-            self._sums = {}
-        with self._in_mode("accumulate" if accumulate else "apply"):
-            yield
+    with _taken_over(module, observe, None):
+        run()
+    return recorded
 
-    @contextmanager
-    def _in_mode(self, mode: str) -> Iterator[None]:
-        self._mode = mode
-        try:
-            yield
-        finally:
-            self._mode = "off"
 
-    def set_core(self, core_y: tuple[int, int], core_x: tuple[int, int], padded_hw: tuple[int, int]) -> None:
-        """The owned region of the tile about to run, in its input pixels, and its padded input size."""
-        self._core = (*core_y, *core_x, *padded_hw)
+@contextmanager
+def shared_statistics(module: nn.Module, statistics: Statistics | None) -> Iterator[None]:
+    """Forward passes inside use ``statistics`` instead of their input's own; ``None`` changes nothing."""
+    if statistics is None:
+        yield
+        return
+    if not statistics and _shared_layers(module):
+        raise RuntimeError("no statistics recorded")
+    with _taken_over(module, None, statistics):
+        yield
 
-    def commit(self) -> None:
-        """Replace the kept statistics with those accumulated over all tile cores."""
-        for key, (total, squares, count) in self._sums.items():
-            mean = total / count
-            var = (squares / count - mean * mean).clamp_min(0)
-            self.stats[key] = (mean.float(), var.float())
-        self._sums = {}
 
-    # -- the replaced forwards ---------------------------------------------------------------------
-    def _reset_calls(self, *_args) -> None:
-        self._calls = [0] * len(self.layers)
+@contextmanager
+def _taken_over(module: nn.Module, observe: Callable[[tuple[int, int], torch.Tensor], None] | None,
+                using: Statistics | None) -> Iterator[None]:
+    """Within the block, every statistics layer shows its input to ``observe`` and normalises with ``using``
+    (else as usual). The layers' forward is replaced (not hooked): a hook would compute the per-input
+    normalisation first only to throw it away, and InstanceNorm is a sizeable share of CPU time."""
+    layers = _shared_layers(module)
+    calls = [0] * len(layers)  # uses of each layer within the current forward pass: the second key
 
-    def _make_forward(self, index: int, kind: str, layer: nn.Module):
+    def reset_calls(*_args) -> None:
+        calls[:] = [0] * len(layers)
+
+    def replaced(index: int, kind: str, layer: nn.Module):
         def forward(x: torch.Tensor) -> torch.Tensor:
-            key = (index, self._calls[index])
-            self._calls[index] += 1
-            if self._mode == "record":
-                xf = x.float()
-                self.stats[key] = (xf.mean(dim=(2, 3)), xf.var(dim=(2, 3), unbiased=False))
-            elif self._mode == "pool":
-                self._accumulate(key, x)
-            elif self._mode in ("apply", "accumulate"):
-                if self._mode == "accumulate":
-                    self._accumulate(key, x)
-                mean, var = self.stats[key]
-                if kind == "norm":
-                    return _instance_norm(layer, x, mean, var)
-                return _channel_attention(layer, x, mean)
-            return type(layer).forward(layer, x)
+            key = (index, calls[index])
+            calls[index] += 1
+            if observe is not None:
+                observe(key, x)
+            if using is None:
+                return type(layer).forward(layer, x)
+            mean, var = using[key]
+            return _instance_norm(layer, x, mean, var) if kind == "norm" else _channel_attention(layer, x, mean)
 
         return forward
 
-    def _accumulate(self, key: tuple[int, int], x: torch.Tensor) -> None:
-        if self._core is None:
-            raise RuntimeError("set_core() before an accumulating pass")
-        y0, y1, x0, x1, ph, pw = self._core
-        h, w = x.shape[-2:]
-        ry, rx = h / ph, w / pw  # feature maps of strided layers are smaller than the input
-        region = x[..., int(y0 * ry):max(int(y0 * ry) + 1, int(round(y1 * ry))),
-                   int(x0 * rx):max(int(x0 * rx) + 1, int(round(x1 * rx)))].double()
-        total = region.sum(dim=(2, 3))
-        squares = (region * region).sum(dim=(2, 3))
-        count = region.shape[-2] * region.shape[-1]
-        if key in self._sums:
-            t, s, c = self._sums[key]
-            self._sums[key] = [t + total, s + squares, c + count]
-        else:
-            self._sums[key] = [total, squares, count]
+    handle = module.register_forward_pre_hook(reset_calls)
+    for index, (kind, layer) in enumerate(layers):
+        layer.forward = replaced(index, kind, layer)
+    try:
+        yield
+    finally:
+        handle.remove()
+        for _kind, layer in layers:
+            del layer.forward  # back to the class's own forward
+
+
+def _accumulate(sums: dict, key: tuple[int, int], x: torch.Tensor, core: tuple[int, ...]) -> None:
+    """Add the sum, the sum of squares and the count of ``x`` over the tile's core to ``sums[key]``."""
+    y0, y1, x0, x1, ph, pw = core
+    h, w = x.shape[-2:]
+    ry, rx = h / ph, w / pw  # feature maps of strided layers are smaller than the input
+    region = x[..., int(y0 * ry):max(int(y0 * ry) + 1, int(round(y1 * ry))),
+               int(x0 * rx):max(int(x0 * rx) + 1, int(round(x1 * rx)))].double()
+    total = region.sum(dim=(2, 3))
+    squares = (region * region).sum(dim=(2, 3))
+    count = region.shape[-2] * region.shape[-1]
+    if key in sums:
+        t, s, c = sums[key]
+        sums[key] = [t + total, s + squares, c + count]
+    else:
+        sums[key] = [total, squares, count]
+
+
+def _mean_and_variance(total: torch.Tensor, squares: torch.Tensor, count: int) -> tuple[torch.Tensor, torch.Tensor]:
+    mean = total / count
+    var = (squares / count - mean * mean).clamp_min(0)
+    return mean.float(), var.float()
 
 
 def _instance_norm(layer: nn.InstanceNorm2d, x: torch.Tensor, mean: torch.Tensor,

@@ -28,8 +28,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ..errors import DeblurError, UsageError
-from .imageio import Picture, read_image, write_image
-from .paths import Job, should_skip
+from ..images import Picture, read_image, write_image
+from ..images.paths import Job, should_skip
 
 QUEUE_DEPTH = 2
 _DONE = object()  # end-of-stream marker between stages

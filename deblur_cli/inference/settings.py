@@ -13,22 +13,28 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class RestoreSettings:
-    """How to restore: travels as one object from a command to the engine (``load_model(**settings.engine())``)."""
+    """How to restore: one object from a command (or a library caller) to the engine, ``Restorer(network, spec,
+    settings)``. Every default of the restoring path is here; a caller that wants another value says so with
+    ``RestoreSettings(...)`` or ``dataclasses.replace``, never with a default of its own."""
 
     ensemble: int = 2  # self-ensemble passes (engine.ENSEMBLE_SIZES)
     strength: float = 1.0  # share of the network's change applied (engine.STRENGTH_RANGE)
-    tile: str = "auto"  # auto | N pixels | 0 (never)
-    tile_mode: str = "plain"  # plain | global-stats (engine.Restorer)
-    device: str = "auto"
-    precision: str = "auto"
-
-    def engine(self) -> dict:
-        """The keyword arguments of ``inference.api.load_model`` and ``engine.Restorer`` that these settings fill."""
-        return {"device": self.device, "precision": self.precision, "tile": self.tile, "tile_mode": self.tile_mode,
-                "ensemble": self.ensemble, "strength": self.strength}
+    tile: str | int = "auto"  # auto | N pixels | 0 (never)
+    tile_mode: str = "plain"  # plain | global-stats (engine.TILE_MODES)
+    device: str = "auto"  # auto | cpu | cuda[:N] | mps (devices.resolve_device)
+    precision: str = "auto"  # auto | fp32 | fp16 | bf16 (devices.resolve_precision)
+    overlap: int | None = None  # pixels neighbouring tiles share; None: tiling.default_overlap for the tile
+    stats_source: str = "tiles"  # global-stats: pooled over a plain pass of the tiles, or "downscaled"
+    stats_passes: int = 0  # global-stats: full-resolution refinements (measured: they hurt, norm_stats)
+    channels_last: bool | None = None  # None: as the device and variant run fastest (engine docstring)
 
 
 DEFAULTS = RestoreSettings()
+
+# The network alone, as the tools that score weights measure it: one pass (what the weights do, without the
+# self-ensemble's averaging; the README's bundled-weights table and the manifest's metrics) over the whole image
+# (no tiling seams in a score). Training's validation and `deblur bench` start from it too.
+SINGLE_PASS = RestoreSettings(ensemble=1, tile="0")
 
 # The model when none is named depends on where it runs. On a CPU `bag-compact`: the paper-size `bag` gains 0.06-0.12
 # dB more on held-out real photos (README "Bundled weights"), invisible at 100 %, for 11 times the CPU time per

@@ -1,11 +1,11 @@
 """Share a batch between processes started by torchrun: ``torchrun --nproc-per-node N -m deblur_cli IN -o OUT``.
 
 Every rank plans the same job list (planning is deterministic), takes jobs ``rank::world`` and runs
-them on its own device: ``cuda:LOCAL_RANK`` when CUDA is used, else the CPU. Ranks never exchange
-tensors; they exchange only their outcomes at the end (``all_gather_object``), so every rank knows
-every file's result, rank 0 prints the summary, and all ranks exit with the same code. An error that
-stops a rank before the end (weights missing, a bad option) is shared the same way, so no rank waits
-forever on a peer that has already left.
+them on its own device (``devices.device_for_process``: ``cuda:LOCAL_RANK`` when CUDA is used, else the
+CPU). Ranks never exchange tensors; they exchange only their outcomes at the end (``all_gather_object``), so
+every rank knows every file's result, rank 0 prints the summary, and all ranks exit with the same code. An
+error that stops a rank before the end (weights missing, a bad option) is shared the same way, so no rank
+waits forever on a peer that has already left.
 
 Process group backend: gloo on CPU, nccl on CUDA.
 """
@@ -24,16 +24,6 @@ from ..torchrun import Launch, launch_from_env  # noqa: F401  (one reader of the
 from .devices import resolve_device
 
 T = TypeVar("T")
-
-
-def device_for(launch: Launch, requested: str) -> str:
-    """``auto`` and ``cuda`` become ``cuda:LOCAL_RANK`` under torchrun when CUDA exists; an explicit
-    ``cuda:N``, ``cpu`` or ``mps`` is kept as given."""
-    if launch.world > 1 and requested in ("auto", "cuda") and torch.cuda.is_available():
-        return f"cuda:{launch.local_rank % torch.cuda.device_count()}"
-    if launch.world > 1 and requested == "auto":
-        return "cpu"
-    return requested
 
 
 def shard(items: Sequence[T], launch: Launch) -> list[T]:

@@ -15,20 +15,31 @@ How a tile grid is laid out (per axis, the two axes are independent):
   normalised to sum to 1, and a tile's 2-D weight is the outer product of its row and column weights,
   so the 2-D weights also sum to exactly 1 at every pixel.
 
-Everything here is stateless and works on plain integers and numpy vectors; the engine moves the
-weights to the device. ``activation_bytes_per_pixel`` (the only torch user) measures a network once so
-``auto_tile_size`` can pick the largest tile that fits in the memory available; ``smallest_tile_for_count``
-then shrinks it to the smallest side that keeps that grid.
+Everything here is a plain function of its arguments; nothing is kept between calls. The grid is planned on
+integers and numpy vectors. ``activation_bytes_per_pixel`` measures a network once so ``auto_tile_size`` can pick
+the largest tile that fits in the memory available; ``smallest_tile_for_count`` then shrinks it to the smallest
+side that keeps that grid. The engine hands its one-piece forward pass to ``blend_tiles`` (the tile loop) and its
+whole attempt to ``halving_on_out_of_memory`` (a smaller tile after each out-of-memory error).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence, TypeVar
 
 import numpy as np
 import torch
+
+from ..errors import DeblurError
+from .devices import empty_cache, is_out_of_memory
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+# A piece of the image (1x3xhxw) -> (its restored pixels, 1x3xhxw; extra maps to blend like them, 1xKxhxw, or None)
+Forward = Callable[[torch.Tensor], tuple[torch.Tensor, "torch.Tensor | None"]]
+Progress = Callable[[int, int], None]  # (tiles done, tiles in total)
 
 # Smallest tile the auto mode and the out-of-memory fallback will go down to (pixels per side).
 MIN_TILE = 64
@@ -176,6 +187,59 @@ def smallest_tile_for_count(height: int, width: int, tile: int, overlap_of: Call
     while side >= floor and tile_count(height, width, side, overlap_of(side), m) == count:
         best, side = side, side - m
     return best
+
+
+def crop(x: torch.Tensor, t: Tile) -> torch.Tensor:
+    """The region of ``x`` (...xHxW) that tile ``t`` covers."""
+    return x[..., t.top:t.top + t.height, t.left:t.left + t.width]
+
+
+def blend_tiles(x: torch.Tensor, tiles: Sequence[Tile], forward: Forward, progress: Progress | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Run ``forward`` on every tile of ``x`` (1x3xHxW) and blend the results with the tiles' weights: the image
+    (clamped to [0, 1]) and the blended maps (or None), on ``x``'s device."""
+    h, w = x.shape[-2:]
+    out = torch.zeros(1, 3, h, w, device=x.device)
+    canvas = None
+    for i, t in enumerate(tiles):
+        y, maps = forward(crop(x, t))
+        weight = torch.from_numpy(t.weight()).to(x.device)
+        region = (..., slice(t.top, t.top + t.height), slice(t.left, t.left + t.width))
+        out[region] += y.to(x.device) * weight
+        if maps is not None:
+            if canvas is None:
+                canvas = torch.zeros(1, maps.shape[1], h, w, device=x.device)
+            canvas[region] += maps.to(x.device) * weight
+        if progress:
+            progress(i + 1, len(tiles))
+    return out.clamp_(0, 1), canvas
+
+
+def halved_tile(tile: int, multiple_of: int = 1) -> int | None:
+    """Half of ``tile``, rounded down to ``multiple_of``; None below ``MIN_TILE``."""
+    m = max(1, multiple_of)
+    smaller = tile // 2 // m * m
+    return smaller if smaller >= MIN_TILE else None
+
+
+def halving_on_out_of_memory(attempt: Callable[[int], T], tile: int, longest_side: int, multiple_of: int,
+                             device: torch.device) -> tuple[T, int]:
+    """``attempt(tile)`` (0: the whole image), retried with half the tile after each out-of-memory error, down to
+    ``MIN_TILE``; then a ``DeblurError`` that says what to try. Returns the result and the tile that ran."""
+    while True:
+        try:
+            return attempt(tile), tile
+        except Exception as exc:  # noqa: BLE001 - only out-of-memory is handled, the rest re-raised
+            if not is_out_of_memory(exc):
+                raise
+            empty_cache(device)
+            smaller = halved_tile(tile or longest_side, multiple_of)
+            if smaller is None:
+                hint = "close other programs" + ("" if device.type == "cpu" else " or use --device cpu")
+                raise DeblurError(f"out of memory on {device} even with {MIN_TILE}px tiles; {hint}") from None
+            log.warning("out of memory with %s; retrying with %dpx tiles",
+                        f"{tile}px tiles" if tile else "the whole image", smaller)
+            tile = smaller
 
 
 def activation_bytes_per_pixel(module, multiple_of: int, device, dtype) -> float:

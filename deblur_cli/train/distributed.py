@@ -14,7 +14,7 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from ..inference.devices import resolve_device
+from ..inference.devices import device_for_process
 from ..torchrun import launch_from_env
 
 
@@ -34,23 +34,12 @@ class DistContext:
         return self.rank == 0
 
 
-def pick_device(requested: str, local_rank: int = 0) -> torch.device:
-    """The inference resolver (MPS, ``cuda:N`` checked against the devices present, a ``UsageError`` that says
-    why), plus one torchrun rule: ``auto`` or a bare ``cuda`` that lands on CUDA means this process's GPU,
-    ``cuda:LOCAL_RANK`` (modulo the device count). An explicit ``cuda:N``, ``mps`` or ``cpu`` is kept."""
-    name = (requested or "auto").strip().lower()
-    device = resolve_device(name)
-    if device.type == "cuda" and name in ("auto", "cuda"):
-        device = torch.device("cuda", local_rank % torch.cuda.device_count())
-    return device
-
-
 def setup(requested_device: str = "auto") -> DistContext:
     launch = launch_from_env()  # the one reader of RANK / WORLD_SIZE / LOCAL_RANK (deblur_cli/torchrun.py)
+    device = device_for_process(requested_device, launch)  # the same picker as `deblur`'s
     if launch.world <= 1:
-        return DistContext(device=pick_device(requested_device))
+        return DistContext(device=device)
     rank, world, local_rank = launch.rank, launch.world, launch.local_rank
-    device = pick_device(requested_device, local_rank)
     if device.type == "cuda":
         torch.cuda.set_device(device)
     if not dist.is_initialized():

@@ -40,7 +40,6 @@ from typing import Callable
 
 import numpy as np
 import torch
-from PIL import Image
 from torch import nn
 from torch.utils.data import default_collate
 
@@ -49,6 +48,7 @@ from ..data.datasets import PhotoDataset
 from ..data.mix import photo_mix
 from ..data.standins import photo_like
 from ..errors import DeblurError
+from ..images import write_pixels
 from ..inference.devices import resolve_device
 from ..measure.flops import count_flops
 from ..measure.timing import device_name, time_call
@@ -294,7 +294,7 @@ def _write_standins(folder: Path, count: int, size: tuple[int, int]) -> None:
 
     rng = np.random.default_rng(0)
     for i in range(count):
-        Image.fromarray(photo_like(rng, *size)).save(folder / f"standin{i}.jpg", quality=92)
+        write_pixels(folder / f"standin{i}.jpg", photo_like(rng, *size), quality=92)
 
 
 def time_data_batch(batch: int, crop: int, photos: str | None = None, variant: str = "bag-compact") -> DataBench:

@@ -10,11 +10,13 @@ are left untouched, so validating does not change the training that follows.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Optional
 
 import torch
 
 from ..inference.engine import Restorer
+from ..inference.settings import SINGLE_PASS
 from ..measure.metrics import psnr_ssim
 from .checkpoint import frozen_rng
 from .data import centre_crop, rescale
@@ -55,8 +57,9 @@ class Validator:
         try:
             with frozen_rng():
                 # the inference engine: padding to the variant's multiple, finest output, clamping; whole, fp32
-                restore = Restorer(module, self.spec, device=str(self.ctx.device), precision="fp32", tile="0",
-                                   channels_last=self.channels_last).restore_tensor
+                settings = replace(SINGLE_PASS, device=str(self.ctx.device), precision="fp32",
+                                   channels_last=self.channels_last)
+                restore = Restorer(module, self.spec, settings).restore_tensor
                 for blur, sharp in self._pairs():
                     out = restore(blur.to(self.ctx.device))
                     out = out.float().clamp(0, 1).cpu()

@@ -8,11 +8,9 @@ lost 0.5-1.1 dB on an already-sharp photo). JPEG is applied to the input only, a
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
-from PIL import Image
 
+from ...images import jpeg_round_trip
 from ...measure.levels import quantize
 
 
@@ -30,7 +28,4 @@ def sensor_noise(rng: np.random.Generator, image: np.ndarray, max_sigma: float =
 
 def jpeg(rng: np.random.Generator, image: np.ndarray, quality_range: tuple[int, int] = (55, 95)) -> np.ndarray:
     quality = int(rng.integers(quality_range[0], quality_range[1] + 1))
-    buf = io.BytesIO()
-    Image.fromarray(quantize(image)).save(buf, "JPEG", quality=quality)
-    buf.seek(0)
-    return np.asarray(Image.open(buf).convert("RGB"), dtype=np.float32) / 255.0
+    return jpeg_round_trip(quantize(image), quality).astype(np.float32) / 255.0

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .planar_tiff import PlanarTiff, planar_tiff, plane_files
+from .planar_tiff import PlanarTiff, as_tuple, planar_tiff, plane_files
 
 __all__ = ["SixteenBitLayout", "sixteen_bit_layout", "holds_sixteen_bit_samples", "decode_sixteen_bit"]
 
@@ -53,7 +53,7 @@ def sixteen_bit_layout(path: Path, im: Image.Image) -> SixteenBitLayout | None:
     if im.format != "TIFF":
         return None
     tags = im.tag_v2  # public: TiffImageFile's tags by number
-    if set(_as_tuple(tags.get(_TIFF_BITS, 1))) != {16} or set(_as_tuple(tags.get(_TIFF_SAMPLE_FORMAT, 1))) != {1}:
+    if set(as_tuple(tags.get(_TIFF_BITS, 1))) != {16} or set(as_tuple(tags.get(_TIFF_SAMPLE_FORMAT, 1))) != {1}:
         return None
     if tags.get(_TIFF_COMPRESSION, 1) not in _OPENCV_COMPRESSIONS:
         return None
@@ -73,7 +73,7 @@ def _tiff_channels(tags) -> SixteenBitLayout | None:
         return SixteenBitLayout(gray=False)
     if photometric == _RGB and samples == 4:
         # No ExtraSamples tag (OpenCV writes none) is read as alpha, as Pillow reads it.
-        extra = _as_tuple(tags.get(_TIFF_EXTRA, _STRAIGHT)) or (_STRAIGHT,)
+        extra = as_tuple(tags.get(_TIFF_EXTRA, _STRAIGHT)) or (_STRAIGHT,)
         return SixteenBitLayout(gray=False, fourth_channel=int(extra[0]))
     return None
 
@@ -82,7 +82,7 @@ def holds_sixteen_bit_samples(path: Path, im: Image.Image) -> bool:
     """True for any PNG or TIFF with 16-bit samples, whether or not OpenCV reads its layout."""
     if im.format == "PNG":
         return _png_depth_and_colour_type(path)[0] == 16
-    return im.format == "TIFF" and 16 in _as_tuple(im.tag_v2.get(_TIFF_BITS, 1))
+    return im.format == "TIFF" and 16 in as_tuple(im.tag_v2.get(_TIFF_BITS, 1))
 
 
 def decode_sixteen_bit(path: Path, layout: SixteenBitLayout) -> tuple[np.ndarray, np.ndarray | None]:
@@ -130,10 +130,6 @@ def _decode_planes(path: Path, planes: PlanarTiff) -> np.ndarray:
         return decoded[0]
     decoded[:3] = decoded[2::-1]  # RGB planes -> BGR, a fourth one stays last
     return np.stack(decoded, axis=2)
-
-
-def _as_tuple(value) -> tuple:
-    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
 
 
 def _png_depth_and_colour_type(path: Path) -> tuple[int, int]:

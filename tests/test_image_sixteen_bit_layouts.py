@@ -1,9 +1,10 @@
 """16-bit PNG and TIFF are read with their exact 16-bit values, whichever layout, byte order or compression.
 
-Files are written by code other than the reader's OpenCV where possible: PNG by our own encoder (tests/test_imageio
-also covers every PNG row filter and interlacing with a pure-Python one), TIFF by tifffile; only the LZW TIFF comes
-from OpenCV, and Pillow's independent 8-bit view of it is checked too. Every sample set holds values that an 8-bit
-read cannot give back (x != (x >> 8) * 257), so a reader that fell back to 8 bits fails here.
+Files are written by code other than the reader's OpenCV where possible: PNG by our own encoder
+(test_image_sixteen_bit_round_trip.py also covers every PNG row filter and interlacing with a pure-Python one), TIFF
+by tifffile; only the LZW TIFF comes from OpenCV, and Pillow's independent 8-bit view of it is checked too. Every
+sample set holds values that an 8-bit read cannot give back (x != (x >> 8) * 257), so a reader that fell back to 8
+bits fails here.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ import pytest
 import tifffile
 from PIL import Image
 
-from deblur_cli.inference.imageio import ImageReadError, read_image
-from deblur_cli.inference.imageio.encoders import encode_png16
-from deblur_cli.inference.imageio.sixteen_bit import sixteen_bit_layout
+from deblur_cli.images import ImageReadError, read_image
+from deblur_cli.images.encoders import encode_png16
+from deblur_cli.images.sixteen_bit import sixteen_bit_layout
 
 RNG = np.random.default_rng(16)
 

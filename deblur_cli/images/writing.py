@@ -17,14 +17,14 @@ from typing import BinaryIO, Callable
 import numpy as np
 from PIL import Image
 
-from ...atomic import atomic_path
-from ...errors import DeblurError
-from ...measure.levels import clip_unit, quantize
-from ..paths import FORMAT_BY_EXTENSION
+from ..atomic import atomic_path
+from ..errors import DeblurError
+from ..measure.levels import clip_unit, quantize
+from .paths import FORMAT_BY_EXTENSION
 from . import encoders
 from .picture import Picture
 
-__all__ = ["write_image"]
+__all__ = ["write_image", "format_for", "write_atomically"]
 
 # What each output format can hold.
 _EIGHT_BIT_ONLY = {"JPEG", "WEBP", "BMP"}
@@ -51,7 +51,7 @@ def write_image(
     hold (alpha flattened for JPEG, 16 bits reduced to 8, ...). Refuses to write over picture.path.
     """
     dst = Path(path)
-    fmt = _format_for(ext if ext is not None else dst.suffix, dst)
+    fmt = format_for(ext if ext is not None else dst.suffix, dst)
     if picture.path is not None and _same_file(dst, Path(picture.path)):
         raise DeblurError(f"{dst}: refusing to overwrite the input image")
     rgb = picture.rgb if rgb is None else rgb
@@ -87,15 +87,15 @@ def write_image(
     if fmt == "TIFF" or (fmt == "PNG" and depth == 16):
         encoder = encoders.encode_tiff if fmt == "TIFF" else encoders.encode_png16
         stacked = samples if alpha is None else np.dstack([samples, alpha])
-        _write_atomically(dst, lambda fp: encoder(fp, stacked, icc=icc, exif=exif, dpi=picture.dpi))
+        write_atomically(dst, lambda fp: encoder(fp, stacked, icc=icc, exif=exif, dpi=picture.dpi))
     else:
         image = _pillow_image(samples, alpha)
         params = _save_params(fmt, quality, icc, exif, picture.dpi)
-        _write_atomically(dst, lambda fp: image.save(fp, format=fmt, **params))
+        write_atomically(dst, lambda fp: image.save(fp, format=fmt, **params))
     return notes
 
 
-def _format_for(ext: str, dst: Path) -> str:
+def format_for(ext: str, dst: Path) -> str:
     key = ext.lower() if ext.startswith(".") else "." + ext.lower()
     try:
         return FORMAT_BY_EXTENSION[key]
@@ -160,7 +160,7 @@ def _save_params(fmt: str, quality: int, icc: bytes | None, exif: bytes | None, 
     return params
 
 
-def _write_atomically(dst: Path, write: Callable[[BinaryIO], None]) -> None:
+def write_atomically(dst: Path, write: Callable[[BinaryIO], None]) -> None:
     """Write through a temporary file beside `dst`, so `dst` is either complete or untouched."""
     try:
         with atomic_path(dst) as tmp, open(tmp, "wb") as fp:

@@ -5,23 +5,29 @@ as wrong pixels (OpenCV 4.10 to 5.0; its 8-bit path, through libtiff's RGBA read
 OpenCV as a one-channel TIFF of its own instead: a new header and directory in front of that plane's strips or
 tiles, copied as stored (still compressed). OpenCV's libtiff then decompresses and un-predicts them as it does any
 16-bit gray TIFF, and turns them upright by the Orientation tag, which is copied too. Nothing is decoded here.
+
+Why not a library: OpenCV is the 16-bit decoder we have, and it cannot be told the layout; Pillow has no 16-bit
+colour modes; tifffile reads planar files but not LZW (OpenCV's default TIFF compression) without imagecodecs, and
+is a test dependency only. The directory of each one-plane file is serialised by Pillow.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["PlanarTiff", "planar_tiff", "plane_files"]
+from PIL.TiffImagePlugin import ImageFileDirectory_v2
+
+__all__ = ["PlanarTiff", "planar_tiff", "plane_files", "as_tuple"]
 
 _WIDTH, _LENGTH, _BITS, _COMPRESSION, _PHOTOMETRIC = 256, 257, 258, 259, 262
 _STRIP_OFFSETS, _ORIENTATION, _SAMPLES, _ROWS_PER_STRIP, _STRIP_BYTES = 273, 274, 277, 278, 279
 _PLANAR, _PREDICTOR, _TILE_WIDTH, _TILE_LENGTH, _TILE_OFFSETS, _TILE_BYTES = 284, 317, 322, 323, 324, 325
 _SAMPLE_FORMAT = 339
-_SHORT, _LONG = 3, 4  # TIFF field types
 # Compressions whose strips decode with no tag beyond the ones copied (JPEG would need JPEGTables): none, LZW,
 # Adobe Deflate, old-style Deflate, PackBits. Others (LZMA, ZSTD, ...) are not in OpenCV's libtiff either.
 _COPYABLE_COMPRESSIONS = (1, 5, 8, 32946, 32773)
@@ -58,8 +64,8 @@ def planar_tiff(path: Path, tags) -> PlanarTiff | None:
         return None
     per_plane = (math.ceil(width / tile[0]) * math.ceil(height / tile[1]) if tile
                  else math.ceil(height / rows_per_strip))
-    offsets = _as_tuple(tags.get(_TILE_OFFSETS if tiled else _STRIP_OFFSETS, ()))
-    byte_counts = _as_tuple(tags.get(_TILE_BYTES if tiled else _STRIP_BYTES, ()))
+    offsets = as_tuple(tags.get(_TILE_OFFSETS if tiled else _STRIP_OFFSETS, ()))
+    byte_counts = as_tuple(tags.get(_TILE_BYTES if tiled else _STRIP_BYTES, ()))
     if len(offsets) != planes * per_plane or len(byte_counts) != len(offsets):
         return None  # a directory that does not add up: Pillow's reader judges the file
     with open(path, "rb") as fp:
@@ -90,47 +96,30 @@ def _read_at(fp, offset: int, count: int) -> bytes:
 
 
 def _one_plane_tiff(planar: PlanarTiff, chunks: list[bytes]) -> bytes:
-    """Classic TIFF: 8-byte header, the chunks, then the directory (its long arrays after it)."""
-    offsets, at = [], 8
-    for chunk in chunks:
-        offsets.append(at)
-        at += len(chunk)
-    data = b"".join(chunks) + b"\0" * (at % 2)  # the directory starts on a word boundary (TIFF 6.0)
-    tags = {_WIDTH: (_LONG, (planar.width,)), _LENGTH: (_LONG, (planar.height,)), _BITS: (_SHORT, (16,)),
-            _COMPRESSION: (_SHORT, (planar.compression,)), _PHOTOMETRIC: (_SHORT, (1,)),  # BlackIsZero
-            _ORIENTATION: (_SHORT, (planar.orientation,)), _SAMPLES: (_SHORT, (1,)), _PLANAR: (_SHORT, (1,)),
-            _SAMPLE_FORMAT: (_SHORT, (1,))}  # unsigned
+    """Classic TIFF in the file's byte order: 8-byte header, the directory (serialised by Pillow's
+    ImageFileDirectory_v2, as :func:`.encoders.encode_tiff` does), then the chunks as stored."""
+    ifd = ImageFileDirectory_v2(prefix=planar.byte_order)
+    ifd[_WIDTH], ifd[_LENGTH], ifd[_BITS], ifd[_COMPRESSION] = planar.width, planar.height, 16, planar.compression
+    ifd[_PHOTOMETRIC], ifd[_ORIENTATION], ifd[_SAMPLES], ifd[_PLANAR] = 1, planar.orientation, 1, 1  # BlackIsZero
+    ifd[_SAMPLE_FORMAT] = 1  # unsigned
     if planar.predictor != 1:  # only then: libtiff warns of a Predictor tag on uncompressed strips
-        tags[_PREDICTOR] = (_SHORT, (planar.predictor,))
+        ifd[_PREDICTOR] = planar.predictor
     counts = tuple(len(c) for c in chunks)
+    relative = tuple(itertools.accumulate(counts[:-1], initial=0))
     if planar.tile:
-        tags.update({_TILE_WIDTH: (_LONG, (planar.tile[0],)), _TILE_LENGTH: (_LONG, (planar.tile[1],)),
-                     _TILE_OFFSETS: (_LONG, tuple(offsets)), _TILE_BYTES: (_LONG, counts)})
+        ifd[_TILE_WIDTH], ifd[_TILE_LENGTH], ifd[_TILE_BYTES] = planar.tile[0], planar.tile[1], counts
+        ifd[_TILE_OFFSETS] = relative  # Pillow moves only strip offsets past the directory: tiles are placed here,
+        data_at = 8 + len(ifd.tobytes(8))  # after measuring it (its size does not depend on the offsets' values)
+        ifd[_TILE_OFFSETS] = tuple(data_at + r for r in relative)
     else:
-        tags.update({_ROWS_PER_STRIP: (_LONG, (planar.rows_per_strip,)), _STRIP_OFFSETS: (_LONG, tuple(offsets)),
-                     _STRIP_BYTES: (_LONG, counts)})
-    if 8 + len(data) + 12 * len(tags) + 6 + 8 * len(chunks) >= 1 << 32:
+        ifd[_ROWS_PER_STRIP], ifd[_STRIP_BYTES], ifd[_STRIP_OFFSETS] = planar.rows_per_strip, counts, relative
+    directory = ifd.tobytes(8)
+    if 8 + len(directory) + sum(counts) >= 1 << 32:
         raise ValueError("a plane of this TIFF is over 4 GB")
     endian = "<" if planar.byte_order == b"II" else ">"
-    header = planar.byte_order + struct.pack(f"{endian}HI", 42, 8 + len(data))
-    return header + data + _directory(endian, tags, 8 + len(data))
+    return planar.byte_order + struct.pack(f"{endian}HI", 42, 8) + directory + b"".join(chunks)
 
 
-def _directory(endian: str, tags: dict[int, tuple[int, tuple[int, ...]]], at: int) -> bytes:
-    """One image file directory at offset ``at``: entries in tag order, then the values too long to sit inline."""
-    entries, values = b"", b""
-    values_at = at + 2 + 12 * len(tags) + 4
-    for tag in sorted(tags):
-        kind, numbers = tags[tag]
-        packed = struct.pack(f"{endian}{len(numbers)}{'H' if kind == _SHORT else 'I'}", *numbers)
-        if len(packed) <= 4:
-            field = packed.ljust(4, b"\0")
-        else:
-            field = struct.pack(f"{endian}I", values_at + len(values))
-            values += packed
-        entries += struct.pack(f"{endian}HHI", tag, kind, len(numbers)) + field
-    return struct.pack(f"{endian}H", len(tags)) + entries + b"\0\0\0\0" + values  # 0: no next directory
-
-
-def _as_tuple(value) -> tuple:
+def as_tuple(value) -> tuple:
+    """A TIFF tag's value as a tuple: Pillow gives a single value bare, several as a tuple."""
     return tuple(value) if isinstance(value, (tuple, list)) else (value,)

@@ -8,7 +8,7 @@ from pathlib import Path, PurePath
 import pytest
 
 from deblur_cli.errors import UsageError
-from deblur_cli.inference.paths import InputItem, Job, collect_inputs, plan_outputs, scan_inputs, should_skip
+from deblur_cli.images.paths import InputItem, Job, collect_inputs, plan_outputs, scan_inputs, should_skip
 
 
 def touch(path: Path, data: bytes = b"x") -> Path:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from ...errors import DeblurError
+from ..errors import DeblurError
 from .metadata import ORIENTATION, dpi_of, exif_for_output, exif_of, orient
 from .picture import Picture
 from .sixteen_bit import decode_sixteen_bit, holds_sixteen_bit_samples, sixteen_bit_layout
