@@ -400,7 +400,7 @@ def test_keep_every_keeps_milestones_that_export_can_pick(tmp_path):
 
 
 def test_a_lost_run_continues_its_schedule_from_its_exported_weights(tmp_path):
-    """--init-from FILE --start-step N: the step counter, the schedule and the data order pick up at N, the rate
+    """--init-from FILE --continue-schedule (start_step N): the step counter, the schedule and the data order pick up at N, the rate
     warms up again from zero, and the exported file counts the lost run's steps once."""
     from deblur_cli.train.export import export_run
     from deblur_cli.train.loop import REWARM_STEPS
@@ -424,3 +424,26 @@ def test_a_lost_run_continues_its_schedule_from_its_exported_weights(tmp_path):
     assert again.steps_total == 8
     with pytest.raises(DeblurError, match="--init-from"):
         run(cfg, tmp_path / "no-file", start_step=4)
+
+
+def test_continue_schedule_starts_at_the_steps_the_file_records(tmp_path, capsys):
+    from deblur_cli.cli.app import main
+    from deblur_cli.train.export import export_run
+
+    cfg = tiny_config(tmp_path, variant="pix2pix-sa-gr-compact", overrides="", max_steps=5)
+    run(cfg, tmp_path / "lost", max_steps=3)
+    file = export_run(tmp_path / "lost", which="last", weights_dir=tmp_path / "w",
+                      manifest_path=tmp_path / "w" / "m.json").path
+    args = ["train", "--config", str(cfg), "--run-dir", str(tmp_path / "new"), "--init-from", str(file),
+            "--continue-schedule", "--no-progress"]
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    said = capsys.readouterr()
+    assert exc.value.code == 0 and "continuing the schedule at step 3" in said.out + said.err
+    assert [int(r.split(",")[0]) for r in (tmp_path / "new" / "train.csv").read_text().splitlines()[1:]] == [4, 5]
+    with pytest.raises(SystemExit) as exc:  # the folder now has a checkpoint: it resumes, at its own step
+        main(args)
+    assert exc.value.code == 0
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--config", str(cfg), "--continue-schedule"])
+    assert exc.value.code == 2 and "--init-from" in capsys.readouterr().err

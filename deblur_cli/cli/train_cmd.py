@@ -41,7 +41,7 @@ def train(
     init_from_bundled: Annotated[bool, typer.Option("--init-from-bundled", help="Start from the variant's bundled weights (automatic for configs with [train] warm_start = true, as the CPU presets, when there is nothing to resume).")] = False,
     from_scratch: Annotated[bool, typer.Option("--from-scratch", help="Never start from bundled weights.")] = False,
     init_from: Annotated[Optional[str], typer.Option("--init-from", help="Start from this exported .safetensors file of the config's variant instead of the bundled weights (when there is nothing to resume).")] = None,
-    start_step: Annotated[Optional[int], typer.Option("--start-step", help="With --init-from: continue the config's schedule at this step (a run whose folder was lost, from its last exported weights).")] = None,
+    continue_schedule: Annotated[bool, typer.Option("--continue-schedule", help="With --init-from: continue the config's schedule at the step the file records (a run whose folder was lost, from its last exported weights). A run folder with a checkpoint still resumes exactly.")] = False,
     max_steps: Annotated[Optional[int], typer.Option("--max-steps", help="Stop at this step (the schedule keeps the config's length).")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="[train] seed: the network's initialisation and training noise (the data stay the config's). Recorded in the run folder, whose default name gains -seed<N>; resuming keeps it.")] = None,
     time_budget: Annotated[Optional[str], typer.Option("--time-budget", help="Stop cleanly, with a checkpoint, after this long: seconds or 90m, 1.5h.")] = None,
@@ -68,8 +68,7 @@ def train(
     budget = _duration(time_budget)
     if max_steps is not None and max_steps < 1:
         raise UsageError("--max-steps must be at least 1")
-    if start_step is not None and (start_step < 1 or init_from is None):
-        raise UsageError("--start-step N (N >= 1) continues a lost run from the weights given by --init-from FILE")
+    start_step = _recorded_steps(init_from) if continue_schedule else None
     if seed is not None and seed < 0:
         raise UsageError("--seed must be 0 or more")
     cfg = load_config(config) if config is not None else load_preset(preset)
@@ -86,6 +85,19 @@ def train(
         command="deblur train " + " ".join(sys.argv[2:]) if len(sys.argv) > 1 else None))
     if result.is_main:
         _print_result(result)
+
+
+def _recorded_steps(init_from: Optional[str]) -> int:
+    """The steps an exported file records (``deblur train export`` writes them into its metadata)."""
+    if init_from is None:
+        raise UsageError("--continue-schedule continues a lost run from the weights given by --init-from FILE")
+    from ..weights.io import read_metadata
+
+    steps = int(read_metadata(init_from).get("steps_total") or 0) if Path(init_from).is_file() else 0
+    if steps < 1:
+        raise UsageError(f"--continue-schedule: {init_from} records no training steps (export it with "
+                         "`deblur train export`)")
+    return steps
 
 
 def _duration(text: Optional[str]) -> Optional[float]:

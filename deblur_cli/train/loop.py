@@ -175,7 +175,7 @@ class Trainer(Checkpointing):
         self.continued_at = None  # the step a run lost with its folder was continued at (--start-step)
         if opts.start_step and self.resume_from is None:
             if not opts.init_from:
-                raise DeblurError("--start-step continues a run from its exported weights: give --init-from FILE")
+                raise DeblurError("continuing a schedule needs the run's exported weights: give --init-from FILE")
             self.continued_at = self.step = opts.start_step
             self.epoch, self.batch_in_epoch = divmod(self.step, max(1, self.batches.batches_per_epoch()))
             self.notes.append(f"continuing the schedule at step {self.step}; Adam's moments start afresh, so the "
