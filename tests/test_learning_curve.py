@@ -45,3 +45,8 @@ def test_kept_checkpoints_are_scored_once_each_and_the_curve_grows(tmp_path, cap
     rows = learning_curve.update_curve(run_dir, tmp_path / "sets", every=4)
     assert [r["step"] for r in rows] == [2, 4] and rows[:2] == before  # 6 is not a multiple of 4
     assert [r["step"] for r in learning_curve.update_curve(run_dir, tmp_path / "sets", every=2)] == [2, 4, 6]
+    elsewhere = tmp_path / "kept" / "curve.json"  # a curve kept outside the run folder outlives it
+    elsewhere.parent.mkdir()
+    elsewhere.write_text(json.dumps(rows[:1]))
+    assert [r["step"] for r in learning_curve.update_curve(run_dir, tmp_path / "sets", 2, elsewhere)] == [2, 4, 6]
+    assert json.loads(elsewhere.read_text())[0] == rows[0]

@@ -3,13 +3,16 @@
 For each checkpoint the run kept at a multiple of ``--every`` steps (``[train] keep_every``) and not scored yet, the
 EMA weights are exported to a scratch folder (never into the package) and scored by
 `deblur_cli.eval.held_out_photos` with `deblur`'s default settings on every set under ``--sets`` (GoPro-scale shake
-and kernels, the mild sets, near-sharp photos) plus the already-sharp `chelsea`. Rows go to ``RUN/curve.json``, so
-a resumed run's curve grows across sessions, and the whole curve is printed as a markdown table:
+and kernels, the mild sets, near-sharp photos) plus the already-sharp `chelsea`. Rows go to ``--curve`` (default
+``RUN/curve.json``; the long run keeps its curve in the repository, so that it outlives the run folder), and the
+whole curve is printed as a markdown table:
 
-    python tools/learning_curve.py ~/deblur-runs/long --sets ~/deblur-photos/val-sets [--every 5000] [--threads 1]
+    python tools/learning_curve.py ~/deblur-runs/long --sets ~/deblur-photos/val-sets \
+        --curve training/long-run/curve.json [--every 5000] [--threads 1]
 
-CPU-hours are the run's wall time at that step times the cores its sessions held (threads per process times
-processes, from run.json): the budget the issue counts in, not a measurement of utilisation.
+CPU-hours are the run's wall time at that step, plus the wall time of the lost run it continues (recorded with its
+warm start), times the cores its sessions held (threads per process times processes, from run.json): the budget
+the long run is planned in, not a measurement of utilisation.
 """
 
 from __future__ import annotations
@@ -43,8 +46,10 @@ def score_step(run_dir: Path, step: int, sets: Path) -> dict:
         exported = export_run(run_dir, which="step", step=step, weights_dir=Path(tmp),
                               manifest_path=Path(tmp) / "manifest.json")
         result = measure_photo_sets(exported.variant, str(exported.path), sets)
+    run = read_run(run_dir)
     wall = float(ckpt.read_tensors(ckpt.step_dir(run_dir / "checkpoints", step) / "state")[1].get("wall_time_s") or 0)
-    row = {"step": step, "wall_h": wall / 3600, "cpu_h": wall / 3600 * cores(read_run(run_dir)),
+    wall += float((run.get("warm_start") or {}).get("wall_time_total_s") or 0) if run.get("continued_at") else 0.0
+    row = {"step": step, "wall_h": wall / 3600, "cpu_h": wall / 3600 * cores(run),
            "sharp chelsea": result["sharp chelsea"]}
     row.update({name: {k: result[name][k] for k in ("input", "gain", "worst", "improved", "n")}
                 for name in result if isinstance(result[name], dict) and "gain" in result[name]})
@@ -61,9 +66,10 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def update_curve(run_dir: Path, sets: Path, every: int) -> list[dict]:
-    """Score the kept checkpoints not in ``RUN/curve.json`` yet, saving after each; returns the whole curve."""
-    path = run_dir / "curve.json"
+def update_curve(run_dir: Path, sets: Path, every: int, curve: Path | None = None) -> list[dict]:
+    """Score the kept checkpoints not in ``curve`` (default ``RUN/curve.json``) yet, saving after each; returns the
+    whole curve."""
+    path = curve or run_dir / "curve.json"
     rows = json.loads(path.read_text()) if path.exists() else []
     done = {r["step"] for r in rows}
     for step in ckpt.kept_steps(run_dir / "checkpoints"):
@@ -81,12 +87,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("run", type=Path, help="the run folder")
     ap.add_argument("--sets", type=Path, required=True, help="the held-out sets (tools/measure_photos.py --make-sets)")
     ap.add_argument("--every", type=int, default=5000, help="score kept checkpoints at multiples of this step")
+    ap.add_argument("--curve", type=Path, help="the curve's JSON file (default RUN/curve.json)")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
     if args.every < 1:
         ap.error("--every must be at least 1")
     torch.set_num_threads(args.threads)
-    rows = update_curve(args.run.expanduser(), args.sets.expanduser(), args.every)
+    rows = update_curve(args.run.expanduser(), args.sets.expanduser(), args.every, args.curve)
     print(markdown(rows) if rows else f"{args.run}: no kept checkpoint at a multiple of {args.every} yet")
 
 
