@@ -93,8 +93,7 @@ class Compiled:
             note = None
         except Exception as exc:  # any compiler error: the run goes on eager
             self.module = self.eager
-            first = (str(exc).strip().splitlines() or [""])[0][:160]
-            note = f"torch.compile failed ({type(exc).__name__}: {first}); training eager"
+            note = f"torch.compile failed ({root_cause(exc)}); training eager"
         finally:
             for p in self.eager.parameters():
                 p.grad = None
@@ -105,3 +104,11 @@ class Compiled:
             if cuda_rng is not None:
                 torch.cuda.set_rng_state_all(cuda_rng)
         return note
+
+
+def root_cause(exc: BaseException) -> str:
+    """The innermost error of a chain (dynamo wraps a backend's error in its own) as one short line."""
+    while exc.__cause__ is not None or getattr(exc, "inner_exception", None) is not None:
+        exc = exc.__cause__ or exc.inner_exception
+    first = next((line for line in str(exc).splitlines() if line.strip()), "")
+    return f"{type(exc).__name__}: {first.strip()[:160]}"
