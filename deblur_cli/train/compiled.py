@@ -10,7 +10,8 @@ runs the eager module (its images have other sizes).
 A missing compiler or a failed compile must never stop a run: :meth:`Compiled.probe` runs the compiled
 generator forward and backward once on the first batch, with the generator's buffers and the RNG put back
 afterwards (a probe must not change what the run learns), and any error turns compiling off with one line.
-``DEBLUR_COMPILE=off`` (or ``on``/``auto``) overrides the config, so tests and quick runs skip the compile.
+``deblur train --compile auto|on|off`` overrides the config, and ``DEBLUR_COMPILE`` (the same values) overrides
+the config where no option is given, so tests and quick runs skip the compile.
 """
 
 from __future__ import annotations

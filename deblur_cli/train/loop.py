@@ -64,6 +64,7 @@ class RunOptions:
     command: Optional[str] = None  # how the run was started, for run.json (default: sys.argv)
     manifest: Optional[Path] = None  # weights manifest to warm-start from (default: the package's)
     seed: Optional[int] = None  # [train] seed for this run (`--seed`); None: the config's, or the one the run recorded
+    compile: Optional[str] = None  # auto | on | off (`--compile`); None: $DEBLUR_COMPILE, else the config's
 
 
 @dataclass
@@ -178,7 +179,7 @@ class Trainer(Checkpointing):
         else:
             seed_everything(cfg.train.seed * 1009 + 1 + self.ctx.rank)  # ranks draw different noise
         self.g_plain, self.d_plain = g, d
-        setting = compile_setting(cfg.train.compile)
+        setting = opts.compile or compile_setting(cfg.train.compile)
         enabled, note = decide(setting if self.ctx.world == 1 or setting == "on" else "off", self.device,
                                self.max_steps - self.step, self.budget)
         if note:
