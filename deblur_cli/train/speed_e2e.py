@@ -16,6 +16,7 @@ measured in one run, not absolute numbers across runs.
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -64,6 +65,7 @@ class EndToEnd:
     compiled: bool
     steps_per_s: list[float] = field(default_factory=list)  # one per round
     main_cpu_s: list[float] = field(default_factory=list)  # the training process's CPU seconds per step, per round
+    worker_cpu_s: list[float] = field(default_factory=list)  # the loader workers' CPU seconds per step (Linux)
     first_step_s: float = 0.0  # includes the compile when compiled
     note: str = ""  # a failed compile's line
 
@@ -129,6 +131,20 @@ def time_synthesis(dataset: PhotoDataset, batch: int, workers: int, device: torc
     return rate
 
 
+def workers_cpu(it) -> float | None:
+    """CPU seconds the loader iterator's worker processes have used so far (from /proc; None where unknown).
+    On a machine shared with other jobs, core time per step is steadier than wall time."""
+    try:
+        total = 0
+        for worker in getattr(it, "_workers", []):
+            with open(f"/proc/{worker.pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
+        return total / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
 def time_end_to_end(variant: str, cfg, dataset: PhotoDataset, batch: int, workers: int, device: torch.device,
                     compiled: bool, steps: int, rounds: int) -> EndToEnd:
     """Steps per second of ``variant``'s training step fed by ``dataset`` through ``workers`` loader processes."""
@@ -160,11 +176,15 @@ def time_end_to_end(variant: str, cfg, dataset: PhotoDataset, batch: int, worker
         step(next(it))  # the workers' start, and the compile in the first round
         if r == 0:
             result.first_step_s = time.perf_counter() - start
-        start, start_cpu = time.perf_counter(), time.process_time()
+        start, start_cpu, start_workers = time.perf_counter(), time.process_time(), workers_cpu(it)
         for _ in range(steps):
             step(next(it))
         result.steps_per_s.append(steps / (time.perf_counter() - start))
         result.main_cpu_s.append((time.process_time() - start_cpu) / steps)
+        end_workers = workers_cpu(it)
+        if start_workers is not None and end_workers is not None:
+            # the workers keep the same number of batches in flight at both ends: they made ``steps`` batches
+            result.worker_cpu_s.append((end_workers - start_workers) / steps)
         del it
     result.compiled = g.compiled
     return result

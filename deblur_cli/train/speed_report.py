@@ -77,8 +77,9 @@ def pipeline_lines(report: TrainBenchReport) -> list[str]:
     for e in report.end_to_end:
         how = f"{e.engine} engine, {'compiled' if e.compiled else 'eager'}"
         gain = f", {e.median / base[e.variant]:.2f}x the numpy engine eager" if e.variant in base else ""
-        first = (f"; {1000 * statistics.median(e.main_cpu_s):.0f} ms of the training process's CPU a step; first "
-                 f"step {e.first_step_s:.1f} s" + (" (the compile)" if e.compiled else ""))
+        cpu = f"; core time a step {1000 * statistics.median(e.main_cpu_s):.0f} ms training" + (
+            f" + {1000 * statistics.median(e.worker_cpu_s):.0f} ms loader" if e.worker_cpu_s else "")
+        first = f"{cpu}; first step {e.first_step_s:.1f} s" + (" (the compile)" if e.compiled else "")
         lines.append(f"End to end, {e.variant}, {how}: {e.median:.2f} steps/s{gain}{first}"
                      + (f"; {e.note}" if e.note else ""))
     return lines
