@@ -150,3 +150,17 @@ def test_an_unknown_engine_is_one_line(pool):
 
     with pytest.raises(DeblurError, match="torch, numpy"):
         PhotoDataset(pool.paths[0].parent, 8, seed=5, crop=32, engine="jax")
+
+
+def test_a_lens_psf_is_the_numpy_engines_away_from_the_border(pool, monkeypatch):
+    # the numpy engine pads the crop by reflection before the lens; the torch engine renders the lens's reach
+    # around the crop, so only a border as wide as the PSF's radius (4 px at sigma 1.2) differs
+    monkeypatch.setattr(pair_plan, "fast_trajectory_kernel",
+                        lambda rng, size, length: trajectory_kernel(rng, size=size, length=length))
+    mix = replace(CLEAN, lens_sigma=(0.5, 1.2))
+    for motion in ("kernel", "shake"):
+        reference = [make_photo_pair(np.random.default_rng([4, i]), pool, 48, motion, mix)[:2] for i in range(3)]
+        blurred, sharp = render_plans([plan_photo_pair(np.random.default_rng([4, i]), pool, 48, motion, mix)
+                                       for i in range(3)])
+        for (b, s), tb, ts in zip(reference, blurred, sharp):
+            assert psnr(as_hwc(tb)[4:-4, 4:-4], b[4:-4, 4:-4]) > 60 and psnr(as_hwc(ts)[4:-4, 4:-4], s[4:-4, 4:-4]) > 60
