@@ -4,7 +4,9 @@ Measured on the 2-core CPU (issue 25, docs/bench.md): a compiled training step o
 ``bag-compact`` (batch 8 x 128 px) is about 12 % faster, after 27 to 48 s of compiling. At 0.09 s a step the
 worse of those pays back after about 48 s / (12 % of 0.09 s) = 4,400 steps, so ``auto`` compiles a session that
 will run at least :data:`PAYBACK_STEPS` steps (and has no time budget under a quarter of an hour), and never a
-short one. Training shapes are fixed (every batch is ``batch`` x ``crop``), so a run compiles once; validation
+short one. Measured again by CPU time on one thread under load (docs/bench.md): ``bag-compact`` 1.18x after an
+81 s compile, ``pix2pix-sa-gr-compact`` 0.99x; a long session risks a few minutes for a gain of up to 18 %.
+Training shapes are fixed (every batch is ``batch`` x ``crop``), so a run compiles once; validation
 runs the eager module (its images have other sizes).
 
 A missing compiler or a failed compile must never stop a run: :meth:`Compiled.probe` runs the compiled

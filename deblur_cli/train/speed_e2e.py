@@ -1,4 +1,4 @@
-"""`deblur bench --train --end-to-end` as a library: training speed with the data made as training makes it.
+"""The end-to-end half of `deblur bench --train` as a library: training speed with the data made as training makes it.
 
 :mod:`.speed` times a step on one ready batch; a real photo run also makes its pairs, in data-loader workers that
 share the machine with the step. This times both together, as the training loop runs them:
@@ -9,7 +9,8 @@ share the machine with the step. This times both together, as the training loop 
 - **end to end**: steps per second of a variant's training step (forward, L1, backward, Adam, EMA) fed by that
   loader with the recipe's workers, eager and compiled (:mod:`.compiled`); the compile time is the first step's
   wall time, reported beside it, and the steps/s are taken after it.
-Photos come from a folder, or procedural stand-ins (:func:`.speed._write_standins`). Timings are wall clock
+Photos come from a folder (:func:`.speed.run_train_bench` writes procedural stand-ins when none is given); core
+time per pair and per step is given beside the wall clock, being steadier on a shared machine. Timings are wall clock
 medians of rounds, so that a load change on a shared machine hits every configuration alike; compare ratios
 measured in one run, not absolute numbers across runs.
 """
