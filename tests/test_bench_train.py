@@ -118,12 +118,20 @@ def test_cli_train_json_has_every_field_and_names_the_threads(keep_threads, monk
     d = doc["data"]
     assert d["batch"] == 1 and d["crop"] == 32 and d["cpu_seconds"] > 0 and d["workers"] >= 1
     assert "stand-in" in d["source"] and isinstance(d["keeps_up_with"], list)
+    # pair synthesis alone for both engines, and steps fed by the loader (eager: the tests set DEBLUR_COMPILE=off)
+    assert {c["engine"] for c in doc["core_cost"]} == {"numpy", "torch"} and all(c["median"] > 0
+                                                                                 for c in doc["core_cost"])
+    assert {(s["engine"], s["workers"]) for s in doc["synthesis"]} >= {("numpy", 1), ("torch", 1)}
+    runs = {(e["variant"], e["engine"], e["compiled"]): e for e in doc["end_to_end"]}
+    assert set(runs) == {("multiscale-compact", "numpy", False), ("multiscale-compact", "torch", False)}
+    assert all(e["median"] > 0 and e["first_step_s"] > 0 for e in runs.values())
 
     monkeypatch.setenv("COLUMNS", "200")
     out = CliRunner().invoke(app, args + ["--no-reference"])
     assert out.exit_code == 0, out.output
     assert "multiscale-compact" in out.stdout and "1 thread (--threads)" in out.stdout
     assert "Data: one batch of 1 32x32 photo pairs" in out.stdout
+    assert "Pairs, torch engine" in out.stdout and "End to end, multiscale-compact, torch engine, eager" in out.stdout
 
 
 @pytest.mark.parametrize("extra", [["--batch", "4"], ["--crop", "64"]])

@@ -1,5 +1,6 @@
 """`deblur bench`: time per image, throughput, achieved GFLOP/s against a plain-conv reference, peak memory;
-with ``--train``, the CPU recipe's training step per variant against a plain-conv network of equal FLOPs.
+with ``--train``, the CPU recipe's training step per variant against a plain-conv network of equal FLOPs, the
+photo pairs' synthesis alone (numpy and torch engines) and steps fed by the loader, eager and compiled.
 
 Thin layer over :mod:`deblur_cli.bench`; torch is imported inside the command only.
 """
@@ -19,7 +20,10 @@ EPILOG = (
     "  deblur bench --random-weights                      (every compact preset at 1280x720)\n\n"
     "  deblur bench -m bag --random-weights --repeat 1    (the paper-size BAG; paper: 1.13 s on a GTX 1080 Ti)\n\n"
     "  deblur bench -m bag-compact --size 640x360 --json\n\n"
-    "  deblur bench --train --threads 1                   (training steps/s of every variant with bundled weights)"
+    "  deblur bench --train --threads 1                   (training steps/s of every variant with bundled weights)\n\n"
+    "  deblur bench --train -m pix2pix-sa-gr-compact --threads 2 --photos ~/deblur-photos/train\n"
+    "                                                     (with pair synthesis and steps fed by the loader, eager "
+    "and compiled)"
 )
 
 
@@ -67,6 +71,12 @@ def register(app: typer.Typer) -> None:
         photos: Annotated[Optional[str], typer.Option(
             "--photos", help="--train: a folder of sharp photos for the data timing (default: procedural "
             "stand-ins).")] = None,
+        no_end_to_end: Annotated[bool, typer.Option(
+            "--no-end-to-end", help="--train: time the step on a ready batch only, not pair synthesis and steps "
+            "fed by the loader.")] = False,
+        no_compile: Annotated[bool, typer.Option(
+            "--no-compile", help="--train: skip the compiled end-to-end timings (a compile takes 30 s and more "
+            "per variant on a small CPU).")] = False,
         json_out: Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON report.")] = False,
         debug: DebugOpt = False,
     ) -> None:
@@ -84,10 +94,11 @@ def register(app: typer.Typer) -> None:
             if folder or weights or random_weights:
                 raise UsageError("--folder, --weights and --random-weights time inference; --train builds "
                                  "untrained networks (speed does not depend on trained values)")
-            _bench_train(model, repeat, batch, crop, photos, device, threads, not no_reference, json_out)
+            _bench_train(model, repeat, batch, crop, photos, device, threads, not no_reference, json_out,
+                         not no_end_to_end, not no_compile)
             return
-        if batch is not None or crop is not None or photos is not None:
-            raise UsageError("--batch, --crop and --photos go with --train")
+        if batch is not None or crop is not None or photos is not None or no_end_to_end or no_compile:
+            raise UsageError("--batch, --crop, --photos, --no-end-to-end and --no-compile go with --train")
         repeat = 3 if repeat is None else repeat
         height, width = parse_size(size)
         from ..inference.tiling import MIN_TILE
@@ -119,7 +130,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _bench_train(model: Optional[str], repeat: Optional[int], batch: Optional[int], crop: Optional[int],
-                 photos: Optional[str], device: str, threads: Optional[int], reference: bool, json_out: bool) -> None:
+                 photos: Optional[str], device: str, threads: Optional[int], reference: bool, json_out: bool,
+                 end_to_end: bool = True, compile_steps: bool = True) -> None:
     from rich.console import Console
 
     from .. import registry
@@ -136,7 +148,7 @@ def _bench_train(model: Optional[str], repeat: Optional[int], batch: Optional[in
     for name in variants:
         registry.get(name)  # unknown names fail before any timing
     options = TrainBenchOptions(batch=batch, crop=crop, repeat=10 if repeat is None else repeat, device=device,
-                                reference=reference, photos=photos)
+                                reference=reference, photos=photos, end_to_end=end_to_end, compile=compile_steps)
     err = Console(stderr=True)
     report = run_train_bench(variants, options, progress=lambda what: err.print(f"timing {what} ...",
                                                                                 highlight=False))

@@ -48,6 +48,7 @@ def train(
     device: DeviceOpt = "auto",
     vgg_weights: Annotated[Optional[str], typer.Option("--vgg-weights", help="ImageNet VGG19 weights (.safetensors) for the perceptual loss.")] = None,
     workers: Annotated[Optional[int], typer.Option("--workers", help="Data loader processes (default: the config's).")] = None,
+    compile_: Annotated[Optional[str], typer.Option("--compile", help="torch.compile the generator: auto (when the session runs long enough to pay back the compile; the config's [train] compile, default auto), on, off. A failed compile trains on eagerly.")] = None,
     threads: ThreadsOpt = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress on stderr.")] = True,
     debug: DebugOpt = False,
@@ -71,6 +72,8 @@ def train(
     start_step = _recorded_steps(init_from) if continue_schedule else None
     if seed is not None and seed < 0:
         raise UsageError("--seed must be 0 or more")
+    if compile_ is not None and compile_ not in ("auto", "on", "off"):
+        raise UsageError(f"--compile must be auto, on or off, not {compile_!r}")
     cfg = load_config(config) if config is not None else load_preset(preset)
 
     from ..train.loop import RunOptions
@@ -81,7 +84,7 @@ def train(
         run_dir=run_dir, data_root=data_root, device=device, max_steps=max_steps, time_budget=budget,
         resume=resume, warm_start=True if init_from_bundled else (False if from_scratch else None), seed=seed,
         init_from=init_from, start_step=start_step,
-        vgg_weights=vgg_weights, workers=workers, progress=progress,
+        vgg_weights=vgg_weights, workers=workers, progress=progress, compile=compile_,
         command="deblur train " + " ".join(sys.argv[2:]) if len(sys.argv) > 1 else None))
     if result.is_main:
         _print_result(result)

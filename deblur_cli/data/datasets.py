@@ -21,6 +21,8 @@ from ..images import read_image
 from ..measure.levels import quantize
 from .layouts import find_pairs, match_folders
 from .mix import PhotoMix
+from .pair_plan import plan_photo_pair
+from .photo_batches import collate_pairs
 from .photo_pairs import PhotoPool, find_photos, make_photo_pair
 from .synth import SynthConfig, make_pair
 
@@ -126,18 +128,30 @@ def PairedFolderDataset(blur_dir: str | os.PathLike, sharp_dir: str | os.PathLik
     return FolderPairs(match_folders(Path(blur_dir), Path(sharp_dir)), crop, seed, augment)
 
 
+PAIR_ENGINES = ("torch", "numpy")
+
+
 class PhotoDataset(Dataset):
     """Real sharp photos under ``folder`` blurred on the fly (:func:`.photo_pairs.make_photo_pair`), ``crop`` x
     ``crop``. Item ``i`` of epoch ``e`` is a function of (seed, e, i); with ``procedural`` given, a
-    ``procedural_share`` of items is taken from that dataset instead (its item of the same index)."""
+    ``procedural_share`` of items is taken from that dataset instead (its item of the same index).
+
+    ``engine = "torch"``: items are plans (:mod:`.pair_plan`), rendered a batch at a time by :meth:`collate`
+    (:mod:`.photo_batches`), on ``render_device``; a DataLoader must be given ``collate_fn=dataset.collate``."""
 
     def __init__(self, folder: str | os.PathLike, length: int, seed: int, crop: int = 128, motion: str = "mixed",
                  mix: PhotoMix | None = None, augment: bool = True, procedural: Dataset | None = None,
-                 procedural_share: float = 0.0):
+                 procedural_share: float = 0.0, engine: str = "numpy"):
+        if engine not in PAIR_ENGINES:
+            raise DeblurError(f"pair engine must be one of {', '.join(PAIR_ENGINES)}, not {engine!r}")
         self.mix = mix or PhotoMix()
         self.pool = PhotoPool(find_photos(folder), max(self.mix.megapixels))
         self.length, self.seed, self.crop, self.motion, self.augment = length, seed, crop, motion, augment
         self.procedural, self.procedural_share, self.epoch = procedural, procedural_share, 0
+        self.engine, self.render_device = engine, "cpu"
+
+    def collate(self, items: list[dict]) -> dict:
+        return collate_pairs(items, self.render_device)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -153,5 +167,8 @@ class PhotoDataset(Dataset):
         rng = np.random.default_rng([self.seed, self.epoch, index, 0xF070])
         if self.procedural is not None and rng.random() < self.procedural_share:
             return self.procedural[index % len(self.procedural)]
+        if self.engine == "torch":
+            plan = plan_photo_pair(rng, self.pool, self.crop, self.motion, self.mix, self.augment)
+            return {"plan": plan, "name": f"{self.pool.paths[plan.photo].stem}-{index:06d}"}
         blur, sharp, k = make_photo_pair(rng, self.pool, self.crop, self.motion, self.mix, self.augment)
         return {"blur": _to_tensor(blur), "sharp": _to_tensor(sharp), "name": f"{self.pool.paths[k].stem}-{index:06d}"}

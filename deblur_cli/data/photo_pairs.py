@@ -107,13 +107,20 @@ class PhotoPool:
 
 
 def _detail(window: np.ndarray) -> float:
-    g = window.astype(np.float32).mean(axis=2)
+    c = window.astype(np.float32)
+    # mean(axis=2) to the bit (float32 r + g + b, then / 3), at a third of the cost of numpy's reduction
+    g = (c[..., 0] + c[..., 1] + c[..., 2]) / np.float32(3)
     return float(np.abs(np.diff(g, axis=0)).mean() + np.abs(np.diff(g, axis=1)).mean())
 
 
 def _window(rng: np.random.Generator, photo: np.ndarray, side: int, scale: float, candidates: int) -> np.ndarray:
     """A ``side`` x ``side`` float32 window of ``photo`` resized by ``scale``: the most detailed of
     ``candidates`` random ones (detail measured on the stored pixels, before the resize)."""
+    return window_u8(rng, photo, side, scale, candidates).astype(np.float32) / 255.0
+
+
+def window_u8(rng: np.random.Generator, photo: np.ndarray, side: int, scale: float, candidates: int) -> np.ndarray:
+    """:func:`_window` as uint8, the same draws and pixels (the torch engine linearises it by table look-up)."""
     h, w = photo.shape[:2]
     src = min(int(np.ceil(side / scale)), h, w)
     best, best_detail = None, -1.0
@@ -125,7 +132,7 @@ def _window(rng: np.random.Generator, photo: np.ndarray, side: int, scale: float
             best, best_detail = crop, d
     if best.shape[0] != side:
         best = np.asarray(Image.fromarray(best).resize((side, side), Image.LANCZOS))
-    return best.astype(np.float32) / 255.0
+    return best
 
 
 def _augment(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:

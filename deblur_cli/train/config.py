@@ -57,8 +57,10 @@ def recipe_hash(resolved: dict) -> str:
 
 
 # Keys a run may change between sessions: how long and how often, not what is trained.
-BOOKKEEPING = {"train": ("max_steps", "val_every", "ckpt_every", "keep_every", "log_every", "time_budget"),
-               "data": ("workers",)}
+# The pair engine and compiling change how fast, not what: a run started on one may resume on the other.
+BOOKKEEPING = {"train": ("max_steps", "val_every", "ckpt_every", "keep_every", "log_every", "time_budget",
+                         "compile"),
+               "data": ("workers", "engine")}
 
 
 def resume_hash(resolved: dict) -> str:
@@ -157,6 +159,9 @@ def _check_semantics(cfg: TrainConfig) -> None:
     need(d.kind != "pairs" or (d.blur_dir and d.sharp_dir), "[data] kind = 'pairs' needs blur_dir and sharp_dir")
     need(d.batch >= 1, "[data] batch: must be >= 1")
     need(d.workers >= 0, "[data] workers: must be >= 0")
+    need(d.engine in ("torch", "numpy"), f"[data] engine: {d.engine!r} is not one of torch, numpy")
+    need(cfg.train.compile in ("auto", "on", "off"),
+         f"[train] compile: {cfg.train.compile!r} is not one of auto, on, off")
     need(d.crop is None or d.crop >= 8, "[data] crop: must be >= 8 (or \"none\")")
     need(d.size is None or d.crop is None or d.size >= d.crop, "[data] size: must be >= crop")
     motions = ("mixed", "blurred", "shake", "objects", "kernel", "none")  # deblur_cli.data.synth.MOTIONS

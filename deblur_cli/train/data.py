@@ -92,7 +92,7 @@ def build_train_dataset(cfg, data_root: Optional[str] = None) -> Dataset:
                                          augment=d.augment)
         dataset = ds.PhotoDataset(folder, d.length, d.seed, crop=d.crop or 128, motion=d.motion,
                                   mix=photo_mix(d.photos), augment=d.augment, procedural=procedural,
-                                  procedural_share=d.procedural_share)
+                                  procedural_share=d.procedural_share, engine=d.engine)
         dataset.pool.preload()  # before any worker forks: each epoch's workers would otherwise decode them again
         return dataset
     if d.kind == "gopro":

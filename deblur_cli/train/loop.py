@@ -30,7 +30,9 @@ from torch.utils.data import DataLoader
 from .. import registry
 from ..errors import DeblurError
 from ..registry import count_parameters
+from ..data.photo_batches import finish_batch
 from . import checkpoint as ckpt, distributed as dist_utils
+from .compiled import Compiled, compile_setting, decide
 from .build import build_adversarial, build_discriminator, build_generator, build_optimizer, seed_everything
 from .config import TrainConfig, parse_duration, with_seed
 from .data import EpochBatches, build_train_dataset, build_val_dataset, rescale
@@ -67,6 +69,7 @@ class RunOptions:
     command: Optional[str] = None  # how the run was started, for run.json (default: sys.argv)
     manifest: Optional[Path] = None  # weights manifest to warm-start from (default: the package's)
     seed: Optional[int] = None  # [train] seed for this run (`--seed`); None: the config's, or the one the run recorded
+    compile: Optional[str] = None  # auto | on | off (`--compile`); None: $DEBLUR_COMPILE, else the config's
 
 
 @dataclass
@@ -189,7 +192,12 @@ class Trainer(Checkpointing):
         else:
             seed_everything(cfg.train.seed * 1009 + 1 + self.ctx.rank)  # ranks draw different noise
         self.g_plain, self.d_plain = g, d
-        self.g = dist_utils.wrap(g, self.ctx)
+        setting = opts.compile or compile_setting(cfg.train.compile)
+        enabled, note = decide(setting if self.ctx.world == 1 or setting == "on" else "off", self.device,
+                               self.max_steps - self.step, self.budget)
+        if note:
+            self.notes.append(note)
+        self.g = Compiled(dist_utils.wrap(g, self.ctx), enabled)
         self.d = dist_utils.wrap(d, self.ctx) if d is not None else None
 
         if self.ctx.is_main:
@@ -222,10 +230,13 @@ class Trainer(Checkpointing):
         if hasattr(self.dataset, "set_epoch"):
             self.dataset.set_epoch(self.epoch)
         workers = self.opts.workers if self.opts.workers is not None else self.cfg.data.workers
+        # the torch pair engine renders a batch where it is collated: in the loader on a CPU run, on the GPU here
+        self.dataset.render_device = "cpu" if self.device.type == "cpu" else "later"
         # a generator of our own: creating an iterator must not draw from the global torch generator
         gen = torch.Generator().manual_seed(self.cfg.data.seed * 7919 + self.epoch)
         return DataLoader(self.dataset, batch_sampler=self.batches, num_workers=workers,
-                          pin_memory=self.device.type == "cuda", generator=gen)
+                          pin_memory=self.device.type == "cuda", generator=gen,
+                          collate_fn=getattr(self.dataset, "collate", None))
 
     def _autocast(self):
         if self.amp_dtype is None:
@@ -234,6 +245,7 @@ class Trainer(Checkpointing):
 
     def train_step(self, batch: dict) -> dict:
         cfg = self.cfg
+        batch = finish_batch(batch, self.device)
         blur = rescale(batch["blur"].to(self.device, non_blocking=True).float(), cfg.data.scale)
         sharp = rescale(batch["sharp"].to(self.device, non_blocking=True).float(), cfg.data.scale)
         if self.channels_last:
@@ -246,6 +258,11 @@ class Trainer(Checkpointing):
         lr = set_lr(self.opt_g, cfg.optim.lr, factor)
         logs: dict = {"lr": lr}
         with self._autocast():
+            failed = self.g.probe(blur)
+            if failed:
+                self.notes.append(failed)
+                if getattr(self, "_log", None) is not None:
+                    self._log.note(failed)
             output = self.g(blur)
         fake = finest(output)
         cond = blur if (cfg.discriminator and cfg.discriminator.conditional) else None
@@ -311,6 +328,7 @@ class Trainer(Checkpointing):
                      progress=self.opts.progress, tensorboard=self.opts.tensorboard)
         for note in self.notes:
             log.note(note)
+        self._log = log
         sums: dict = {}
         window_start, window_steps, step_time = time.monotonic(), 0, 0.0
         stopped = "max_steps"

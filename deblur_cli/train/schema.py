@@ -67,6 +67,10 @@ class DataConfig:
     scale: float = 1.0  # resize factor applied to whole batches (report 003 trained at 640x360 = 0.5)
     batch: int = 1  # per process
     workers: int = 2
+    # photo sets: "torch" draws pairs in the loader and renders them a batch at a time on the training device
+    # (deblur_cli/data/pair_render.py); "numpy" makes each pair whole in the loader. Same distribution (tested),
+    # so a run may switch engines between sessions: bookkeeping, not recipe (config.BOOKKEEPING)
+    engine: str = "torch"
     seed: int = 0
     val: ValConfig = field(default_factory=ValConfig)
 
@@ -112,6 +116,9 @@ class TrainSection:
     best_by: str = "psnr"  # psnr (higher is better) | l1 (lower is better; report 003)
     warm_start: bool = True  # start from the variant's bundled weights when there is nothing to resume
     time_budget: str = ""  # e.g. "90m"; empty = none; `--time-budget` overrides
+    # torch.compile the generator: "auto" where it pays back its compile time (train/compiled.py), "on", "off";
+    # $DEBLUR_COMPILE (auto|on|off) overrides it. Bookkeeping: compiled and eager steps train the same recipe
+    compile: str = "auto"
 
 
 @dataclass(frozen=True)

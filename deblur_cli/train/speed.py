@@ -73,6 +73,8 @@ class TrainBenchOptions:
     reference: bool = True
     data: bool = True
     photos: str | None = None  # a folder of sharp photos for the data timing; None: procedural stand-ins
+    end_to_end: bool = True  # also time synthesis alone and steps fed by the loader (speed_e2e)
+    compile: bool = True  # and those steps compiled (skipped when $DEBLUR_COMPILE=off)
 
 
 @dataclass
@@ -156,6 +158,9 @@ class TrainBenchReport:
     results: list[VariantTrainBench]
     data: DataBench | None = None
     load_average: float | None = None  # 1-minute load when the bench started
+    core_cost: list = field(default_factory=list)  # speed_e2e.CoreCost per pair engine
+    synthesis: list = field(default_factory=list)  # speed_e2e.SynthRate per engine and worker count
+    end_to_end: list = field(default_factory=list)  # speed_e2e.EndToEnd per variant, engine and compile
 
 
 # --- which variants and which recipe ---------------------------------------------------------------------
@@ -334,10 +339,49 @@ def run_train_bench(variants: list[str], options: TrainBenchOptions, progress=No
         results.append(bench_variant_training(name, options, device))
     recipe = photo_data_config()  # the CPU recipes' batch and crop (each variant's step read its own, the same)
     batch, crop = options.batch or recipe.batch, options.crop or recipe.crop or 128
-    data = None
+    report = TrainBenchReport(device_name(device), torch.__version__, platform.python_version(),
+                              torch.get_num_threads(), batch, crop, options.warmup, options.repeat, results, None, load)
     if options.data:
         if progress:
             progress("one batch of photo pairs")
-        data = time_data_batch(batch, crop, options.photos)
-    return TrainBenchReport(device_name(device), torch.__version__, platform.python_version(),
-                            torch.get_num_threads(), batch, crop, options.warmup, options.repeat, results, data, load)
+        report.data = time_data_batch(batch, crop, options.photos)
+    if options.end_to_end:
+        with tempfile.TemporaryDirectory(prefix="deblur-bench-") as tmp:
+            folder = options.photos or tmp
+            if options.photos is None:
+                _write_standins(Path(tmp), STANDIN_PHOTOS, STANDIN_SIZE)
+            time_pipeline(report, [r for r in results if r.status == "ok"], options, device, folder, recipe,
+                          batch, crop, progress)
+    return report
+
+
+def time_pipeline(report: TrainBenchReport, ran: list[VariantTrainBench], options: TrainBenchOptions,
+                  device: torch.device, folder: str, recipe, batch: int, crop: int, progress=None) -> None:
+    """Synthesis alone (both engines) and each variant's steps fed by the loader, eager and compiled, the
+    configurations of one round interleaved so that a load change on the machine hits them alike."""
+    from .compiled import compile_setting, missing_compiler
+    from .speed_e2e import photo_dataset, time_core_cost, time_end_to_end, time_synthesis
+
+    batches = max(2, options.repeat)
+    engines = ("numpy", "torch")
+    length = batch * (2 * batches + 8)
+    first = photo_dataset(folder, recipe, crop, engines[0], length)
+    datasets = {e: first if e == engines[0] else photo_dataset(folder, recipe, crop, e, length, like=first)
+                for e in engines}
+    if progress:
+        progress("pair synthesis, numpy and torch engines")
+    report.core_cost = [time_core_cost(datasets[e], batch, batches, rounds=3) for e in engines]
+    cores = os.cpu_count() or 1
+    for workers in sorted({max(1, recipe.workers), cores}):
+        for e in engines:
+            report.synthesis.append(time_synthesis(datasets[e], batch, workers, device, batches, rounds=2))
+    compiled = (options.compile and compile_setting("on") == "on" and missing_compiler(device) is None)
+    for r in ran:
+        cfg = recipe_config(r.variant)
+        if crop % registry.get(r.variant).multiple_of:
+            continue
+        for engine, comp in (("numpy", False), ("torch", False)) + ((("torch", True),) if compiled else ()):
+            if progress:
+                progress(f"{r.variant} fed by the {engine} engine{', compiled' if comp else ''}")
+            report.end_to_end.append(time_end_to_end(r.variant, cfg, datasets[engine], batch,
+                                                     max(1, recipe.workers), device, comp, 2 * batches, rounds=2))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 from dataclasses import asdict
 
 from rich.console import Console
@@ -59,6 +60,31 @@ def data_line(report: TrainBenchReport) -> str | None:
             "own: with --threads equal to the cores they share them with the step).")
 
 
+def pipeline_lines(report: TrainBenchReport) -> list[str]:
+    """Synthesis alone and steps fed by the loader (speed_e2e), one line each."""
+    lines = []
+    cost = {c.engine: c.median for c in report.core_cost}
+    cores = os.cpu_count() or 1
+    for engine, ms in cost.items():
+        lines.append(f"Pairs, {engine} engine: {ms:.2f} ms of one core per {report.crop} px pair "
+                     f"({1000 / ms:.0f} pairs/s per core, {cores * 1000 / ms:.0f} on {cores} idle cores)")
+    if len(cost) == 2:
+        lines.append(f"Pairs: the torch engine costs {cost['numpy'] / cost['torch']:.2f}x less core time than numpy")
+    for s in report.synthesis:
+        lines.append(f"Loader, {s.engine} engine, {s.workers} worker{'s' if s.workers != 1 else ''} (rendered on "
+                     f"{s.device}): {s.median:.0f} pairs/s wall")
+    base = {e.variant: e.median for e in report.end_to_end if e.engine == "numpy" and not e.compiled}
+    for e in report.end_to_end:
+        how = f"{e.engine} engine, {'compiled' if e.compiled else 'eager'}"
+        gain = f", {e.median / base[e.variant]:.2f}x the numpy engine eager" if e.variant in base else ""
+        cpu = f"; core time a step {1000 * statistics.median(e.main_cpu_s):.0f} ms training" + (
+            f" + {1000 * statistics.median(e.worker_cpu_s):.0f} ms loader" if e.worker_cpu_s else "")
+        first = f"{cpu}; first step {e.first_step_s:.1f} s" + (" (the compile)" if e.compiled else "")
+        lines.append(f"End to end, {e.variant}, {how}: {e.median:.2f} steps/s{gain}{first}"
+                     + (f"; {e.note}" if e.note else ""))
+    return lines
+
+
 def print_train_rich(report: TrainBenchReport, console=None) -> None:
     console = console or Console()
     rows = [train_row_cells(r) for r in report.results]
@@ -71,6 +97,8 @@ def print_train_rich(report: TrainBenchReport, console=None) -> None:
         console.print(f"[dim]- {escape(line)}[/dim]", highlight=False)
     line = data_line(report)
     if line:
+        console.print(f"- {escape(line)}", highlight=False)
+    for line in pipeline_lines(report):
         console.print(f"- {escape(line)}", highlight=False)
     for r in report.results:
         if r.message:
@@ -91,6 +119,9 @@ def train_to_json(report: TrainBenchReport) -> str:
     doc["results"] = [{"variant": r.variant, "status": r.status, "message": r.message, "recipe": r.recipe,
                        "step": _step_json(r.step), "reference": _step_json(r.reference),
                        "of_reference": r.of_reference} for r in report.results]
+    for key, items in (("core_cost", report.core_cost), ("synthesis", report.synthesis),
+                       ("end_to_end", report.end_to_end)):
+        doc[key] = [{**asdict(x), "median": x.median} for x in items]
     if report.data is not None:
         doc["data"]["keeps_up_with"] = [r.variant for r in report.results
                                         if r.step is not None and report.data.keeps_up(r.step.median)]

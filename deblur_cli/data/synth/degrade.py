@@ -27,5 +27,9 @@ def sensor_noise(rng: np.random.Generator, image: np.ndarray, max_sigma: float =
 
 
 def jpeg(rng: np.random.Generator, image: np.ndarray, quality_range: tuple[int, int] = (55, 95)) -> np.ndarray:
-    quality = int(rng.integers(quality_range[0], quality_range[1] + 1))
+    return jpeg_at(image, int(rng.integers(quality_range[0], quality_range[1] + 1)))
+
+
+def jpeg_at(image: np.ndarray, quality: int) -> np.ndarray:
+    """``image`` (HxWx3 float in [0, 1]) through 8 bits and the JPEG codec at ``quality``, back to float32."""
     return jpeg_round_trip(quantize(image), quality).astype(np.float32) / 255.0
