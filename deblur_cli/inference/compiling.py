@@ -1,15 +1,17 @@
 """torch.compile for inference (``--compile auto|on|off``): the network compiled where the work pays back the compile.
 
-Measured on the 2-core CPU this project is built on (docs/bench.md, "Compiled"): inductor makes the compact
-networks 1.1 to 2.5 times faster per image, after 10 to 40 s of compiling on a quiet machine (more under load).
-So a compile is worth it only for work that runs long eager, and which networks gain most varies. ``auto`` therefore
+Measured on the 2-core CPU this project is built on (docs/inference.md, "Compiling"): against the engine's eager
+path, inductor makes the compact networks 1.07 to 1.34 times faster per image, after 10 to 40 s of compiling on a
+quiet machine (1.5 to 4 minutes beside other jobs). So a compile is worth it only for work that runs long eager,
+and how much a network gains varies. ``auto`` therefore
 decides on measured time, not on a size: each eager pass of the network is timed, and once the eager time of the
 work still ahead (the rest of this image's passes and tiles, plus the images the caller said are coming,
 :meth:`AutoCompile.expect`, each assumed as costly as this one) reaches :data:`AUTO_MIN_SECONDS`, the network is
 compiled and stays so. One small image never gets there; a folder of photos, or one very large image, does.
 
-Shapes vary from image to image; ``dynamic=True`` compiles one graph for every size instead of one per size (a
-static graph is recompiled for each new size, paying the compile time again; docs/bench.md has both measured).
+Shapes vary from image to image; ``dynamic=True`` compiles one graph for every size. Measured over a folder of ten
+sizes (benchmarks/compile_folder.py): one graph, no recompile. The default (static, then "automatic dynamic")
+compiled three times for the same folder, 40 to 90 s each, with no faster code to show for it.
 
 A missing compiler (no C++ compiler for the CPU, no triton for CUDA) or a failed compile never stops a run: the
 network runs eager and one line says so (through :mod:`logging`, which prints it on stderr). Out-of-memory errors
@@ -32,10 +34,11 @@ from .devices import is_out_of_memory
 log = logging.getLogger(__name__)
 
 COMPILE_MODES = ("auto", "on", "off")
-# ``auto`` compiles once this much eager network time is still ahead. Measured (docs/bench.md): a compile takes
-# 10-40 s on a quiet 2-core CPU and the least-gaining compact network (bag-compact) saves 12 % of its time, so
-# 300 s of eager work saves about 36 s: the compile is paid back by every compact network, and well over by most.
-AUTO_MIN_SECONDS = 300.0
+# ``auto`` compiles once this much eager network time is still ahead. Measured (docs/inference.md, "Compiling"): a
+# compile takes 10-40 s on a quiet 2-core CPU; compiled, multiscale-compact saves 7 % of its time, bag-compact
+# 12 %, deblurgan-compact 25 %. 600 s ahead saves 40 s or more: the compile is paid back by the least-gaining of
+# them, several times over by the best. Beside other jobs compiling and eager work slow down alike.
+AUTO_MIN_SECONDS = 600.0
 # Devices inductor compiles for; ``on`` elsewhere (MPS) says it is unavailable and runs eager.
 COMPILED_DEVICES = ("cpu", "cuda")
 
