@@ -18,6 +18,7 @@ VARIANT = "resnet-gan-compact"  # the compact network with the fewest layers of 
 
 
 @pytest.mark.skipif(missing_compiler(torch.device("cpu")) is not None, reason="no C++ compiler for inductor")
+@pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated")  # inside torch's compiler, not ours
 def test_compiled_output_matches_eager_to_float_rounding():
     spec = registry.get(VARIANT)
     torch.manual_seed(0)
