@@ -194,3 +194,36 @@ def test_cli_failed_compile_is_one_line_and_the_files_are_written(monkeypatch, c
     assert (tmp_path / "out.png").is_file() and "Traceback" not in err
     assert [r.getMessage().split(" (")[0] for r in caplog.records if r.levelno >= logging.WARNING] == [
         "torch.compile failed"]
+
+
+def test_eval_tells_auto_the_set_size_warm_up_included(monkeypatch):
+    from deblur_cli.eval import eval_run
+    from deblur_cli.eval.eval_run import EvalOptions, ModelUnderTest
+    from deblur_cli.eval.eval_sets import open_dataset
+
+    compiles = []
+    monkeypatch.setattr(torch, "compile", lambda module, **kw: compiles.append(kw) or module)  # "compiled" as is
+    restorer = Restorer(network(), SPEC, dataclasses.replace(DEFAULTS, device="cpu", precision="fp32", ensemble=1))
+    restorer.auto_compile.min_seconds = 0.0  # any work ahead pays: the warm-up's first pass decides to compile
+    seen = []
+    expect = restorer.auto_compile.expect
+    monkeypatch.setattr(restorer.auto_compile, "expect", lambda n: seen.append(n) or expect(n))
+    evalset = open_dataset("synthetic", n=3, seed=0, size=32, motion="none")
+    options = EvalOptions(restorer.settings, flops=False)
+    result = eval_run.evaluate_variant("deblurgan-compact", evalset, options,
+                                       load=lambda variant, opts: ModelUnderTest(restorer, variant, "random init"))
+    assert seen == [4]  # three images and the warm-up
+    assert compiles == [{"dynamic": True}] and restorer.compiled
+    assert len(result.images) == 3
+
+
+def test_warm_up_runs_again_when_it_decided_to_compile(monkeypatch):
+    monkeypatch.setattr(torch, "compile", lambda module, **kw: module)
+    restorer = Restorer(network(), SPEC, dataclasses.replace(DEFAULTS, device="cpu", precision="fp32", ensemble=1))
+    restorer.auto_compile.min_seconds = 0.0
+    restorer.restore_tensor(image())  # one pass: eager, timed; it decides to compile, nothing compiled has run
+    assert restorer.network.compiled is not None and not restorer.compiled
+    fresh = Restorer(network(), SPEC, dataclasses.replace(DEFAULTS, device="cpu", precision="fp32", ensemble=1))
+    fresh.auto_compile.min_seconds = 0.0
+    fresh.warm_up(image())
+    assert fresh.compiled  # the compile is behind whatever is timed next
