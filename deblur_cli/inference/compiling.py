@@ -1,8 +1,8 @@
 """torch.compile for inference (``--compile auto|on|off``): the network compiled where the work pays back the compile.
 
 Measured on the 2-core CPU this project is built on (docs/inference.md, "Compiling"): against the engine's eager
-path, inductor makes the compact networks 1.07 to 1.34 times faster per image, after 10 to 40 s of compiling on a
-quiet machine (1.5 to 4 minutes beside other jobs). So a compile is worth it only for work that runs long eager,
+path, inductor makes the compact networks 1.03 to 1.6 times faster per image, after 10 to 40 s of compiling on a
+quiet machine (1.5 to 4 minutes beside other jobs; 4 to 11 s from inductor's on-disk cache). So a compile is worth it only for work that runs long eager,
 and how much a network gains varies. ``auto`` therefore
 decides on measured time, not on a size: each eager pass of the network is timed, and once the eager time of the
 work still ahead (the rest of this image's passes and tiles, plus the images the caller said are coming,
@@ -35,9 +35,10 @@ log = logging.getLogger(__name__)
 
 COMPILE_MODES = ("auto", "on", "off")
 # ``auto`` compiles once this much eager network time is still ahead. Measured (docs/inference.md, "Compiling"): a
-# compile takes 10-40 s on a quiet 2-core CPU; compiled, multiscale-compact saves 7 % of its time, bag-compact
-# 12 %, deblurgan-compact 25 %. 600 s ahead saves 40 s or more: the compile is paid back by the least-gaining of
-# them, several times over by the best. Beside other jobs compiling and eager work slow down alike.
+# cold compile takes 10-40 s on a quiet 2-core CPU; compiled, multiscale-compact saves 3-7 % of its time,
+# bag-compact 6-12 %, deblurgan-compact 25 %. 600 s ahead saves 35-70 s with bag-compact and 150 s with
+# deblurgan-compact, more than the compile; about break-even for multiscale-compact. Beside other jobs compiling
+# and eager work slow down alike.
 AUTO_MIN_SECONDS = 600.0
 # Devices inductor compiles for; ``on`` elsewhere (MPS) says it is unavailable and runs eager.
 COMPILED_DEVICES = ("cpu", "cuda")
