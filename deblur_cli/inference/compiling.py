@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 COMPILE_MODES = ("auto", "on", "off")
 # ``auto`` compiles once this much eager network time is still ahead. Measured (docs/inference.md, "Compiling"): a
 # cold compile takes 10-40 s on a quiet 2-core CPU; compiled, multiscale-compact saves 3-7 % of its time,
-# bag-compact 6-12 %, deblurgan-compact 25 %. 600 s ahead saves 35-70 s with bag-compact and 150 s with
+# bag-compact 6-12 %, deblurgan-compact 25 %. 600 s ahead saves 34-74 s with bag-compact and 150 s with
 # deblurgan-compact, more than the compile; about break-even for multiscale-compact. Beside other jobs compiling
 # and eager work slow down alike.
 AUTO_MIN_SECONDS = 600.0
