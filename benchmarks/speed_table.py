@@ -5,7 +5,8 @@
 
 Each run writes ``<out>.json`` (the full ``deblur bench --json`` report) and ``<out>.md`` (the table, with
 the machine, the command and the load average). Variants are timed one process each, so a slow or failing
-variant cannot disturb the others' memory figures.
+variant cannot disturb the others' memory figures. Unless ``--compile off``, a second table puts each network
+compiled beside eager (runs interleaved in one process: ``deblur_cli/bench/compiled.py``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import time
 from pathlib import Path
 
 from deblur_cli.bench.bench_run import default_variants
+from deblur_cli.inference.settings import DEFAULTS
 
 
 def bench_one(variant: str, args: argparse.Namespace) -> dict:
@@ -29,6 +31,7 @@ def bench_one(variant: str, args: argparse.Namespace) -> dict:
         cmd += ["--threads", str(args.threads)]
     if args.folder:
         cmd += ["--folder", str(args.folder)]
+    cmd += ["--compile", args.compile]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         return {"variant": variant, "error": done.stderr.strip().splitlines()[-1:] or ["failed"]}
@@ -58,6 +61,27 @@ def _row(doc: dict) -> str:
             f"{cpu * 1e3:,.0f} | {mp:.3f} | {gfs:.1f} | {share} | {mem} | {tiled} |")
 
 
+COMPILED_HEADER = ["| variant | eager CPU ms | compiled CPU ms | eager / compiled | of 3x3 conv eager (CPU) "
+                   "| of 3x3 conv compiled (CPU) | compile s (wall) |", "|---|---:|---:|---:|---:|---:|---:|"]
+
+
+def compiled_row(doc: dict) -> str | None:
+    """Both figures from the interleaved runs of the compiled step, on CPU time; None without a compiled column."""
+    r = doc["results"][0]
+    c = r.get("compiled") if r["status"] == "ok" else None
+    if not c:
+        return None
+    if not c["cpu_seconds"]:
+        return f"| {r['variant']} | {c['note']} |" + " |" * (COMPILED_HEADER[1].count("|") - 3)
+    ref = doc.get("reference")
+    ref_rate = ref["flops"] / 1e9 / ref["cpu_seconds"] if ref else None
+    eager = sorted(c["eager_cpu_seconds"])[len(c["eager_cpu_seconds"]) // 2]
+    compiled = c["median_cpu_seconds"]
+    share = (lambda t: f"{100 * r['gflops'] / t / ref_rate:.0f}%" if ref_rate else "-")
+    return (f"| {r['variant']} | {eager * 1e3:,.0f} | {compiled * 1e3:,.0f} | {eager / compiled:.2f}x | "
+            f"{share(eager)} | {share(compiled)} | {c['compile_seconds']:,.0f} |")
+
+
 def _ref_range(docs: list[dict]) -> str:
     rates = [d["reference"]["flops"] / 1e9 / d["reference"]["cpu_seconds"] for d in docs if d.get("reference")]
     if not rates:
@@ -76,6 +100,8 @@ def main() -> None:
     p.add_argument("--folder", type=int, help="also time a folder run of N images, for each variant")
     p.add_argument("--trained", dest="random_weights", action="store_false",
                    help="use trained weights instead of random init")
+    p.add_argument("--compile", default=DEFAULTS.compile, choices=("auto", "on", "off"),
+                   help="off: eager only; auto or on: also each network compiled, beside eager")
     p.add_argument("--out", type=Path, required=True, help="output path without extension")
     args = p.parse_args()
     variants = [v.strip() for v in args.model.split(",")] if args.model else default_variants()
@@ -99,6 +125,9 @@ def main() -> None:
                   f"3x3 conv 64->64 reference, timed in each variant's process: {_ref_range(ok)} GFLOP/s of CPU "
                   "time (each row's share uses its own process's figure).",
                   f"Command: `python benchmarks/speed_table.py {' '.join(sys.argv[1:])}`"]
+        compiled = [row for row in map(compiled_row, ok) if row]
+        if compiled:
+            lines += ["", *COMPILED_HEADER, *compiled]
         folders = [x["folder"] for x in ok if x.get("folder")]
         for f in folders:
             lines.append(f"Folder run ({f['variant']}, {f['images']} images, {f['format']}): "

@@ -19,7 +19,7 @@ from deblur_cli.measure.timing import measure_peak_memory, time_call
 
 def test_cli_json_reports_every_field():
     out = CliRunner().invoke(app, ["bench", "-m", "bag-compact", "--random-weights", "--size", "72x40",
-                                   "--repeat", "2", "--tile", "64", "--device", "cpu", "--json"])
+                                   "--repeat", "2", "--tile", "64", "--device", "cpu", "--compile", "off", "--json"])
     assert out.exit_code == 0, out.output
     doc = json.loads(out.stdout)
     assert (doc["width"], doc["height"]) == (72, 40) and "cpu" in doc["device"]
@@ -36,6 +36,7 @@ def test_cli_json_reports_every_field():
     assert r["peak_memory"] is not None and r["memory_method"]
     assert r["tile"] == 64 and r["tiles"] >= 2 and r["tiled_seconds"] > 0
     assert r["paper"]["seconds"] == 1.13 and not r["paper"]["same_network"]  # paper BAG, GTX 1080 Ti
+    assert r["compiled"] is None  # --compile off: eager only (tests/test_compile_bench.py has the compiled column)
 
 
 def test_variants_without_their_own_weights_are_reported_not_timed(monkeypatch):
@@ -49,7 +50,8 @@ def test_variants_without_their_own_weights_are_reported_not_timed(monkeypatch):
         raise WeightsUnavailableError(f"no weights for {name}")
 
     monkeypatch.setattr(bench_run, "load_generator", fallback_only)
-    args = ["bench", "-m", "bag,bag-compact", "--size", "48x32", "--repeat", "1", "--tile", "0", "--no-reference"]
+    args = ["bench", "-m", "bag,bag-compact", "--size", "48x32", "--repeat", "1", "--tile", "0", "--no-reference",
+            "--compile", "off"]
     out = CliRunner().invoke(app, args + ["--json"])
     assert out.exit_code == 0, out.output
     results = json.loads(out.stdout)["results"]
@@ -68,7 +70,7 @@ def test_paper_time_for_bag_and_its_compact_preset():
 
 def test_bench_variant_counts_flops_at_the_padded_size():
     r = bench_variant("bag-compact", BenchOptions(height=30, width=42, repeat=1, tile=0, random_weights=True,
-                                                  device="cpu"))
+                                                  device="cpu", compile="off"))
     spec = registry.get("bag-compact")
     assert r.flops == count_flops(spec.build(), 32, 44).flops  # padded to multiple_of 4 as the engine runs it
     assert r.tiled_seconds is None
@@ -97,7 +99,8 @@ def test_bad_size_is_a_usage_error():
 
 def test_folder_run_throughput_is_reported():
     out = CliRunner().invoke(app, ["bench", "-m", "bag-compact", "--random-weights", "--size", "40x32",
-                                   "--repeat", "1", "--tile", "0", "--no-reference", "--folder", "2", "--json"])
+                                   "--repeat", "1", "--tile", "0", "--no-reference", "--folder", "2", "--compile", "off",
+                                   "--json"])
     assert out.exit_code == 0, out.output
     folder = json.loads(out.stdout)["folder"]
     assert folder["images"] == 2 and folder["seconds_per_image"] > 0 and folder["model_only_seconds_per_image"] > 0

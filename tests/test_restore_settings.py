@@ -94,8 +94,9 @@ def test_restore_defaults_live_in_settings_only():
 
 
 def test_deblur_and_the_scoring_tools_differ_only_where_said():
-    assert (DEFAULTS.ensemble, DEFAULTS.tile) == (2, "auto")
-    assert dataclasses.replace(SINGLE_PASS, ensemble=DEFAULTS.ensemble, tile=DEFAULTS.tile) == DEFAULTS
+    assert (DEFAULTS.ensemble, DEFAULTS.tile, DEFAULTS.compile) == (2, "auto", "auto")
+    assert dataclasses.replace(SINGLE_PASS, ensemble=DEFAULTS.ensemble, tile=DEFAULTS.tile,
+                               compile=DEFAULTS.compile) == DEFAULTS
 
 
 def test_restorer_refuses_anything_but_the_settings_object():

@@ -51,10 +51,21 @@ def row_cells(r: VariantBench, report: BenchReport) -> list[str]:
     mem = "-" if r.peak_memory is None else f"{r.peak_memory / 2**20:,.0f}"
     name = r.variant + ("" if r.weights.startswith("random") else " (trained)")
     return [name, _ms(r.median), _ms(r.cpu_median), f"{mp / r.median:.2f}", f"{r.flops / 1e9:,.1f}",
-            f"{gfs:.1f}" if gfs else "-", f"{100 * gfs / ref:.0f}%" if gfs and ref else "-", mem, tiled]
+            f"{gfs:.1f}" if gfs else "-", f"{100 * gfs / ref:.0f}%" if gfs and ref else "-", mem, tiled,
+            *compiled_cells(r, ref)]
 
 
-COLUMNS = ["variant", "ms\n/img", "cpu\nms", "MP/s", "GFLOP", "GFLOP\n/s", "%\nconv", "MiB", "ms\ntiled"]
+def compiled_cells(r: VariantBench, ref: float | None) -> list[str]:
+    """ms per image compiled, eager over compiled (interleaved runs), and the compiled share of the reference."""
+    c = r.compiled
+    if c is None or c.median is None:
+        return ["-", "-", "-"]
+    gfs = r.flops / c.median / 1e9
+    return [_ms(c.median), f"{c.speedup:.2f}x", f"{100 * gfs / ref:.0f}%" if ref else "-"]
+
+
+COLUMNS = ["variant", "ms\n/img", "cpu\nms", "MP/s", "GFLOP", "GFLOP\n/s", "%\nconv", "MiB", "ms\ntiled",
+           "ms\ncompiled", "x\ncompiled", "% conv\ncompiled"]
 
 
 def print_rich(report: BenchReport, console=None) -> None:
@@ -65,7 +76,7 @@ def print_rich(report: BenchReport, console=None) -> None:
     weights = "random-init weights" if all(r.weights.startswith("random") for r in ran) else "weights as marked"
     title = f"deblur bench, {report.width}x{report.height}, {weights}"
     # narrow terminals lose the derived figures first: MP/s follows from ms, GFLOP/s from GFLOP and ms
-    print_fitted(console, title, COLUMNS, rows, text={0}, row_styles=styles, drop_order=(3, 5, 4, 8, 7),
+    print_fitted(console, title, COLUMNS, rows, text={0}, row_styles=styles, drop_order=(3, 5, 4, 8, 7, 2, 9),
                  hint="--json has every field")
     for line in header(report):
         console.print(f"[dim]- {escape(line)}[/dim]", highlight=False)
@@ -80,6 +91,16 @@ def print_rich(report: BenchReport, console=None) -> None:
     if tiled:
         console.print("[dim]- ms tiled: the same image in "
                       + ", ".join(f"{n} tiles of {t}px" for n, t in tiled) + " (--tile).[/dim]", highlight=False)
+    compiled = [r for r in report.results if r.compiled is not None]
+    if compiled:
+        console.print("[dim]- compiled: torch.compile (inductor, dynamic shapes), timed in runs interleaved with eager "
+                      "ones; x: eager over compiled. Compile time (first run): "
+                      + escape(", ".join(f"{r.variant} {r.compiled.compile_seconds:.0f} s" for r in compiled
+                                         if r.compiled.compile_seconds is not None) or "-") + ".[/dim]",
+                      highlight=False)
+        for r in compiled:
+            if r.compiled.note:
+                console.print(f"- {escape(r.variant)}: {escape(r.compiled.note)}", highlight=False)
     for r in report.results:
         note = paper_note(r, report)
         if note:
@@ -103,6 +124,11 @@ def to_json(report: BenchReport) -> str:
     doc["results"] = [{**asdict(r), "median_seconds": r.median, "best_seconds": r.best,
                        "median_cpu_seconds": r.cpu_median,
                        "megapixels_per_s": (report.width * report.height / 1e6 / r.median) if r.median else None,
-                       "gflops": None if r.flops is None else r.flops / 1e9, "gflops_per_s": r.gflops_per_s}
+                       "gflops": None if r.flops is None else r.flops / 1e9, "gflops_per_s": r.gflops_per_s,
+                       "compiled": None if r.compiled is None else {
+                           **asdict(r.compiled), "median_seconds": r.compiled.median,
+                           "median_cpu_seconds": r.compiled.cpu_median, "speedup": r.compiled.speedup,
+                           "cpu_speedup": r.compiled.cpu_speedup,
+                           "gflops_per_s": r.flops / r.compiled.median / 1e9 if r.compiled.median else None}}
                       for r in report.results]
     return json.dumps(doc, indent=2)

@@ -11,7 +11,9 @@ For each variant, on a random image of the bench size (1280x720 by default, a Go
   much of it each network gets (depthwise convs, norms and attention get less);
 - peak memory of one run (:func:`.timing.measure_peak_memory`);
 - tiled time: the same image in ``tile``-pixel tiles (as `deblur --tile N` runs it), to show what tiling
-  costs (overlap is computed twice; InstanceNorm variants add statistics passes).
+  costs (overlap is computed twice; InstanceNorm variants add statistics passes);
+- compiled time (unless ``compile`` is off): the whole image through ``torch.compile``, runs interleaved with
+  eager ones (:mod:`.compiled`), so that the same report has both.
 
 Speed does not depend on trained values, so ``random_weights`` builds the network untrained; results say
 which weights ran. Without it a variant's own trained weights are used, and a variant without them is
@@ -29,8 +31,10 @@ import torch
 from torch import nn
 
 from .. import registry
+from .compiled import CompiledBench, bench_compiled
 from ..errors import DeblurError
 from ..inference import tiling
+from ..inference.compiling import parse_compile
 from ..inference.devices import precision_name, resolve_device, resolve_precision
 from ..inference.engine import Restorer
 from ..inference.settings import DEFAULTS, SINGLE_PASS, RestoreSettings
@@ -56,6 +60,7 @@ class BenchOptions:
     random_weights: bool = False
     weights: str | None = None  # explicit file (a single variant)
     reference: bool = True
+    compile: str = DEFAULTS.compile  # off: eager only; auto or on: the compiled column too
 
 
 @dataclass
@@ -97,6 +102,7 @@ class VariantBench:
     tiled_cpu_seconds: float | None = None  # and their process CPU time
     tiles: int = 0
     paper: PaperTime | None = None
+    compiled: CompiledBench | None = None
 
     @property
     def median(self) -> float | None:
@@ -206,6 +212,8 @@ def bench_variant(variant: str, options: BenchOptions) -> VariantBench:
         tiled_timing = time_call(lambda: tiled.restore_tensor(x), device, warmup=1, repeat=options.repeat)
         result.tiled_seconds = tiled_timing.median
         result.tiled_cpu_seconds = statistics.median(tiled_timing.cpu_seconds)
+    if parse_compile(options.compile) != "off":
+        result.compiled = bench_compiled(restorer, x, options.repeat)
     return result
 
 

@@ -15,6 +15,9 @@ from ..inference.settings import DEFAULTS
 from .errors import UsageError, friendly_errors, set_debug
 from .options import DebugOpt, DeviceOpt, PrecisionOpt, ThreadsOpt, WeightsOpt, apply_threads
 
+BenchCompileOpt = Annotated[str, typer.Option(
+    "--compile", help="auto | on: also time each network through torch.compile, beside eager; off: eager only.")]
+
 EPILOG = (
     "Examples:\n\n"
     "  deblur bench --random-weights                      (every compact preset at 1280x720)\n\n"
@@ -57,6 +60,7 @@ def register(app: typer.Typer) -> None:
         device: DeviceOpt = DEFAULTS.device,
         precision: PrecisionOpt = DEFAULTS.precision,
         threads: ThreadsOpt = None,
+        compile_mode: BenchCompileOpt = DEFAULTS.compile,
         no_reference: Annotated[bool, typer.Option(
             "--no-reference", help="Skip the plain 3x3 convolution reference.")] = False,
         folder: Annotated[Optional[int], typer.Option(
@@ -113,9 +117,12 @@ def register(app: typer.Typer) -> None:
 
         for name in variants:
             registry.get(name)  # unknown names fail before any timing
+        from ..inference.compiling import parse_compile
+
+        parse_compile(compile_mode)  # a bad value fails before any timing
         options = BenchOptions(height=height, width=width, repeat=repeat, device=device, precision=precision,
                                tile=tile, random_weights=random_weights, weights=weights,
-                               reference=not no_reference)
+                               reference=not no_reference, compile=compile_mode)
         err = Console(stderr=True)
         report = run_bench(variants, options, progress=lambda what: err.print(f"timing {what} ...",
                                                                               highlight=False))

@@ -13,6 +13,7 @@ import typer
 from ..inference.settings import DEFAULTS, RestoreSettings
 from .errors import UsageError, friendly_errors, set_debug
 from .options import (
+    CompileOpt,
     DebugOpt,
     DeviceOpt,
     EnsembleOpt,
@@ -91,6 +92,7 @@ def register(app: typer.Typer) -> None:
         tile: TileOpt = DEFAULTS.tile,
         ensemble: EnsembleOpt = DEFAULTS.ensemble,
         strength: StrengthOpt = DEFAULTS.strength,
+        compile_mode: CompileOpt = DEFAULTS.compile,
         y_channel: Annotated[bool, typer.Option("--y-channel", help="Score BT.601 luma (as BasicSR), not RGB.")] = False,
         crop_border: Annotated[int, typer.Option("--crop-border", help="Pixels to ignore at each edge.")] = 0,
         fmt: Annotated[Optional[str], typer.Option(
@@ -133,7 +135,8 @@ def register(app: typer.Typer) -> None:
                                n=n, seed=seed, size=size, motion=motion)
         err = Console(stderr=True)
         err.print(f"dataset: {evalset.description}", highlight=False)
-        restore = RestoreSettings(ensemble=ensemble, strength=strength, tile=tile, device=device, precision=precision)
+        restore = RestoreSettings(ensemble=ensemble, strength=strength, tile=tile, device=device, precision=precision,
+                                  compile=compile_mode)
         options = EvalOptions(restore, weights=weights, random_weights=random_weights, limit=limit,
                               crop_border=crop_border, y_channel=y_channel, flops=not no_flops)
         sink = None

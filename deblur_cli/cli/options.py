@@ -20,6 +20,10 @@ EnsembleOpt = Annotated[int, typer.Option(
 StrengthOpt = Annotated[float, typer.Option(
     "--strength", help="How much of the network's change to apply, 0 to 3: 1 as trained; above 1 deblurs more and "
     "also sharpens already-sharp detail more (docs/results.md, \"Strength\").")]
+CompileOpt = Annotated[str, typer.Option(
+    "--compile", help="auto | on | off: run the network through torch.compile; auto does once the work ahead would "
+    "pay back the compile time (a folder of photos, a very large image), never for one small image "
+    "(docs/inference.md, \"Compiling\").")]
 ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", help="CPU threads for torch (default: torch's).")]
 RunThreadsOpt = Annotated[Optional[int], typer.Option(
     "--threads", help="CPU threads for torch (default: torch's, fewer when other programs keep cores busy; "

@@ -16,6 +16,7 @@ import typer
 from ..inference.settings import DEFAULTS
 from .errors import DeblurError, UsageError, friendly_errors, set_debug
 from .options import (
+    CompileOpt,
     DebugOpt,
     DeviceOpt,
     EnsembleOpt,
@@ -59,6 +60,7 @@ def run(
     strength: StrengthOpt = DEFAULTS.strength,
     device: DeviceOpt = DEFAULTS.device,
     precision: PrecisionOpt = DEFAULTS.precision,
+    compile_mode: CompileOpt = DEFAULTS.compile,
     threads: RunThreadsOpt = None,
     compare: Annotated[bool, typer.Option("--compare", help="Also write NAME_compare.EXT: input | result.")] = False,
     save_attention: Annotated[bool, typer.Option("--save-attention", help="BAG: also write the 4 spatial attention maps as PNGs.")] = False,
@@ -90,7 +92,7 @@ def run(
     try:
         device = str(device_for_process(device, launch))  # an unusable device: every rank stops, rank 0 says why
         settings = RestoreSettings(ensemble=ensemble, strength=strength, tile=tile, tile_mode=tile_mode,
-                                   device=device, precision=precision)
+                                   device=device, precision=precision, compile=compile_mode)
         with shards.process_group(launch, device):
             outcomes = shards.run_sharded(
                 lambda: _run_shard(shards.shard(jobs, launch), model, weights, settings, batch,
@@ -123,7 +125,8 @@ def _run_shard(jobs, model, weights, settings, batch, show_progress: bool, debug
     results = run_batch(jobs, restorer, batch, ConsoleReporter(show_bar=show_progress, debug=debug))
     info = {"model": restorer.name, "weights": str(restorer.weights_path), "device": str(restorer.device),
             "precision": precision_name(restorer.dtype), "tile": settings.tile, "tile_mode": restorer.tile_mode,
-            "ensemble": restorer.ensemble, "strength": restorer.strength, "note": restorer.note}
+            "ensemble": restorer.ensemble, "strength": restorer.strength, "note": restorer.note,
+            "compile": settings.compile, "compiled": restorer.compiled}
     return results, info
 
 
@@ -159,5 +162,6 @@ def _report(results, info: dict, as_json: bool, quiet: bool) -> None:
     if summary["failed"]:
         parts.append(f"{summary['failed']} failed")
     strength = "" if info["strength"] == 1.0 else f", strength {info['strength']:g}"
+    compiled = ", compiled" if info["compiled"] else ""
     print(f"{', '.join(parts)} in {summary['seconds']:.1f} s with {info['model']} on {info['device']} "
-          f"({info['precision']}{strength})", file=sys.stderr)
+          f"({info['precision']}{strength}{compiled})", file=sys.stderr)

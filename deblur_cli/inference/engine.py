@@ -1,8 +1,8 @@
 """Run a generator on an image of any size: padding, tiling, precision, device and out-of-memory fallback.
 
-``Restorer(network, spec, settings)`` holds only configuration: the network, its spec, and a
+``Restorer(network, spec, settings)`` holds configuration: the network, its spec, and a
 :class:`.settings.RestoreSettings` (whose defaults are `deblur`'s), resolved to a device, dtype and tile policy;
-each call is independent.
+each call is independent, but for the compiled network, which once compiled serves every later call.
 
 - Padding: the input is reflect-padded bottom/right to the variant's ``multiple_of`` and cropped back;
   the output is clamped to [0, 1] (networks are not clamped). A side shorter than the variant's ``min_size``
@@ -33,12 +33,17 @@ each call is independent.
   any of the papers: a user's control, because how much deblurring a photo wants is a matter of taste and of how
   blurred it is, and because the bundled compact networks under-correct: on `chelsea` and on procedural pairs their
   gain grows up to a strength of 2, and so does their loss on an already-sharp photo (README, "Strength").
+- Compiling (``compile``): ``on`` runs the network through ``torch.compile``, ``auto`` does once the eager time
+  of the work ahead would pay the compile back (:mod:`.compiling`; ``expect(n)`` tells it how many images are
+  coming), ``off`` never. Only the plain passes are compiled: ``global-stats`` tiles and a ``collect`` of maps
+  (BAG's attention) change what the network does between calls, so they stay eager.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import time
 from typing import Callable, Sequence
 
 import numpy as np
@@ -48,7 +53,8 @@ from torch.nn import functional as F
 
 from ..errors import UsageError
 from ..registry import count_parameters
-from . import norm_stats, tiling
+from ..measure.timing import synchronize
+from . import compiling, norm_stats, tiling
 from .devices import available_memory, resolve_device, resolve_precision
 from .settings import RestoreSettings
 from .tiling import Progress
@@ -121,12 +127,35 @@ class Restorer:
                              or (self.device.type == "cpu" and spec.channels_last_cpu))
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.module = module.eval().to(device=self.device, dtype=self.dtype, memory_format=self.memory_format)
+        self.compile_mode = compiling.parse_compile(settings.compile)
+        self.network = compiling.CompiledNetwork(self.module, self.device)
+        self.auto_compile = compiling.AutoCompile(self.network) if self.compile_mode == "auto" else None
+        if self.compile_mode == "on":
+            self.network.compile()
         self.name = name or spec.name
         self.weights_path = weights_path
         self.note: str | None = None  # e.g. why another variant's weights are used
         self._bytes_per_pixel: float | None = None  # measured once, on first need
 
     # -- public ------------------------------------------------------------------------------------
+    def expect(self, images: int) -> None:
+        """The caller will restore ``images`` images with this engine from now on: ``compile="auto"`` weighs
+        the compile against all of them, not against one."""
+        if self.auto_compile is not None:
+            self.auto_compile.expect(images)
+
+    @property
+    def compiled(self) -> bool:
+        """Whether the network has run compiled (``compile`` on, or ``auto`` chose to, and no compile failed)."""
+        return self.network.ran_compiled and self.network.compiled is not None
+
+    def warm_up(self, x: torch.Tensor) -> None:
+        """Restore ``x`` (1x3xHxW) untimed, and once more if that run chose to compile and no compiled pass
+        ran yet, so that the compile time is behind the timed runs that follow."""
+        self.restore_tensor(x)
+        if self.network.compiled is not None and not self.network.ran_compiled:
+            self.restore_tensor(x)
+
     def restore(self, rgb: np.ndarray, progress: Progress | None = None) -> np.ndarray:
         """HxWx3 float32 in [0, 1] -> restored HxWx3 float32 in [0, 1]."""
         x = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
@@ -149,6 +178,9 @@ class Restorer:
             log.info("%s", note)
         image, maps = None, None
         tile = self.plan_tile(*x.shape[-2:])
+        if self.auto_compile is not None:
+            ph, pw = self.padded_size(*x.shape[-2:])
+            self.auto_compile.begin_image(len(flips) * ph * pw)
         with torch.inference_mode():
             for i, dims in enumerate(flips):
                 counted = progress and (lambda done, total, i=i: progress(i * total + done, total * len(flips)))
@@ -166,6 +198,8 @@ class Restorer:
             if self.strength != 1.0:
                 source = x.to(device=image.device, dtype=image.dtype)
                 image = image.sub_(source).mul_(self.strength).add_(source).clamp_(0, 1)
+        if self.auto_compile is not None:
+            self.auto_compile.end_image()
         return image, maps
 
     def padded_size(self, height: int, width: int) -> tuple[int, int]:
@@ -259,7 +293,7 @@ class Restorer:
         """One network pass on a piece of the image: pad, run, take the finest output, crop."""
         x = x.to(device=self.device, dtype=self.dtype)
         padded, (h, w) = self._pad(x)
-        y = self.module(padded.contiguous(memory_format=self.memory_format))
+        y = self._network(padded.contiguous(memory_format=self.memory_format), collect)
         if isinstance(y, (list, tuple)):
             y = y[-1]
         y = y[..., :h, :w].float()
@@ -271,6 +305,21 @@ class Restorer:
                 maps = torch.cat([F.interpolate(m, size=size, mode="bilinear", align_corners=False)
                                   for m in found], dim=1)[..., :h, :w]
         return y, maps
+
+    def _network(self, x: torch.Tensor, collect: Collect | None):
+        """The network's pass on a padded piece: compiled where it may be (plain passes; see the module
+        docstring), and timed for ``auto`` while it runs eager."""
+        if collect is not None or self.tile_mode != "plain":
+            return self.module(x)
+        auto = self.auto_compile
+        if auto is None or self.network.compiled is not None or self.network.given_up:
+            return self.network(x)
+        synchronize(self.device)
+        start = time.perf_counter()
+        y = self.network(x)
+        synchronize(self.device)
+        auto.timed(time.perf_counter() - start, x.shape[-2] * x.shape[-1])
+        return y
 
     def _pad(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
         """Pad bottom/right to ``padded_size``: reflect, or replicate where the pad is not shorter than the

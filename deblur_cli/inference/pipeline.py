@@ -99,6 +99,9 @@ def run_batch(jobs: Iterable[Job], restorer, options: BatchOptions = BatchOption
     to_network: queue.Queue = queue.Queue(QUEUE_DEPTH)
     to_writer: queue.Queue = queue.Queue(QUEUE_DEPTH)
     collect = _attention_collector(restorer) if options.save_attention else None
+    expect = getattr(restorer, "expect", None)  # absent on stand-ins for the engine
+    if expect is not None:  # compile="auto" weighs the compile against the whole batch
+        expect(sum(job.problem is None and should_skip(job, options.overwrite) is None for job in jobs))
 
     def finish(index: int, result: FileResult) -> None:
         with lock:

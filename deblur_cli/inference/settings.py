@@ -27,14 +27,16 @@ class RestoreSettings:
     stats_source: str = "tiles"  # global-stats: pooled over a plain pass of the tiles, or "downscaled"
     stats_passes: int = 0  # global-stats: full-resolution refinements (measured: they hurt, norm_stats)
     channels_last: bool | None = None  # None: as the device and variant run fastest (engine docstring)
+    compile: str = "auto"  # auto | on | off: torch.compile the network (compiling.AUTO_MIN_SECONDS: when auto does)
 
 
 DEFAULTS = RestoreSettings()
 
 # The network alone, as the tools that score weights measure it: one pass (what the weights do, without the
 # self-ensemble's averaging; the README's bundled-weights table and the manifest's metrics) over the whole image
-# (no tiling seams in a score). Training's validation and `deblur bench` start from it too.
-SINGLE_PASS = RestoreSettings(ensemble=1, tile="0")
+# (no tiling seams in a score), eager (a score reproducible to the bit, whatever the size of the set; these tools
+# restore an image per call). Training's validation and `deblur bench` start from it too.
+SINGLE_PASS = RestoreSettings(ensemble=1, tile="0", compile="off")
 
 # The model when none is named depends on where it runs. On a CPU `bag-compact`: the paper-size `bag` gains 0.06-0.12
 # dB more on held-out real photos (README "Bundled weights"), invisible at 100 %, for 11 times the CPU time per
