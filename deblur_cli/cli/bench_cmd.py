@@ -16,7 +16,8 @@ from .errors import UsageError, friendly_errors, set_debug
 from .options import DebugOpt, DeviceOpt, PrecisionOpt, ThreadsOpt, WeightsOpt, apply_threads
 
 BenchCompileOpt = Annotated[str, typer.Option(
-    "--compile", help="auto | on: also time each network through torch.compile, beside eager; off: eager only.")]
+    "--compile", help="auto | on: also time each network (with --train: each training step fed by the loader) "
+    "through torch.compile, beside eager; off: eager only.")]
 
 EPILOG = (
     "Examples:\n\n"
@@ -78,9 +79,6 @@ def register(app: typer.Typer) -> None:
         no_end_to_end: Annotated[bool, typer.Option(
             "--no-end-to-end", help="--train: time the step on a ready batch only, not pair synthesis and steps "
             "fed by the loader.")] = False,
-        no_compile: Annotated[bool, typer.Option(
-            "--no-compile", help="--train: skip the compiled end-to-end timings (a compile takes 30 s and more "
-            "per variant on a small CPU).")] = False,
         json_out: Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON report.")] = False,
         debug: DebugOpt = False,
     ) -> None:
@@ -94,15 +92,18 @@ def register(app: typer.Typer) -> None:
 
         if repeat is not None and repeat < 1:
             raise UsageError("--repeat must be at least 1")
+        from ..inference.compiling import parse_compile
+
+        compiled = parse_compile(compile_mode) != "off"  # a bad value fails before any timing
         if train:
             if folder or weights or random_weights:
                 raise UsageError("--folder, --weights and --random-weights time inference; --train builds "
                                  "untrained networks (speed does not depend on trained values)")
             _bench_train(model, repeat, batch, crop, photos, device, threads, not no_reference, json_out,
-                         not no_end_to_end, not no_compile)
+                         not no_end_to_end, compiled)
             return
-        if batch is not None or crop is not None or photos is not None or no_end_to_end or no_compile:
-            raise UsageError("--batch, --crop, --photos, --no-end-to-end and --no-compile go with --train")
+        if batch is not None or crop is not None or photos is not None or no_end_to_end:
+            raise UsageError("--batch, --crop, --photos and --no-end-to-end go with --train")
         repeat = 3 if repeat is None else repeat
         height, width = parse_size(size)
         from ..inference.tiling import MIN_TILE
@@ -117,9 +118,6 @@ def register(app: typer.Typer) -> None:
 
         for name in variants:
             registry.get(name)  # unknown names fail before any timing
-        from ..inference.compiling import parse_compile
-
-        parse_compile(compile_mode)  # a bad value fails before any timing
         options = BenchOptions(height=height, width=width, repeat=repeat, device=device, precision=precision,
                                tile=tile, random_weights=random_weights, weights=weights,
                                reference=not no_reference, compile=compile_mode)

@@ -69,8 +69,9 @@ def missing_compiler(device: torch.device) -> str | None:
 
 def root_cause(exc: BaseException) -> str:
     """The innermost error of a chain (dynamo wraps the backend's error in its own) as one short line."""
-    while exc.__cause__ is not None:
-        exc = exc.__cause__
+    # dynamo's BackendCompilerFailed keeps the backend's error in ``inner_exception`` as well as ``__cause__``
+    while exc.__cause__ is not None or getattr(exc, "inner_exception", None) is not None:
+        exc = exc.__cause__ or exc.inner_exception
     first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
     return f"{type(exc).__name__}: {first[:160]}".rstrip(": ")
 

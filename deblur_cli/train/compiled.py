@@ -19,13 +19,13 @@ the config where no option is given, so tests and quick runs skip the compile.
 from __future__ import annotations
 
 import os
-import shutil
 from typing import Callable, Optional
 
 import torch
 from torch import nn
 
 from ..errors import DeblurError
+from ..inference.compiling import missing_compiler, root_cause
 
 COMPILE_ENV = "DEBLUR_COMPILE"
 SETTINGS = ("auto", "on", "off")
@@ -39,19 +39,6 @@ def compile_setting(configured: str) -> str:
     if value not in SETTINGS:
         raise DeblurError(f"{COMPILE_ENV}={value!r}: use one of {', '.join(SETTINGS)}")
     return value
-
-
-def missing_compiler(device: torch.device) -> Optional[str]:
-    """Why inductor cannot compile on ``device`` here (a C++ compiler on the CPU, triton on CUDA), or None."""
-    if device.type == "cuda":
-        try:
-            import triton  # noqa: F401
-        except ImportError:
-            return "triton is not installed"
-        return None
-    if not any(shutil.which(c) for c in ("g++", "c++", "clang++")):
-        return "no C++ compiler (g++, c++ or clang++) on PATH"
-    return None
 
 
 def decide(setting: str, device: torch.device, steps_left: int, budget_s: Optional[float]) -> tuple[bool, str]:
@@ -107,11 +94,3 @@ class Compiled:
             if cuda_rng is not None:
                 torch.cuda.set_rng_state_all(cuda_rng)
         return note
-
-
-def root_cause(exc: BaseException) -> str:
-    """The innermost error of a chain (dynamo wraps a backend's error in its own) as one short line."""
-    while exc.__cause__ is not None or getattr(exc, "inner_exception", None) is not None:
-        exc = exc.__cause__ or exc.inner_exception
-    first = next((line for line in str(exc).splitlines() if line.strip()), "")
-    return f"{type(exc).__name__}: {first.strip()[:160]}"
