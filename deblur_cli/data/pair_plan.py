@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .mix import PhotoMix
-from .photo_pairs import PHOTO_MOTIONS, PhotoPool, _augment, _kind, _object, window_u8
+from .photo_pairs import PhotoPool, _object, draw_canvas, window_u8
 from .synth.generator import _frames
 from .synth.motion import camera_shake, smooth_path
 
@@ -99,21 +99,8 @@ def fast_trajectory_kernel(rng: np.random.Generator, size: int, length: float) -
 def plan_photo_pair(rng: np.random.Generator, pool: PhotoPool, size: int, motion: str = "mixed",
                     mix: PhotoMix | None = None, augment: bool = True) -> PairPlan:
     """The draws of :func:`.photo_pairs.make_photo_pair` for one item, in its order, without rendering."""
-    if motion not in PHOTO_MOTIONS:
-        raise ValueError(f"motion must be one of {PHOTO_MOTIONS}, not {motion!r}")
     mix = mix or PhotoMix()
-    kind = _kind(rng, motion, mix)
-    extent = float(rng.uniform(0.0, 0.5)) if kind == "none" else float(
-        mix.min_extent + (mix.max_extent - mix.min_extent) * rng.random() ** mix.extent_power)
-    index = int(rng.integers(len(pool)))
-    photo = pool.photo(index)
-    lo, hi = mix.megapixels
-    target_pixels = 1e6 * float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
-    scale = min(1.0, float(np.sqrt(target_pixels / (photo.shape[0] * photo.shape[1]))))
-    margin = int(np.ceil(extent)) + 8
-    canvas = window_u8(rng, photo, size + 2 * margin, scale, mix.candidates)
-    if augment:
-        canvas = _augment(rng, canvas)
+    kind, extent, index, scale, margin, canvas = draw_canvas(rng, pool, size, motion, mix, augment, window_u8)
     plan = PairPlan(kind, extent, index, canvas, margin, size, lens=float(rng.uniform(*mix.lens_sigma)))
     if kind == "kernel":
         plan.kernel = fast_trajectory_kernel(rng, 2 * (int(extent) // 2) + 9, extent)

@@ -167,14 +167,13 @@ def _object(rng: np.random.Generator, pool: PhotoPool, size: int, scale: float, 
     return np.concatenate([rgb, alpha[..., None].astype(np.float32)], axis=-1)
 
 
-def make_photo_pair(rng: np.random.Generator, pool: PhotoPool, size: int, motion: str = "mixed",
-                    mix: PhotoMix | None = None, augment: bool = True, record: dict | None = None
-                    ) -> tuple[np.ndarray, np.ndarray, int]:
-    """(blurred, sharp, photo index): ``size`` x ``size`` x 3 float32 sRGB in [0, 1]. ``record`` (a dict) receives
-    the true kernel of a uniform blur (:func:`.synth.generator.render_motion`)."""
+def draw_canvas(rng: np.random.Generator, pool: PhotoPool, size: int, motion: str, mix: PhotoMix, augment: bool,
+                window) -> tuple[str, float, int, float, int, np.ndarray]:
+    """The first draws of a pair, shared by both engines in this order: its kind, blur extent, photo, drawn size
+    and the window of it (``window`` cuts it: float32 here, uint8 for the torch engine's plans); returns (kind,
+    extent, photo index, scale, margin, canvas)."""
     if motion not in PHOTO_MOTIONS:
         raise ValueError(f"motion must be one of {PHOTO_MOTIONS}, not {motion!r}")
-    mix = mix or PhotoMix()
     kind = _kind(rng, motion, mix)
     extent = float(rng.uniform(0.0, 0.5)) if kind == "none" else float(
         mix.min_extent + (mix.max_extent - mix.min_extent) * rng.random() ** mix.extent_power)
@@ -184,9 +183,19 @@ def make_photo_pair(rng: np.random.Generator, pool: PhotoPool, size: int, motion
     target_pixels = 1e6 * float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
     scale = min(1.0, float(np.sqrt(target_pixels / (photo.shape[0] * photo.shape[1]))))
     margin = int(np.ceil(extent)) + 8
-    canvas = _window(rng, photo, size + 2 * margin, scale, mix.candidates)
+    canvas = window(rng, photo, size + 2 * margin, scale, mix.candidates)
     if augment:
         canvas = _augment(rng, canvas)
+    return kind, extent, index, scale, margin, canvas
+
+
+def make_photo_pair(rng: np.random.Generator, pool: PhotoPool, size: int, motion: str = "mixed",
+                    mix: PhotoMix | None = None, augment: bool = True, record: dict | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, int]:
+    """(blurred, sharp, photo index): ``size`` x ``size`` x 3 float32 sRGB in [0, 1]. ``record`` (a dict) receives
+    the true kernel of a uniform blur (:func:`.synth.generator.render_motion`)."""
+    mix = mix or PhotoMix()
+    kind, extent, index, scale, margin, canvas = draw_canvas(rng, pool, size, motion, mix, augment, _window)
     lens = float(rng.uniform(*mix.lens_sigma))
 
     def sprites(frames: int) -> list[MovingSprite]:
