@@ -444,6 +444,14 @@ def test_continue_schedule_starts_at_the_steps_the_file_records(tmp_path, capsys
     with pytest.raises(SystemExit) as exc:  # the folder now has a checkpoint: it resumes, at its own step
         main(args)
     assert exc.value.code == 0
+    file.unlink()  # and the file is not needed to resume: only a lost folder reads it
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code == 0
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--config", str(cfg), "--run-dir", str(tmp_path / "newer"), "--init-from", str(file),
+              "--continue-schedule"])
+    assert exc.value.code == 1 and "--init-from" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
         main(["train", "--config", str(cfg), "--continue-schedule"])
     assert exc.value.code == 2 and "--init-from" in capsys.readouterr().err

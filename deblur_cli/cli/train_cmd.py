@@ -69,7 +69,8 @@ def train(
     budget = _duration(time_budget)
     if max_steps is not None and max_steps < 1:
         raise UsageError("--max-steps must be at least 1")
-    start_step = _recorded_steps(init_from) if continue_schedule else None
+    if continue_schedule and init_from is None:
+        raise UsageError("--continue-schedule continues a lost run from the weights given by --init-from FILE")
     if seed is not None and seed < 0:
         raise UsageError("--seed must be 0 or more")
     if compile_ is not None and compile_ not in ("auto", "on", "off"):
@@ -83,24 +84,11 @@ def train(
     result = run_training(cfg, RunOptions(
         run_dir=run_dir, data_root=data_root, device=device, max_steps=max_steps, time_budget=budget,
         resume=resume, warm_start=True if init_from_bundled else (False if from_scratch else None), seed=seed,
-        init_from=init_from, start_step=start_step,
+        init_from=init_from, continue_schedule=continue_schedule,
         vgg_weights=vgg_weights, workers=workers, progress=progress, compile=compile_,
         command="deblur train " + " ".join(sys.argv[2:]) if len(sys.argv) > 1 else None))
     if result.is_main:
         _print_result(result)
-
-
-def _recorded_steps(init_from: Optional[str]) -> int:
-    """The steps an exported file records (``deblur train export`` writes them into its metadata)."""
-    if init_from is None:
-        raise UsageError("--continue-schedule continues a lost run from the weights given by --init-from FILE")
-    from ..weights.io import read_metadata
-
-    steps = int(read_metadata(init_from).get("steps_total") or 0) if Path(init_from).is_file() else 0
-    if steps < 1:
-        raise UsageError(f"--continue-schedule: {init_from} records no training steps (export it with "
-                         "`deblur train export`)")
-    return steps
 
 
 def _duration(text: Optional[str]) -> Optional[float]:

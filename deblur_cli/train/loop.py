@@ -62,6 +62,7 @@ class RunOptions:
     init_from: Optional[str] = None  # a .safetensors file to start from instead of the bundled weights
     # with init_from: continue the config's schedule at this step, as the run whose folder was lost would have
     start_step: Optional[int] = None
+    continue_schedule: bool = False  # with init_from: start_step is the steps the file records
     vgg_weights: Optional[str] = None
     workers: Optional[int] = None
     progress: bool = True
@@ -176,10 +177,9 @@ class Trainer(Checkpointing):
 
         self.step, self.epoch, self.batch_in_epoch = 0, 0, 0
         self.continued_at = None  # the step a run lost with its folder was continued at (--start-step)
-        if opts.start_step and self.resume_from is None:
-            if not opts.init_from:
-                raise DeblurError("continuing a schedule needs the run's exported weights: give --init-from FILE")
-            self.continued_at = self.step = opts.start_step
+        start = self._start_step() if self.resume_from is None else None
+        if start:
+            self.continued_at = self.step = start
             self.epoch, self.batch_in_epoch = divmod(self.step, max(1, self.batches.batches_per_epoch()))
             self.notes.append(f"continuing the schedule at step {self.step}; Adam's moments start afresh, so the "
                               f"rate warms up again over {REWARM_STEPS} steps")

@@ -57,6 +57,22 @@ class Checkpointing:
                 "steps_total": int(history.get("steps_total") or 0),
                 "wall_time_total_s": float(history.get("wall_time_total_s") or history.get("wall_time_s") or 0.0)}
 
+    def _start_step(self) -> Optional[int]:
+        """Where a run lost with its folder continues its schedule: ``start_step``, or with ``continue_schedule``
+        the steps its exported file records (``deblur train export`` writes them into the file's metadata)."""
+        if not (self.opts.start_step or self.opts.continue_schedule):
+            return None
+        if not self.opts.init_from:
+            raise DeblurError("continuing a schedule needs the run's exported weights: give --init-from FILE")
+        if self.opts.start_step:
+            return self.opts.start_step
+        path = Path(self.opts.init_from)
+        steps = int(read_metadata(path).get("steps_total") or 0) if path.is_file() else 0
+        if steps < 1:
+            raise DeblurError(f"--continue-schedule: {path} records no training steps (export it with "
+                              "`deblur train export`)")
+        return steps
+
     def _start_from_file(self, g: torch.nn.Module, path: Path) -> dict:
         """``--init-from FILE``: the generator's weights from an exported file (one that a GPU machine sent back,
         say), which must be a safetensors file of this variant. Its lineage (steps, wall time) is read from
