@@ -36,7 +36,6 @@ import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -57,6 +56,7 @@ from .build import build_generator, build_optimizer
 from .config import ConfigError, list_presets, load_config, load_preset
 from .ema import EMA
 from .losses import ContentLoss
+from .timed_step import training_step  # noqa: F401 (re-exported for the bench tests)
 
 PHOTO_RECIPE = "cpu/_photos"  # the shared base of the photo campaign's presets
 STANDIN_PHOTOS = 4  # procedural stand-in images for the data timing when no photos folder is given
@@ -228,22 +228,6 @@ def reference_shape(flops_per_pixel: float, tolerance: float = 0.03) -> tuple[in
 
 
 # --- one training step -----------------------------------------------------------------------------------
-
-def training_step(module: nn.Module, content: nn.Module, optimizer: torch.optim.Optimizer,
-                  ema=None) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    """The generator update of ``train.loop.Trainer.train_step`` without adversarial terms, schedule or logs."""
-
-    def step(blur: torch.Tensor, sharp: torch.Tensor) -> torch.Tensor:
-        optimizer.zero_grad(set_to_none=True)
-        total, _terms = content(module(blur), sharp)
-        total.backward()
-        optimizer.step()
-        if ema is not None:
-            ema.update(module)
-        return total.detach()
-
-    return step
-
 
 def time_step(name: str, module: nn.Module, cfg, batch: int, crop: int, device: torch.device,
               warmup: int, repeat: int, forward_flops: float) -> StepBench:

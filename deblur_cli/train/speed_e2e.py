@@ -33,6 +33,7 @@ from .compiled import Compiled
 from .data import EpochBatches
 from .ema import EMA
 from .losses import ContentLoss
+from .timed_step import training_step
 
 
 @dataclass
@@ -157,17 +158,14 @@ def time_end_to_end(variant: str, cfg, dataset: PhotoDataset, batch: int, worker
     ema = EMA(module, cfg.train.ema) if cfg.train.ema > 0 else None
     result = EndToEnd(variant, dataset.engine, compiled)
 
+    update = training_step(module, content, optimizer, ema, forward=g)
+
     def step(b: dict) -> None:
         b = finish_batch(b, device)
         blur, sharp = b["blur"].to(device), b["sharp"].to(device)
         if g.pending:
             result.note = g.probe(blur) or ""
-        optimizer.zero_grad(set_to_none=True)
-        total, _ = content(g(blur), sharp)
-        total.backward()
-        optimizer.step()
-        if ema is not None:
-            ema.update(module)
+        total = update(blur, sharp)
         if device.type == "cuda":
             total.item()
 
