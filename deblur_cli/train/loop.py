@@ -217,8 +217,8 @@ class Trainer(Checkpointing):
             self.ckpt_root.mkdir(parents=True, exist_ok=True)
         dist_utils.barrier(self.ctx)
         if self.resume_from is not None:
-            self.warm = read_run(self.run_dir).get("warm_start")
-            self.continued_at = read_run(self.run_dir).get("continued_at")
+            recorded = read_run(self.run_dir)
+            self.warm, self.continued_at = recorded.get("warm_start"), recorded.get("continued_at")
 
     # --- the loop ----------------------------------------------------------------------------------------
 
