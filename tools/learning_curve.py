@@ -47,7 +47,7 @@ def score_step(run_dir: Path, step: int, sets: Path) -> dict:
                               manifest_path=Path(tmp) / "manifest.json")
         result = measure_photo_sets(exported.variant, str(exported.path), sets)
     run = read_run(run_dir)
-    wall = float(ckpt.read_tensors(ckpt.step_dir(run_dir / "checkpoints", step) / "state")[1].get("wall_time_s") or 0)
+    wall = float(ckpt.read_meta(ckpt.step_dir(run_dir / "checkpoints", step) / "state").get("wall_time_s") or 0)
     wall += float((run.get("warm_start") or {}).get("wall_time_total_s") or 0) if run.get("continued_at") else 0.0
     row = {"step": step, "wall_h": wall / 3600, "cpu_h": wall / 3600 * cores(run),
            "sharp chelsea": result["sharp chelsea"]}

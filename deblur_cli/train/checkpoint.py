@@ -100,9 +100,13 @@ def write_tensors(path: Path, tensors: dict, meta: dict | None) -> None:
 
 
 def read_tensors(path: Path) -> tuple[dict, dict]:
-    tensors = load_file(str(path.with_suffix(".safetensors")))
+    return load_file(str(path.with_suffix(".safetensors"))), read_meta(path)
+
+
+def read_meta(path: Path) -> dict:
+    """The ``<path>.json`` half alone (step, wall time, data position) without loading a tensor."""
     with open(path.with_suffix(".json"), encoding="utf-8") as fh:
-        return tensors, json.load(fh)
+        return json.load(fh)
 
 
 def step_dir(root: Path, step: int) -> Path:
