@@ -1,8 +1,11 @@
 """Training on photos with the torch pair engine: a resumed run is the straight run, and a run started on the
-numpy engine (every run before issue 25) resumes on the torch one, its recipe unchanged."""
+numpy engine (every run before issue 25) resumes on the torch one, its recipe unchanged; a resumed run whose photo
+folder changed says so and records it."""
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -89,3 +92,19 @@ def test_a_run_started_on_the_numpy_engine_resumes_on_the_torch_engine(tmp_path,
     resumed = run(default_cfg, tmp_path / "r", photos)
     assert (resumed.resumed_from, resumed.step) == (2, 4)
     assert resumed.last_val is not None and np.isfinite(resumed.last_val["psnr"])
+
+
+def test_a_resumed_run_records_and_names_a_changed_photo_folder(tmp_path, photos):
+    folder = tmp_path / "photos"
+    shutil.copytree(photos, folder)
+    cfg = config(tmp_path, None)
+    run(cfg, tmp_path / "r", folder, max_steps=2)
+    same = run(cfg, tmp_path / "r", folder, max_steps=3)
+    assert not any("training photos differ" in n for n in same.notes)
+    Image.fromarray(photo_like(np.random.default_rng(9), 120, 160)).save(folder / "train" / "added.png")
+    resumed = run(cfg, tmp_path / "r", folder)
+    assert resumed.step == 4
+    assert any("training photos differ" in n and "3 -> 4 photos" in n for n in resumed.notes)
+    sessions = json.loads((tmp_path / "r" / "run.json").read_text())["sessions"]
+    counts = [s["data"]["photos"] for s in sessions]
+    assert counts == [3, 3, 4] and sessions[0]["data"]["photos_sha256"] != sessions[2]["data"]["photos_sha256"]

@@ -145,6 +145,7 @@ class PhotoDataset(Dataset):
         if engine not in PAIR_ENGINES:
             raise DeblurError(f"pair engine must be one of {', '.join(PAIR_ENGINES)}, not {engine!r}")
         self.mix = mix or PhotoMix()
+        self.folder = Path(folder).expanduser()
         self.pool = PhotoPool(find_photos(folder), max(self.mix.megapixels))
         self.length, self.seed, self.crop, self.motion, self.augment = length, seed, crop, motion, augment
         self.procedural, self.procedural_share, self.epoch = procedural, procedural_share, 0
@@ -152,6 +153,13 @@ class PhotoDataset(Dataset):
 
     def collate(self, items: list[dict]) -> dict:
         return collate_pairs(items, self.render_device)
+
+    def describe(self) -> dict:
+        """Which photos the items are drawn from: their count and a hash of their paths (relative to the folder)
+        and sizes. A run records it with every session, because a photo index names another photo once the
+        folder gains or loses a file, and the data order of a resumed run changes with it."""
+        listing = "".join(f"{p.relative_to(self.folder).as_posix()}\t{p.stat().st_size}\n" for p in self.pool.paths)
+        return {"photos": len(self.pool), "photos_sha256": hashlib.sha256(listing.encode()).hexdigest()}
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch

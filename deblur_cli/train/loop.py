@@ -40,8 +40,8 @@ from .ema import EMA
 from .losses import ContentLoss, finest
 from .perceptual import PerceptualLoss, load_vgg19
 from .runlog import RunLog
-from .rundir import (add_session, check_same_config, clear_logs, hardware, now_iso, read_run, recorded_seed,
-                     resolve_run_dir, start_run)
+from .rundir import (add_session, check_same_config, clear_logs, data_change, hardware, now_iso, read_run,
+                     recorded_seed, resolve_run_dir, start_run)
 from .schedule import lr_factor, set_lr
 from .state import Checkpointing
 from .validate import Validator
@@ -203,6 +203,8 @@ class Trainer(Checkpointing):
         if self.ctx.is_main:
             session = {"started": now_iso(), "from_step": self.step, "hardware": hardware(self.device, self.ctx.world),
                        "command": self.opts.command or " ".join(sys.argv)}
+            if hasattr(self.dataset, "describe"):
+                session["data"] = self.dataset.describe()
             if self.resume_from is None:
                 clear_logs(self.run_dir)  # a run folder without a checkpoint starts over
                 seeded = {} if opts.seed is None else {"seed_option": opts.seed}
@@ -212,6 +214,9 @@ class Trainer(Checkpointing):
                     "multiple_of": self.spec.multiple_of, "validation_set": describe_val_set(cfg),
                     "command": session["command"], "sessions": [session]})
             else:
+                changed = data_change(read_run(self.run_dir), session.get("data"))
+                if changed:
+                    self.notes.append(changed)
                 add_session(self.run_dir, session, cfg)
             (self.run_dir / "best").mkdir(parents=True, exist_ok=True)
             self.ckpt_root.mkdir(parents=True, exist_ok=True)

@@ -99,6 +99,19 @@ def add_session(run_dir: Path, session: dict, cfg) -> None:
     write_json(run_dir / "run.json", info)
 
 
+def data_change(info: dict, data: dict | None) -> str | None:
+    """A note when the training data differ from the last session that recorded them (a photo folder that gained
+    or lost files): the run goes on, on the data it is given, but from this step its data order is not the one
+    a straight run would have seen. None when they are the same or nothing was recorded."""
+    before = next((s["data"] for s in reversed(info.get("sessions", [])) if s.get("data")), None)
+    if not data or not before or before == data:
+        return None
+    count = (f"{before['photos']} -> {data['photos']} photos" if before.get("photos") != data.get("photos")
+             else f"{data.get('photos')} photos, other files")
+    return (f"the training photos differ from the last session's ({count}): the run continues on these, and its "
+            f"data order differs from a straight run's from here")
+
+
 def check_same_config(run_dir: Path, cfg) -> None:
     """A run continues only under the same recipe (its length and logging may change)."""
     info = read_run(run_dir)
