@@ -44,6 +44,8 @@ def test_kept_checkpoints_are_scored_once_each_and_the_curve_grows(tmp_path, cap
     before = json.loads((run_dir / "curve.json").read_text())
     rows = learning_curve.update_curve(run_dir, tmp_path / "sets", every=4)
     assert [r["step"] for r in rows] == [2, 4] and rows[:2] == before  # 6 is not a multiple of 4
+    with_last = tmp_path / "last.json"  # runs compared at equal time: the newest checkpoint, at any step
+    assert [r["step"] for r in learning_curve.update_curve(run_dir, tmp_path / "sets", 4, with_last, last=True)] == [4, 6]
     assert [r["step"] for r in learning_curve.update_curve(run_dir, tmp_path / "sets", every=2)] == [2, 4, 6]
     elsewhere = tmp_path / "kept" / "curve.json"  # a curve kept outside the run folder outlives it
     elsewhere.parent.mkdir()

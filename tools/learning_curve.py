@@ -8,7 +8,7 @@ and kernels, the mild sets, near-sharp photos) plus the already-sharp `chelsea`.
 whole curve is printed as a markdown table:
 
     python tools/learning_curve.py ~/deblur-runs/long --sets ~/deblur-photos/val-sets \
-        --curve training/long-run/curve.json [--every 5000] [--threads 1]
+        --curve training/long-run/curve.json [--every 5000] [--last] [--threads 1]
 
 CPU-hours are the run's wall time at that step, plus the wall time of the lost run it continues (recorded with its
 warm start), times the cores its sessions held (threads per process times processes, from run.json): the budget
@@ -66,14 +66,16 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def update_curve(run_dir: Path, sets: Path, every: int, curve: Path | None = None) -> list[dict]:
+def update_curve(run_dir: Path, sets: Path, every: int, curve: Path | None = None, last: bool = False) -> list[dict]:
     """Score the kept checkpoints not in ``curve`` (default ``RUN/curve.json``) yet, saving after each; returns the
-    whole curve."""
+    whole curve. ``last`` scores the run's newest checkpoint too, at whatever step it stopped (runs compared at
+    equal time stop at different steps)."""
     path = curve or run_dir / "curve.json"
     rows = json.loads(path.read_text()) if path.exists() else []
     done = {r["step"] for r in rows}
-    for step in ckpt.kept_steps(run_dir / "checkpoints"):
-        if step % every or step in done:
+    kept = ckpt.kept_steps(run_dir / "checkpoints")
+    for step in kept:
+        if (step % every and not (last and step == kept[-1])) or step in done:
             continue
         rows.append(score_step(run_dir, step, sets))
         rows.sort(key=lambda r: r["step"])
@@ -88,12 +90,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sets", type=Path, required=True, help="the held-out sets (tools/measure_photos.py --make-sets)")
     ap.add_argument("--every", type=int, default=5000, help="score kept checkpoints at multiples of this step")
     ap.add_argument("--curve", type=Path, help="the curve's JSON file (default RUN/curve.json)")
+    ap.add_argument("--last", action="store_true", help="also score the newest checkpoint, at any step")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
     if args.every < 1:
         ap.error("--every must be at least 1")
     torch.set_num_threads(args.threads)
-    rows = update_curve(args.run.expanduser(), args.sets.expanduser(), args.every, args.curve)
+    rows = update_curve(args.run.expanduser(), args.sets.expanduser(), args.every, args.curve, args.last)
     print(markdown(rows) if rows else f"{args.run}: no kept checkpoint at a multiple of {args.every} yet")
 
 
