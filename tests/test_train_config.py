@@ -123,7 +123,7 @@ def test_presets_cover_every_paper_table_row_and_compact_variant():
 
 def test_presets_for_variant():
     assert tc.presets_for_variant("bag-compact") == ["cpu/004-table1/bag-compact", "cpu/bag-compact",
-                                                     "cpu/bag-compact-photos"]
+                                                     "cpu/bag-compact-photos", "cpu/families/bag-compact"]
     assert tc.presets_for_variant("bag") == ["004-table1-bag", "004-table2-bag", "gpu/bag-photos"]
 
 
