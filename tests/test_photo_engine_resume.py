@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from photo_run_fixtures import write_tiny_photo_config
 from safetensors.torch import load_file
 
 from deblur_cli.data.standins import photo_like
@@ -32,34 +33,8 @@ def photos(tmp_path_factory) -> Path:
 
 
 def config(tmp_path: Path, engine: str | None, workers: int = 0, name: str = "photos.toml") -> Path:
-    path = tmp_path / name
-    path.write_text(f"""
-[model]
-variant = "bag-compact"
-overrides = {{ channels = 8, growth = 4, modules = 1 }}
-[data]
-kind = "photos"
-length = 6
-crop = 32
-batch = 2
-workers = {workers}
-{f'engine = "{engine}"' if engine else ''}
-photos = {{ megapixels = [0.012, 0.019], max_extent = 6 }}
-[data.val]
-kind = "photos"
-count = 2
-crop = 32
-[[losses]]
-type = "l1"
-[optim]
-lr = 1e-3
-[train]
-max_steps = 4
-val_every = 2
-ckpt_every = 100
-log_every = 1
-""")
-    return path
+    return write_tiny_photo_config(tmp_path / name, length=6, max_steps=4, val_every=2, workers=workers, engine=engine,
+                                   ckpt_every=100)
 
 
 def run(cfg: Path, run_dir: Path, photos: Path, **options):

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from photo_run_fixtures import write_tiny_photo_config
 
 from deblur_cli.data.datasets import GoProDataset, PhotoDataset
 from deblur_cli.data.mix import PhotoMix, photo_mix
@@ -281,31 +282,7 @@ def test_training_on_a_photo_folder_validates_on_the_sibling_val_folder(photo_fo
     from deblur_cli.train.config import load_config
     from deblur_cli.train.loop import RunOptions, train
 
-    cfg = tmp_path / "photos.toml"
-    cfg.write_text("""
-[model]
-variant = "bag-compact"
-overrides = { channels = 8, growth = 4, modules = 1 }
-[data]
-kind = "photos"
-length = 4
-crop = 32
-batch = 2
-workers = 0
-photos = { megapixels = [0.012, 0.019], max_extent = 6 }
-[data.val]
-kind = "photos"
-count = 2
-crop = 32
-[[losses]]
-type = "l1"
-[optim]
-lr = 1e-3
-[train]
-max_steps = 2
-val_every = 2
-log_every = 1
-""")
+    cfg = write_tiny_photo_config(tmp_path / "photos.toml", length=4, max_steps=2, val_every=2)
     result = train(load_config(cfg), RunOptions(run_dir=str(tmp_path / "run"), data_root=str(photo_folder / "train"),
                                                  progress=False, tensorboard=False, warm_start=False))
     assert result.step == 2 and result.last_val is not None

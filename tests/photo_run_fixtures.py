@@ -1,0 +1,38 @@
+"""The smallest photo recipe a training test can run in seconds: a tiny `bag-compact` on 32 px crops of photos
+of about 0.015 megapixels, L1 only. The photo-training tests write it with the few keys they vary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def write_tiny_photo_config(path: Path, *, length: int, max_steps: int, val_every: int, workers: int = 0,
+                            engine: str | None = None, ckpt_every: int | None = None) -> Path:
+    lines = [
+        "[model]",
+        'variant = "bag-compact"',
+        "overrides = { channels = 8, growth = 4, modules = 1 }",
+        "[data]",
+        'kind = "photos"',
+        f"length = {length}",
+        "crop = 32",
+        "batch = 2",
+        f"workers = {workers}",
+        *([f'engine = "{engine}"'] if engine else []),
+        "photos = { megapixels = [0.012, 0.019], max_extent = 6 }",
+        "[data.val]",
+        'kind = "photos"',
+        "count = 2",
+        "crop = 32",
+        "[[losses]]",
+        'type = "l1"',
+        "[optim]",
+        "lr = 1e-3",
+        "[train]",
+        f"max_steps = {max_steps}",
+        f"val_every = {val_every}",
+        *([f"ckpt_every = {ckpt_every}"] if ckpt_every else []),
+        "log_every = 1",
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
