@@ -7,7 +7,8 @@ from pathlib import Path
 
 
 def write_tiny_photo_config(path: Path, *, length: int, max_steps: int, val_every: int, workers: int = 0,
-                            engine: str | None = None, ckpt_every: int | None = None) -> Path:
+                            engine: str | None = None, ckpt_every: int | None = None, max_extent: float = 6,
+                            lr: float = 1e-3) -> Path:
     lines = [
         "[model]",
         'variant = "bag-compact"',
@@ -19,7 +20,7 @@ def write_tiny_photo_config(path: Path, *, length: int, max_steps: int, val_ever
         "batch = 2",
         f"workers = {workers}",
         *([f'engine = "{engine}"'] if engine else []),
-        "photos = { megapixels = [0.012, 0.019], max_extent = 6 }",
+        f"photos = {{ megapixels = [0.012, 0.019], max_extent = {max_extent:g} }}",
         "[data.val]",
         'kind = "photos"',
         "count = 2",
@@ -27,7 +28,7 @@ def write_tiny_photo_config(path: Path, *, length: int, max_steps: int, val_ever
         "[[losses]]",
         'type = "l1"',
         "[optim]",
-        "lr = 1e-3",
+        f"lr = {lr:g}",
         "[train]",
         f"max_steps = {max_steps}",
         f"val_every = {val_every}",

@@ -1,6 +1,6 @@
 """Training on photos with the torch pair engine: a resumed run is the straight run, and a run started on the
 numpy engine (every run before issue 25) resumes on the torch one, its recipe unchanged; a resumed run whose photo
-folder changed says so and records it."""
+folder changed says so and records it; a run resumes on a changed mix only when told, and records the change."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from photo_run_fixtures import write_tiny_photo_config
 from safetensors.torch import load_file
 
 from deblur_cli.data.standins import photo_like
+from deblur_cli.errors import DeblurError
 from deblur_cli.train import checkpoint as ckpt
 from deblur_cli.train.config import load_config
 from deblur_cli.train.loop import RunOptions, train
@@ -32,9 +33,9 @@ def photos(tmp_path_factory) -> Path:
     return root
 
 
-def config(tmp_path: Path, engine: str | None, workers: int = 0, name: str = "photos.toml") -> Path:
+def config(tmp_path: Path, engine: str | None, workers: int = 0, name: str = "photos.toml", **keys) -> Path:
     return write_tiny_photo_config(tmp_path / name, length=6, max_steps=4, val_every=2, workers=workers, engine=engine,
-                                   ckpt_every=100)
+                                   ckpt_every=100, **keys)
 
 
 def run(cfg: Path, run_dir: Path, photos: Path, **options):
@@ -83,3 +84,22 @@ def test_a_resumed_run_records_and_names_a_changed_photo_folder(tmp_path, photos
     sessions = json.loads((tmp_path / "r" / "run.json").read_text())["sessions"]
     counts = [s["data"]["photos"] for s in sessions]
     assert counts == [3, 3, 4] and sessions[0]["data"]["photos_sha256"] != sessions[2]["data"]["photos_sha256"]
+
+
+def test_a_changed_mix_resumes_only_when_told_and_is_recorded(tmp_path, photos):
+    run(config(tmp_path, None), tmp_path / "r", photos, max_steps=2)
+    wider = config(tmp_path, None, name="wider.toml", max_extent=8)
+    with pytest.raises(DeblurError, match=r"data\.photos\.max_extent 6 -> 8 \(--change-data"):
+        run(wider, tmp_path / "r", photos, max_steps=3)
+    faster = config(tmp_path, None, name="faster.toml", max_extent=8, lr=2e-3)
+    with pytest.raises(DeblurError, match=r"optim\.lr 0\.001 -> 0\.002.*--run-dir for a new run"):
+        run(faster, tmp_path / "r", photos, max_steps=3, change_data=True)
+
+    resumed = run(wider, tmp_path / "r", photos, max_steps=3, change_data=True)
+    assert (resumed.resumed_from, resumed.step) == (2, 3)
+    assert any("from step 2 on (data.photos.max_extent 6 -> 8)" in n for n in resumed.notes)
+    info = json.loads((tmp_path / "r" / "run.json").read_text())
+    assert info["sessions"][-1]["recipe_change"] == {"data.photos.max_extent": [6, 8]}
+    assert json.loads((tmp_path / "r" / "config.json").read_text())["data"]["photos"]["max_extent"] == 8
+    again = run(wider, tmp_path / "r", photos)  # the new mix is now the run's own: no flag, no note
+    assert again.step == 4 and not any("made differently" in n for n in again.notes)

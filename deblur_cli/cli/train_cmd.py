@@ -42,6 +42,7 @@ def train(
     from_scratch: Annotated[bool, typer.Option("--from-scratch", help="Never start from bundled weights.")] = False,
     init_from: Annotated[Optional[str], typer.Option("--init-from", help="Start from this exported .safetensors file of the config's variant instead of the bundled weights (when there is nothing to resume).")] = None,
     continue_schedule: Annotated[bool, typer.Option("--continue-schedule", help="With --init-from: continue the config's schedule at the step the file records (a run whose folder was lost, from its last exported weights). A run folder with a checkpoint still resumes exactly.")] = False,
+    change_data: Annotated[bool, typer.Option("--change-data", help="Resume although the config now makes its training pairs differently ([data] keys other than [data.val]: a mix changed on evidence mid-run). The changes are printed and recorded in run.json; any other change is still refused.")] = False,
     max_steps: Annotated[Optional[int], typer.Option("--max-steps", help="Stop at this step (the schedule keeps the config's length).")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="[train] seed: the network's initialisation and training noise (the data stay the config's). Recorded in the run folder, whose default name gains -seed<N>; resuming keeps it.")] = None,
     time_budget: Annotated[Optional[str], typer.Option("--time-budget", help="Stop cleanly, with a checkpoint, after this long: seconds or 90m, 1.5h.")] = None,
@@ -84,7 +85,7 @@ def train(
     result = run_training(cfg, RunOptions(
         run_dir=run_dir, data_root=data_root, device=device, max_steps=max_steps, time_budget=budget,
         resume=resume, warm_start=True if init_from_bundled else (False if from_scratch else None), seed=seed,
-        init_from=init_from, continue_schedule=continue_schedule,
+        init_from=init_from, continue_schedule=continue_schedule, change_data=change_data,
         vgg_weights=vgg_weights, workers=workers, progress=progress, compile=compile_,
         command="deblur train " + " ".join(sys.argv[2:]) if len(sys.argv) > 1 else None))
     if result.is_main:

@@ -40,8 +40,8 @@ from .ema import EMA
 from .losses import ContentLoss, finest
 from .perceptual import PerceptualLoss, load_vgg19
 from .runlog import RunLog
-from .rundir import (add_session, check_same_config, clear_logs, data_change, hardware, now_iso, read_run,
-                     recorded_seed, resolve_run_dir, start_run)
+from .rundir import (add_session, check_same_config, clear_logs, data_change, describe_changes, hardware, now_iso,
+                     read_run, recorded_seed, resolve_run_dir, start_run)
 from .schedule import lr_factor, set_lr
 from .state import Checkpointing
 from .validate import Validator
@@ -63,6 +63,7 @@ class RunOptions:
     # with init_from: continue the config's schedule at this step, as the run whose folder was lost would have
     start_step: Optional[int] = None
     continue_schedule: bool = False  # with init_from: start_step is the steps the file records
+    change_data: bool = False  # resume although the training-pair keys of [data] changed (rundir.check_same_config)
     vgg_weights: Optional[str] = None
     workers: Optional[int] = None
     progress: bool = True
@@ -134,8 +135,7 @@ class Trainer(Checkpointing):
         self.resume_from = ckpt.latest(self.ckpt_root)
         if opts.resume and self.resume_from is None:
             raise DeblurError(f"--resume: no checkpoint in {self.run_dir}")
-        if self.resume_from is not None:
-            check_same_config(self.run_dir, cfg)
+        self.recipe_change = check_same_config(self.run_dir, cfg, opts.change_data) if self.resume_from is not None else {}
         cuda = self.device.type == "cuda"
         self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.train.amp) if cuda else None
         self.channels_last = cfg.train.channels_last and cuda
@@ -217,6 +217,10 @@ class Trainer(Checkpointing):
                 changed = data_change(read_run(self.run_dir), session.get("data"))
                 if changed:
                     self.notes.append(changed)
+                if self.recipe_change:
+                    session["recipe_change"] = self.recipe_change
+                    self.notes.append(f"the training pairs are made differently from step {self.step} on "
+                                      f"({describe_changes(self.recipe_change)}); recorded in run.json")
                 add_session(self.run_dir, session, cfg)
             (self.run_dir / "best").mkdir(parents=True, exist_ok=True)
             self.ckpt_root.mkdir(parents=True, exist_ok=True)

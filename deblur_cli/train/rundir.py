@@ -92,10 +92,18 @@ def config_file_label(path: Path) -> str:
 
 def add_session(run_dir: Path, session: dict, cfg) -> None:
     """Record one more training session (who resumed the run, on what, from which step); the config's
-    hash becomes the run's (it may differ from the first session's in bookkeeping keys only)."""
+    hashes become the run's (they differ from the last session's in bookkeeping keys, or in the [data] keys that
+    the session's ``recipe_change`` lists, whose config then becomes the run's config.json)."""
     info = read_run(run_dir)
     info.setdefault("sessions", []).append(session)
     info["config_sha256"] = cfg.sha256
+    info["resume_key"] = cfg.resume_key
+    if session.get("recipe_change"):
+        write_json(run_dir / "config.json", cfg.resolved)
+        try:
+            shutil.copyfile(cfg.path, run_dir / "config.toml")
+        except OSError:
+            pass
     write_json(run_dir / "run.json", info)
 
 
@@ -112,13 +120,57 @@ def data_change(info: dict, data: dict | None) -> str | None:
             f"data order differs from a straight run's from here")
 
 
-def check_same_config(run_dir: Path, cfg) -> None:
-    """A run continues only under the same recipe (its length and logging may change)."""
+def recipe_changes(before: dict, after: dict) -> dict[str, list]:
+    """The dotted keys whose values differ between two merged configs, ``{"data.photos.candidates": [4, 1]}``,
+    without description, [paper] and the bookkeeping keys; a key that one side leaves to its default reads None."""
+    from .config import BOOKKEEPING
+
+    def flat(doc: dict, prefix: str = "") -> dict:
+        out = {}
+        for key, value in doc.items():
+            if not prefix and key in ("description", "paper"):
+                continue
+            if prefix.count(".") == 1 and key in BOOKKEEPING.get(prefix[:-1], ()):
+                continue
+            if isinstance(value, dict):
+                out.update(flat(value, f"{prefix}{key}."))
+            else:
+                out[prefix + key] = json.loads(json.dumps(value, default=str))  # tuples as lists, as they read back
+        return out
+
+    a, b = flat(before), flat(after)
+    return {k: [a.get(k), b.get(k)] for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}
+
+
+def describe_changes(changes: dict[str, list]) -> str:
+    show = lambda v: "(default)" if v is None else json.dumps(v)  # noqa: E731
+    return ", ".join(f"{k} {show(a)} -> {show(b)}" for k, (a, b) in changes.items())
+
+
+def mix_only(changes: dict[str, list]) -> bool:
+    """True when every change is to how training pairs are made ([data], not the validation set [data.val]):
+    the checkpoint's state (network, optimiser, schedule, data position) does not depend on them."""
+    return bool(changes) and all(k.startswith("data.") and not k.startswith("data.val.") for k in changes)
+
+
+def check_same_config(run_dir: Path, cfg, change_data: bool = False) -> dict[str, list]:
+    """A run continues only under the same recipe (its length and logging may change), or with ``change_data``
+    under one whose training-pair keys changed (a mix changed on evidence mid-run): returns those changes."""
     info = read_run(run_dir)
-    if info.get("resume_key") != cfg.resume_key:
-        raise DeblurError(f"{run_dir} was started with a different config ({info.get('config')}, recipe "
-                          f"{str(info.get('config_sha256'))[:12]}); this one is {cfg.name} "
-                          f"({cfg.sha256[:12]}). Use --run-dir for a new run, or delete the old folder")
+    if info.get("resume_key") == cfg.resume_key:
+        return {}
+    try:
+        before = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        before = None
+    changes = recipe_changes(before, cfg.resolved) if before is not None else {}
+    if change_data and mix_only(changes):
+        return changes
+    what = f": {describe_changes(changes)}" if changes else ""
+    hint = (" (--change-data continues it on the new training pairs)" if mix_only(changes) else
+            "; use --run-dir for a new run, or delete the old folder")
+    raise DeblurError(f"{run_dir} was started with a different config ({info.get('config')}, recipe "
+                      f"{str(info.get('config_sha256'))[:12]}) than {cfg.name} ({cfg.sha256[:12]}){what}{hint}")
 
 
 def now_iso() -> str:
