@@ -52,3 +52,12 @@ def test_kept_checkpoints_are_scored_once_each_and_the_curve_grows(tmp_path, cap
     elsewhere.write_text(json.dumps(rows[:1]))
     assert [r["step"] for r in learning_curve.update_curve(run_dir, tmp_path / "sets", 2, elsewhere)] == [2, 4, 6]
     assert json.loads(elsewhere.read_text())[0] == rows[0]
+
+    # a set added later is scored alone on the rows whose checkpoints are still kept; their other scores stay
+    make_photo_sets(tmp_path / "val", tmp_path / "sets", {"near-sharp-random": PhotoSet("none", 7, 1, 48)},
+                    PhotoMix(p_jpeg=1.0, megapixels=(0.005, 0.01), candidates=1))
+    before = json.loads((run_dir / "curve.json").read_text())
+    rows = learning_curve.update_curve(run_dir, tmp_path / "sets", every=2)
+    assert [r["step"] for r in rows] == [2, 4, 6] and all(r["near-sharp-random"]["n"] == 1 for r in rows)
+    assert [{k: v for k, v in r.items() if k != "near-sharp-random"} for r in rows] == before
+    assert "near-sharp-random (worst)" in learning_curve.markdown(rows)

@@ -25,12 +25,12 @@ from pathlib import Path
 import torch
 
 from deblur_cli.atomic import write_text_atomically
-from deblur_cli.eval.held_out_photos import measure_photo_sets
+from deblur_cli.eval.held_out_photos import measure_photo_sets, present_sets
 from deblur_cli.train import checkpoint as ckpt
 from deblur_cli.train.export import export_run
 from deblur_cli.train.rundir import read_run
 
-SETS_SHOWN = ("gopro-shake", "gopro-kernel", "shake", "kernel", "near-sharp")
+SETS_SHOWN = ("gopro-shake", "gopro-kernel", "shake", "kernel", "near-sharp", "near-sharp-random")
 
 
 def cores(run: dict) -> int:
@@ -40,12 +40,13 @@ def cores(run: dict) -> int:
     return max(held, default=1)
 
 
-def score_step(run_dir: Path, step: int, sets: Path) -> dict:
-    """One row of the curve: the step's EMA weights scored on every set found under ``sets``."""
+def score_step(run_dir: Path, step: int, sets: Path, only: dict | None = None) -> dict:
+    """One row of the curve: the step's EMA weights scored on every set found under ``sets`` (or those of
+    ``only``, for a row that lacks a set added after it was scored)."""
     with tempfile.TemporaryDirectory() as tmp:
         exported = export_run(run_dir, which="step", step=step, weights_dir=Path(tmp),
                               manifest_path=Path(tmp) / "manifest.json")
-        result = measure_photo_sets(exported.variant, str(exported.path), sets)
+        result = measure_photo_sets(exported.variant, str(exported.path), sets, sets=only)
     run = read_run(run_dir)
     wall = float(ckpt.read_meta(ckpt.step_dir(run_dir / "checkpoints", step) / "state").get("wall_time_s") or 0)
     wall += float((run.get("warm_start") or {}).get("wall_time_total_s") or 0) if run.get("continued_at") else 0.0
@@ -72,10 +73,19 @@ def update_curve(run_dir: Path, sets: Path, every: int, curve: Path | None = Non
     equal time stop at different steps)."""
     path = curve or run_dir / "curve.json"
     rows = json.loads(path.read_text()) if path.exists() else []
-    done = {r["step"] for r in rows}
+    done = {r["step"]: r for r in rows}
     kept = ckpt.kept_steps(run_dir / "checkpoints")
+    present = present_sets(sets)
     for step in kept:
-        if (step % every and not (last and step == kept[-1])) or step in done:
+        if step in done:  # a set added since the row was scored is scored alone, while the checkpoint is kept
+            missing = {name: s for name, s in present.items() if name not in done[step]}
+            if missing:
+                done[step].update({k: v for k, v in score_step(run_dir, step, sets, missing).items()
+                                   if k in missing})
+                write_text_atomically(path, json.dumps(rows, indent=1) + "\n")
+                print(markdown([done[step]]).splitlines()[-1], flush=True)
+            continue
+        if step % every and not (last and step == kept[-1]):
             continue
         rows.append(score_step(run_dir, step, sets))
         rows.sort(key=lambda r: r["step"])

@@ -49,7 +49,13 @@ GOPRO_SETS: dict[str, PhotoSet] = {
     "gopro-shake": PhotoSet("shake", 77011, 24, 512, GOPRO_MIX),
     "gopro-kernel": PhotoSet("kernel", 77012, 24, 512, GOPRO_MIX),
 }
-ALL_SETS: dict[str, PhotoSet] = {**GOPRO_SETS, **PHOTO_SETS}
+# near-sharp windows drawn at random instead of the most detailed of 8: a photo's smooth parts (sky, skin, defocused
+# backgrounds) as often as the photo holds them. The detailed near-sharp set hardly contains them, and they are where
+# the compact U-Nets harm most (a defocused background's blobs given hard rims; docs/train.md, "The long run").
+RANDOM_WINDOW_SETS: dict[str, PhotoSet] = {
+    "near-sharp-random": PhotoSet("none", 77004, 24, 320, replace(VAL_MIX, candidates=1)),
+}
+ALL_SETS: dict[str, PhotoSet] = {**GOPRO_SETS, **PHOTO_SETS, **RANDOM_WINDOW_SETS}
 
 
 def present_sets(sets_dir: Path, sets: dict[str, PhotoSet] = ALL_SETS) -> dict[str, PhotoSet]:
