@@ -83,3 +83,17 @@ def test_a_sweep_measures_every_combination_and_prints_one_row_each(monkeypatch,
         measure_photos.main(["-m", "bag-compact", "--ensemble", "1,2", "--record", "--sets", str(tmp_path)])
     with pytest.raises(SystemExit, match="comma-separated numbers"):
         measure_photos.main(["-m", "bag-compact", "--strength", "1,strong", "--sets", str(tmp_path)])
+
+
+def test_the_shipping_rules_name_each_break():
+    from deblur_cli.eval.held_out_photos import rule_breaks
+
+    good = {"gopro-shake": {"gain": 0.4, "worst": 0.0}, "near-sharp": {"gain": -0.04, "worst": -0.09},
+            "near-sharp-random": {"gain": 0.0, "worst": -0.1}, "sharp chelsea": -0.05}
+    assert rule_breaks(good) == []
+    bad = {**good, "gopro-shake": {"gain": 0.4, "worst": -0.35}, "near-sharp-random": {"gain": -0.41, "worst": -7.6},
+           "sharp chelsea": -0.06}
+    breaks = rule_breaks(bad)
+    assert len(breaks) == 4
+    assert breaks[0].startswith("gopro-shake: worst image -0.35") and "near-sharp-random: worst image -7.60" in breaks[1]
+    assert breaks[2].startswith("near-sharp-random: mean -0.41") and breaks[3].startswith("sharp chelsea: -0.06")

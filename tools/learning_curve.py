@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 
 from deblur_cli.atomic import write_text_atomically
-from deblur_cli.eval.held_out_photos import measure_photo_sets, present_sets
+from deblur_cli.eval.held_out_photos import measure_photo_sets, present_sets, rule_breaks
 from deblur_cli.train import checkpoint as ckpt
 from deblur_cli.train.export import export_run
 from deblur_cli.train.rundir import read_run
@@ -107,7 +107,13 @@ def main(argv: list[str] | None = None) -> None:
         ap.error("--every must be at least 1")
     torch.set_num_threads(args.threads)
     rows = update_curve(args.run.expanduser(), args.sets.expanduser(), args.every, args.curve, args.last)
-    print(markdown(rows) if rows else f"{args.run}: no kept checkpoint at a multiple of {args.every} yet")
+    if not rows:
+        print(f"{args.run}: no kept checkpoint at a multiple of {args.every} yet")
+        return
+    print(markdown(rows))
+    breaks = rule_breaks(rows[-1])
+    print(f"step {rows[-1]['step']:,}: shipping rules (measured part) " +
+          ("met" if not breaks else "broken: " + "; ".join(breaks)))
 
 
 if __name__ == "__main__":

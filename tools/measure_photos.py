@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from deblur_cli.eval.held_out_photos import VAL_MIX, make_photo_sets, measure_photo_sets, present_sets
+from deblur_cli.eval.held_out_photos import VAL_MIX, make_photo_sets, measure_photo_sets, present_sets, rule_breaks
 from deblur_cli.eval.nonblind import nonblind_reference
 from deblur_cli.inference.settings import DEFAULTS
 
@@ -41,6 +41,9 @@ def print_result(r: dict) -> None:
         print(f"| {name} | {s['input']:.2f} -> {s['output']:.2f} | {s['gain']:+.2f} | {s['worst']:+.2f} | "
               f"{s['improved']}/{s['n']} |")
     print(f"| sharp `chelsea` (JPEG q90) | | {r['sharp chelsea']:+.3f} | | |")
+    breaks = rule_breaks(r)
+    print("shipping rules (measured part; crops and file size apart): " +
+          ("met" if not breaks else "broken: " + "; ".join(breaks)))
 
 
 def print_references(sets_dir: Path) -> None:

@@ -58,6 +58,26 @@ RANDOM_WINDOW_SETS: dict[str, PhotoSet] = {
 ALL_SETS: dict[str, PhotoSet] = {**GOPRO_SETS, **PHOTO_SETS, **RANDOM_WINDOW_SETS}
 
 
+# The measured part of the rule for replacing the CPU default (issue #24; docs/weights.md): no validation image more
+# than 0.1 dB worse, already-sharp photos within 0.05 dB. 100 % crops and the file size are checked apart.
+WORST_IMAGE_DB = -0.1
+SHARP_MEAN_DB = -0.05
+SHARP_SETS = ("near-sharp", "near-sharp-random")
+
+
+def rule_breaks(result: dict[str, Any]) -> list[str]:
+    """Each measured shipping rule that ``result`` (a :func:`measure_photo_sets` result, or a learning-curve row)
+    breaks, one line each; empty when it meets them all."""
+    breaks = [f"{name}: worst image {v['worst']:+.2f} dB (rule: {WORST_IMAGE_DB:+.2f} or better)"
+              for name, v in result.items() if isinstance(v, dict) and "worst" in v and v["worst"] < WORST_IMAGE_DB]
+    breaks += [f"{name}: mean {result[name]['gain']:+.2f} dB on already-sharp photos (rule: {SHARP_MEAN_DB:+.2f} or "
+               f"better)" for name in SHARP_SETS if name in result and result[name]["gain"] < SHARP_MEAN_DB]
+    chelsea = result.get("sharp chelsea")
+    if chelsea is not None and chelsea < SHARP_MEAN_DB:
+        breaks.append(f"sharp chelsea: {chelsea:+.2f} dB (rule: {SHARP_MEAN_DB:+.2f} or better)")
+    return breaks
+
+
 def present_sets(sets_dir: Path, sets: dict[str, PhotoSet] = ALL_SETS) -> dict[str, PhotoSet]:
     """The sets of ``sets`` that have been written under ``sets_dir``."""
     return {name: s for name, s in sets.items() if (Path(sets_dir) / name / "test").is_dir()}
