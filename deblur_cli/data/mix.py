@@ -44,6 +44,10 @@ class PhotoMix:
     extent_power: float = 1.5
     megapixels: tuple[float, float] = (0.5, 2.0)  # photos are brought to this size (log-uniform) before cropping
     candidates: int = 4  # each crop is the most detailed of this many random windows
+    # share of pairs cut from an out-of-focus scene: a disc PSF of ``defocus_radius`` px on the window, input and
+    # target alike (data/defocus.py); 0 draws nothing, so mixes without it make the pairs they always made
+    p_defocus: float = 0.0
+    defocus_radius: tuple[float, float] = (1.0, 6.0)
     p_noise: float = 0.6
     p_jpeg: float = 0.5
     jpeg_quality: tuple[int, int] = (70, 95)
@@ -72,6 +76,8 @@ def photo_mix(table: dict) -> PhotoMix:
         raise ValueError("extent_power: must be > 0")
     if mix.megapixels[0] <= 0:
         raise ValueError("megapixels: must be > 0")
+    if not 0 <= mix.defocus_radius[0] <= mix.defocus_radius[1]:
+        raise ValueError("defocus_radius: must be [low, high] with 0 <= low <= high")
     return mix
 
 

@@ -16,6 +16,8 @@ Choices, measured or argued:
 - Crops must carry detail: random crops of these photos are mostly sky, bokeh and flat walls. Each item takes
   the most detailed of ``candidates`` random windows by mean gradient magnitude (``candidates = 1`` turns it off).
 - No lens PSF by default: a photo's target already has its own optics (``lens_sigma`` can add one).
+- ``p_defocus`` of the windows are defocused before any motion (:mod:`.defocus`), input and target alike: photos
+  keep their out-of-focus parts, and a network must learn to leave them so.
 - Items are functions of (seed, epoch, index), like every training dataset here, so a resumed run sees exactly
   the pairs a straight run would have seen.
 """
@@ -33,6 +35,7 @@ from PIL import Image
 from ..errors import DeblurError
 from ..images import read_image
 from ..measure.levels import quantize
+from .defocus import defocus_window
 from .mix import PhotoMix
 from .synth.generator import degrade_pair, render_motion
 from .synth.motion import smooth_path
@@ -186,6 +189,8 @@ def draw_canvas(rng: np.random.Generator, pool: PhotoPool, size: int, motion: st
     canvas = window(rng, photo, size + 2 * margin, scale, mix.candidates)
     if augment:
         canvas = _augment(rng, canvas)
+    if mix.p_defocus > 0 and rng.random() < mix.p_defocus:
+        canvas = defocus_window(canvas, float(rng.uniform(*mix.defocus_radius)))
     return kind, extent, index, scale, margin, canvas
 
 

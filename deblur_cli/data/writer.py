@@ -21,13 +21,18 @@ from .photo_sources import sha256_of
 from .synth import SynthConfig, make_pair
 
 
-def _stamp(folder: Path, seed: int, recipe: dict) -> None:
+def _stamp(folder: Path, seed: int, recipe: dict, mix_defaults: dict | None = None) -> None:
     """Record how the pairs under ``folder`` are made, and refuse to add pairs made differently: resuming skips
-    the pairs already written, so a second recipe would silently mix two datasets."""
+    the pairs already written, so a second recipe would silently mix two datasets. A mix field that a stamp lacks
+    (added to the mix after the pairs were written) matches its default, which makes no draws (``mix_defaults``)."""
     recipe = json.loads(json.dumps(recipe))  # tuples as lists, as they read back
     path = folder / "synth.json"
     stamps = json.loads(path.read_text()) if path.exists() else {}
     old = stamps.get(str(seed))
+    if old is not None and mix_defaults and isinstance(old.get("mix"), dict):
+        defaults = json.loads(json.dumps(mix_defaults))
+        added = {k: v for k, v in recipe["mix"].items() if k not in old["mix"] and defaults.get(k) == v}
+        old = {**old, "mix": {**old["mix"], **added}}
     if old is not None and old != recipe:
         changed = sorted(k for k in recipe if old.get(k) != recipe[k])
         raise DeblurError(f"{folder}: holds seed-{seed} pairs made with another {', '.join(changed)}; "
@@ -68,12 +73,14 @@ def write_photo_gopro(out: str | os.PathLike, photos: str | os.PathLike, n: int,
                                          augment=False, record=record)
         return blur, sharp, record
 
-    return _write_pairs(Path(out), split, f"PHOTO_{seed}", seed, n, recipe, per_sequence, progress, make)
+    return _write_pairs(Path(out), split, f"PHOTO_{seed}", seed, n, recipe, per_sequence, progress, make,
+                        dataclasses.asdict(PhotoMix()))
 
 
 def _write_pairs(root: Path, split: str, prefix: str, seed: int, n: int, recipe: dict, per_sequence: int,
-                 progress: Callable[[int], None] | None, make: Callable[[int], tuple]) -> Path:
-    _stamp(root / split, seed, recipe)
+                 progress: Callable[[int], None] | None, make: Callable[[int], tuple],
+                 mix_defaults: dict | None = None) -> Path:
+    _stamp(root / split, seed, recipe, mix_defaults)
     for i in range(n):
         seq = root / split / f"{prefix}_{i // per_sequence:02d}"
         name = f"{i % per_sequence:06d}.png"
