@@ -30,7 +30,8 @@ from deblur_cli.train import checkpoint as ckpt
 from deblur_cli.train.export import export_run
 from deblur_cli.train.rundir import read_run
 
-SETS_SHOWN = ("gopro-shake", "gopro-kernel", "shake", "kernel", "near-sharp", "near-sharp-random")
+SETS_SHOWN = ("gopro-shake", "gopro-kernel", "shake", "kernel", "near-sharp", "near-sharp-random",
+              "near-sharp-defocus")
 
 
 def cores(run: dict) -> int:
