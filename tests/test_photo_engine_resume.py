@@ -19,6 +19,7 @@ from deblur_cli.data.standins import photo_like
 from deblur_cli.errors import DeblurError
 from deblur_cli.train import checkpoint as ckpt
 from deblur_cli.train.config import load_config
+from deblur_cli.train.export import changes_before
 from deblur_cli.train.loop import RunOptions, train
 
 
@@ -103,3 +104,7 @@ def test_a_changed_mix_resumes_only_when_told_and_is_recorded(tmp_path, photos):
     assert json.loads((tmp_path / "r" / "config.json").read_text())["data"]["photos"]["max_extent"] == 8
     again = run(wider, tmp_path / "r", photos)  # the new mix is now the run's own: no flag, no note
     assert again.step == 4 and not any("made differently" in n for n in again.notes)
+    # an export records how its mix changed and from which step, for the weights of steps after the change only
+    info = json.loads((tmp_path / "r" / "run.json").read_text())
+    assert changes_before(info, 4) == [{"step": 2, "changes": {"data.photos.max_extent": [6, 8]}}]
+    assert changes_before(info, 2) == []

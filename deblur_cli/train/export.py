@@ -148,6 +148,7 @@ def export_run(run: str | Path, name: Optional[str] = None, which: str = "best",
         "wall_time_s": round(wall, 1),
         "wall_time_total_s": round(float(warm.get("wall_time_total_s") or 0.0) + wall, 1),
         "hardware": info.get("sessions") and [s.get("hardware") for s in info["sessions"]],
+        "recipe_changes": changes_before(info, step) or None,
         "date": now_iso(),
         "exported": {"checkpoint": which, "weights": weights, "run": str(run_dir)},
         "validation": ({**validation, "set": info.get("validation_set")} if validation else None),
@@ -156,6 +157,13 @@ def export_run(run: str | Path, name: Optional[str] = None, which: str = "best",
     path, sha, size, dtype = _write_bundled(spec, state, dtype, training, weights_dir, manifest_path)
     return ExportResult(variant, path, sha, size, dtype, step, training["steps_total"], which,
                         weights, validation)
+
+
+def changes_before(info: dict, step: int) -> list[dict]:
+    """The mixes a run changed mid-way (`--change-data`, from run.json's sessions) before ``step``, in order: the
+    recipe an export records is the last one, so the earlier ones go beside it."""
+    return [{"step": s["from_step"], "changes": s["recipe_change"]} for s in info.get("sessions", [])
+            if s.get("recipe_change") and s.get("from_step", step) < step]
 
 
 def export_file(file: str | Path, variant: str, training: dict, dtype: str = "auto",
