@@ -64,7 +64,8 @@ def test_defocused_pairs_share_the_defocus_and_both_engines_render_them_alike(ph
     blurred, sharp = render_plans([plan_photo_pair(np.random.default_rng([2, i]), pool, 48, "none", defocused)
                                    for i in range(4)])
     for (b, s), tb, ts in zip(soft, blurred, sharp):
-        assert np.abs(tb.permute(1, 2, 0).numpy() - b).max() < 2e-3 and np.abs(ts.permute(1, 2, 0).numpy() - s).max() < 2e-3
+        assert np.abs(tb.permute(1, 2, 0).numpy() - b).max() < 2e-3
+        assert np.abs(ts.permute(1, 2, 0).numpy() - s).max() < 2e-3
 
 
 def test_the_defocus_fields_are_checked_and_a_mix_without_them_draws_as_before(photos):

@@ -135,7 +135,8 @@ class Trainer(Checkpointing):
         self.resume_from = ckpt.latest(self.ckpt_root)
         if opts.resume and self.resume_from is None:
             raise DeblurError(f"--resume: no checkpoint in {self.run_dir}")
-        self.recipe_change = check_same_config(self.run_dir, cfg, opts.change_data) if self.resume_from is not None else {}
+        self.recipe_change = (check_same_config(self.run_dir, cfg, opts.change_data)
+                              if self.resume_from is not None else {})
         cuda = self.device.type == "cuda"
         self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.train.amp) if cuda else None
         self.channels_last = cfg.train.channels_last and cuda
