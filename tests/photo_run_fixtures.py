@@ -5,6 +5,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+from PIL import Image
+
+from deblur_cli.data.standins import photo_like
+
+
+def write_standin_photos(folder: Path, count: int, seed: int = 0) -> Path:
+    """``count`` photo-like 320x240 PNGs (``p0.png``, ...) in ``folder``, the same for the same seed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(count):
+        Image.fromarray(photo_like(rng, 240, 320)).save(folder / f"p{i}.png")
+    return folder
+
 
 def write_tiny_photo_config(path: Path, *, length: int, max_steps: int, val_every: int, workers: int = 0,
                             engine: str | None = None, ckpt_every: int | None = None, max_extent: float = 6,

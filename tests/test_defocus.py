@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from PIL import Image
+from photo_run_fixtures import write_standin_photos
 
 from deblur_cli.data.defocus import defocus_window, disc_psf
 from deblur_cli.data.mix import PhotoMix, photo_mix
@@ -22,11 +22,7 @@ from deblur_cli.errors import DeblurError
 
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("photos")
-    rng = np.random.default_rng(0)
-    for i in range(3):
-        Image.fromarray(photo_like(rng, 240, 320)).save(folder / f"p{i}.png")
-    return folder
+    return write_standin_photos(tmp_path_factory.mktemp("photos"), 3)
 
 
 def detail(x: np.ndarray) -> float:

@@ -14,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from photo_run_fixtures import write_standin_photos
 
 from deblur_cli.data import pair_plan
 from deblur_cli.data.datasets import PhotoDataset
@@ -23,17 +23,12 @@ from deblur_cli.data.pair_plan import fast_trajectory_kernel, plan_photo_pair
 from deblur_cli.data.pair_render import render_plans
 from deblur_cli.data.photo_batches import collate_pairs, finish_batch
 from deblur_cli.data.photo_pairs import PhotoPool, find_photos, make_photo_pair
-from deblur_cli.data.standins import photo_like
 from deblur_cli.data.synth.motion import trajectory_kernel
 
 
 @pytest.fixture(scope="module")
 def pool(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("photos")
-    rng = np.random.default_rng(0)
-    for i in range(4):
-        Image.fromarray(photo_like(rng, 240, 320)).save(folder / f"p{i}.png")
-    return PhotoPool(find_photos(folder), 0.08)
+    return PhotoPool(find_photos(write_standin_photos(tmp_path_factory.mktemp("photos"), 4)), 0.08)
 
 
 MIX = PhotoMix(megapixels=(0.04, 0.08), max_extent=12.0)
