@@ -64,13 +64,18 @@ def start_run(run_dir: Path, cfg, extra: dict) -> dict:
         "created": now_iso(),
         **extra,
     }
+    write_config(run_dir, cfg)
+    write_json(run_dir / "run.json", info)
+    return info
+
+
+def write_config(run_dir: Path, cfg) -> None:
+    """The run's merged config (config.json) and a copy of its file (config.toml, when the file can be read)."""
     write_json(run_dir / "config.json", cfg.resolved)
     try:
         shutil.copyfile(cfg.path, run_dir / "config.toml")
     except OSError:
         pass
-    write_json(run_dir / "run.json", info)
-    return info
 
 
 def clear_logs(run_dir: Path) -> None:
@@ -99,11 +104,7 @@ def add_session(run_dir: Path, session: dict, cfg) -> None:
     info["config_sha256"] = cfg.sha256
     info["resume_key"] = cfg.resume_key
     if session.get("recipe_change"):
-        write_json(run_dir / "config.json", cfg.resolved)
-        try:
-            shutil.copyfile(cfg.path, run_dir / "config.toml")
-        except OSError:
-            pass
+        write_config(run_dir, cfg)
     write_json(run_dir / "run.json", info)
 
 

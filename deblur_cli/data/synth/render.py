@@ -79,9 +79,13 @@ def gaussian_psf(sigma: float) -> np.ndarray:
 
 def lens_blur(linear: torch.Tensor, sigma: float) -> torch.Tensor:
     """Blur a (C, H, W) or (N, C, H, W) linear-light tensor with the lens PSF (reflect padding)."""
-    if sigma <= 0:
+    return psf_blur(linear, gaussian_psf(sigma))
+
+
+def psf_blur(linear: torch.Tensor, k: np.ndarray) -> torch.Tensor:
+    """Convolve a (C, H, W) or (N, C, H, W) linear-light tensor with the odd-sided PSF ``k`` (reflect padding)."""
+    if k.shape[0] == 1:
         return linear
-    k = gaussian_psf(sigma)
     x = linear if linear.dim() == 4 else linear.unsqueeze(0)
     r = k.shape[0] // 2
     weight = torch.from_numpy(k).view(1, 1, *k.shape).expand(x.shape[1], 1, *k.shape)
