@@ -15,12 +15,15 @@ from PIL import Image
 from photo_run_fixtures import write_tiny_photo_config
 from safetensors.torch import load_file
 
+from deblur_cli.data.mix import PhotoMix
 from deblur_cli.data.standins import photo_like
 from deblur_cli.errors import DeblurError
 from deblur_cli.train import checkpoint as ckpt
 from deblur_cli.train.config import load_config
 from deblur_cli.train.export import changes_before
 from deblur_cli.train.loop import RunOptions, train
+from deblur_cli.train.rundir import describe_changes
+from deblur_cli.train.schema import OptimConfig
 
 
 @pytest.fixture(scope="module")
@@ -108,3 +111,12 @@ def test_a_changed_mix_resumes_only_when_told_and_is_recorded(tmp_path, photos):
     info = json.loads((tmp_path / "r" / "run.json").read_text())
     assert changes_before(info, 4) == [{"step": 2, "changes": {"data.photos.max_extent": [6, 8]}}]
     assert changes_before(info, 2) == []
+
+
+def test_a_change_from_a_left_out_key_shows_the_default_it_trained_with():
+    changes = {"data.photos.p_defocus": [None, 0.25], "data.photos.defocus_radius": [None, [1.0, 8.0]],
+               "optim.lr": [0.001, None], "model.overrides.width": [None, 32]}
+    assert describe_changes(changes) == (
+        f"data.photos.p_defocus {PhotoMix.p_defocus} (default) -> 0.25, "
+        f"data.photos.defocus_radius {list(PhotoMix.defocus_radius)} (default) -> [1.0, 8.0], "
+        f"optim.lr 0.001 -> {OptimConfig.lr} (default), model.overrides.width (default) -> 32")

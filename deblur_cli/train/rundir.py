@@ -143,9 +143,32 @@ def recipe_changes(before: dict, after: dict) -> dict[str, list]:
     return {k: [a.get(k), b.get(k)] for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}
 
 
+def default_value(key: str):
+    """What a config that leaves dotted ``key`` out trains with: the field's default in its section's dataclass
+    (``data.photos.p_defocus`` -> ``PhotoMix.p_defocus``); None where no section names it (a model override)."""
+    from dataclasses import MISSING, fields
+
+    from ..data.mix import PhotoMix, SynthConfig
+    from .schema import DataConfig, OptimConfig, TrainSection, ValConfig
+
+    sections = {"data.photos": PhotoMix, "data.synth": SynthConfig, "data.val": ValConfig, "data": DataConfig,
+                "optim": OptimConfig, "train": TrainSection}
+    section, _, name = key.rpartition(".")
+    found = next((f for f in fields(sections[section]) if f.name == name), None) if section in sections else None
+    if found is None or found.default is MISSING:
+        return None
+    return json.loads(json.dumps(found.default, default=str))  # tuples as lists, as configs read back
+
+
 def describe_changes(changes: dict[str, list]) -> str:
-    show = lambda v: "(default)" if v is None else json.dumps(v)  # noqa: E731
-    return ", ".join(f"{k} {show(a)} -> {show(b)}" for k, (a, b) in changes.items())
+    """``key old -> new`` for each change; a side that left the key out shows the default it trained with."""
+    def show(key: str, value) -> str:
+        if value is not None:
+            return json.dumps(value)
+        default = default_value(key)
+        return "(default)" if default is None else f"{json.dumps(default)} (default)"
+
+    return ", ".join(f"{k} {show(k, a)} -> {show(k, b)}" for k, (a, b) in changes.items())
 
 
 def mix_only(changes: dict[str, list]) -> bool:
