@@ -98,3 +98,25 @@ def test_the_shipping_rules_name_each_break():
     assert breaks[0].startswith("gopro-shake: worst image -0.35")
     assert breaks[1].startswith("near-sharp-random: worst image -7.60")
     assert breaks[2].startswith("near-sharp-random: mean -0.41") and breaks[3].startswith("sharp chelsea: -0.06")
+
+
+def test_a_candidate_is_held_to_the_shipped_files_own_figure_where_that_file_breaks_a_rule():
+    from deblur_cli.eval.held_out_photos import against_shipped
+
+    shipped = {"gopro-shake": {"gain": 0.06, "worst": -0.04}, "near-sharp": {"gain": 0.01, "worst": -0.16},
+               "near-sharp-defocus": {"gain": -0.24, "worst": -0.62}, "sharp chelsea": -0.08}
+    better = {"gopro-shake": {"gain": 0.44, "worst": 0.01}, "near-sharp": {"gain": 0.02, "worst": -0.15},
+              "near-sharp-defocus": {"gain": -0.22, "worst": -0.6}, "sharp chelsea": -0.01}
+    assert against_shipped(better, shipped) == []
+    worse = {"gopro-shake": {"gain": 0.05, "worst": -0.11}, "near-sharp": {"gain": -0.06, "worst": -0.20},
+             "near-sharp-defocus": {"gain": -0.25, "worst": -2.38}, "near-sharp-random": {"gain": 0.0, "worst": 0.0},
+             "sharp chelsea": -0.09}
+    short = against_shipped(worse, shipped)
+    assert [line.split(":")[0] for line in short] == [
+        "gopro-shake", "gopro-shake", "near-sharp", "near-sharp", "near-sharp-defocus", "near-sharp-defocus",
+        "near-sharp-random", "sharp chelsea"]
+    assert short[0] == "gopro-shake: gain +0.05 dB against the shipped file's +0.06"
+    assert short[4] == "near-sharp-defocus: worst image -2.38 dB against the shipped file's -0.62"
+    assert short[6] == "near-sharp-random: the shipped file has no score on this set"
+    # within the rule is enough even where the shipped file does better: -0.09 against -0.04 is no break
+    assert against_shipped({"gopro-shake": {"gain": 0.5, "worst": -0.09}}, shipped) == []

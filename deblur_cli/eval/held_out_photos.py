@@ -1,8 +1,10 @@
 """The held-out real-photo sets on which weights are judged (issue #13), and one file's scores on them.
 
-Three fixed sets made from the validation photos (`deblur photos fetch --split val`) by the photo engine with seeds
-no training run uses, plus the already-sharp `chelsea` (JPEG q90). `tools/measure_photos.py` writes and scores them;
-its ``--record`` stores the scores under the manifest's ``metrics.photos``, which `deblur models` shows.
+Fixed sets made from the validation photos (`deblur photos fetch --split val`) by the photo engine with seeds no
+training run uses (GoPro-scale blur, mild blur, near-sharp and soft content), plus the already-sharp `chelsea` (JPEG
+q90). `tools/measure_photos.py` writes and scores them; its ``--record`` stores the scores under the manifest's
+``metrics.photos``, which `deblur models` shows. The measured shipping rules (:func:`rule_breaks`) and the
+comparison with the file a candidate would replace (:func:`against_shipped`) read those scores.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data.mix import PhotoMix  # torch- and numpy-free: `deblur models` imports this module for photo_gains
-from ..inference.settings import DEFAULTS, SINGLE_PASS  # torch-free too
+from ..inference.settings import DEFAULT_MODEL, DEFAULTS, SINGLE_PASS  # torch-free too
 
 
 # Every validation input is a JPEG (quality 70-95), as nearly every photo a user has: without it a fifth of the
@@ -78,6 +80,55 @@ def rule_breaks(result: dict[str, Any]) -> list[str]:
     if chelsea is not None and chelsea < SHARP_MEAN_DB:
         breaks.append(f"sharp chelsea: {chelsea:+.2f} dB (rule: {SHARP_MEAN_DB:+.2f} or better)")
     return breaks
+
+
+def against_shipped(result: dict[str, Any], shipped: dict[str, Any]) -> list[str]:
+    """Where a candidate (``result``) falls short of the file it would replace (``shipped``: that file's recorded
+    ``metrics.photos``), one line each; empty when it beats it. It falls short on a blurred set where it gains less,
+    on a set the shipped file was never scored on, and on each measured rule it breaks by more than the shipped file
+    does: a rule the shipped file breaks itself (a set added after it shipped) holds the candidate to that file's
+    figure, so a better file can replace a worse one before either meets every rule."""
+    def shipped_set(name: str) -> dict | None:
+        value = shipped.get(name)
+        return value if isinstance(value, dict) and "gain" in value else None
+
+    short = []
+    for name, v in result.items():
+        if not (isinstance(v, dict) and "gain" in v):
+            continue
+        old = shipped_set(name)
+        if old is None:
+            short.append(f"{name}: the shipped file has no score on this set")
+            continue
+        if name not in SHARP_SETS and v["gain"] < old["gain"]:
+            short.append(f"{name}: gain {v['gain']:+.2f} dB against the shipped file's {old['gain']:+.2f}")
+        if v["worst"] < min(WORST_IMAGE_DB, old["worst"]):
+            short.append(f"{name}: worst image {v['worst']:+.2f} dB against the shipped file's {old['worst']:+.2f}")
+        if name in SHARP_SETS and v["gain"] < min(SHARP_MEAN_DB, old["gain"]):
+            short.append(f"{name}: mean {v['gain']:+.2f} dB against the shipped file's {old['gain']:+.2f}")
+    chelsea, old_chelsea = result.get("sharp chelsea"), shipped.get("sharp chelsea")
+    if chelsea is not None and old_chelsea is not None and chelsea < min(SHARP_MEAN_DB, old_chelsea):
+        short.append(f"sharp chelsea: {chelsea:+.2f} dB against the shipped file's {old_chelsea:+.2f}")
+    return short
+
+
+def shipped_photo_scores(variant: str) -> dict[str, Any] | None:
+    """The held-out photo scores recorded for ``variant``'s bundled file (``metrics.photos``), None if none."""
+    from ..weights.manifest import load_manifest
+
+    entry = load_manifest().get(variant)
+    photos = dict(entry.metrics).get("photos") if entry is not None and entry.metrics else None
+    return photos or None
+
+
+def against_default(result: dict[str, Any]) -> str:
+    """One line: whether ``result`` beats the CPU default's bundled file on the held-out photos (against_shipped)."""
+    shipped = shipped_photo_scores(DEFAULT_MODEL)
+    if shipped is None:
+        return f"against the CPU default {DEFAULT_MODEL}: no recorded scores to compare with"
+    short = against_shipped(result, shipped)
+    return (f"against the CPU default {DEFAULT_MODEL}: " +
+            ("beats it on every measured rule" if not short else "falls short: " + "; ".join(short)))
 
 
 def present_sets(sets_dir: Path, sets: dict[str, PhotoSet] = ALL_SETS) -> dict[str, PhotoSet]:
