@@ -300,12 +300,15 @@ def test_strength_option_reaches_the_engine_and_bad_values_fail_in_one_line(caps
                          "--strength must be between 0 and 3")
 
 
-def test_without_m_the_compact_bag_runs_and_m_bag_is_the_paper_network(capsys, tmp_path):
-    """The default on a CPU is bag-compact (fast there); `-m bag` has its own bundled weights and no fallback note."""
+def test_without_m_the_long_run_file_runs_and_m_bag_is_the_paper_network(capsys, tmp_path):
+    """The default on a CPU is the long run's pix2pix-sa-gr-compact, with its bundled file; `-m bag` has its own
+    bundled weights and no fallback note."""
     src = tmp_path / "tiny.png"
     Image.fromarray((np.random.default_rng(1).random((16, 20, 3)) * 255).astype(np.uint8)).save(src)
     code, stdout, err = deblur(capsys, src, "-o", tmp_path / "default.png", "--ensemble", 1, "--json")
-    assert code == 0 and json.loads(stdout)["model"] == "bag-compact"
+    report = json.loads(stdout)
+    assert code == 0 and report["model"] == "pix2pix-sa-gr-compact"
+    assert report["weights"].endswith("pix2pix-sa-gr-compact.safetensors") and "untrained" not in err
     code, stdout, err = deblur(capsys, src, "-m", "bag", "-o", tmp_path / "bag.png", "--ensemble", 1, "--json")
     report = json.loads(stdout)
     assert code == 0 and report["model"] == "bag" and report["weights"].endswith("bag.safetensors")
@@ -316,7 +319,7 @@ def test_the_default_model_follows_the_device():
     from deblur_cli.inference.settings import default_model
 
     assert default_model("cuda") == "bag"  # 70 ms per 1080p frame on an H200: the better network costs nothing
-    assert default_model("cpu") == default_model("mps") == "bag-compact"
+    assert default_model("cpu") == default_model("mps") == "pix2pix-sa-gr-compact"
 
 
 def test_without_m_a_weights_file_names_its_own_variant(capsys, shots, checkpoint, tmp_path):

@@ -27,7 +27,7 @@ def load_model(name: str | None, weights: str | os.PathLike | None = None,
     (`deblur`'s by default, :data:`.settings.DEFAULTS`: two ensemble passes, tiles when needed).
 
     ``name=None`` with ``weights`` uses the variant recorded in the file; without ``weights``, the default model of
-    the device (``settings.default_model``: ``bag`` on a CUDA GPU, ``bag-compact`` elsewhere). The result's
+    the device (``settings.default_model``: ``bag`` on a CUDA GPU, ``pix2pix-sa-gr-compact`` elsewhere). The result's
     ``name`` is the variant actually used (a paper-size name without weights falls back to its compact preset)
     and ``note`` says why.
     """

@@ -38,11 +38,12 @@ DEFAULTS = RestoreSettings()
 # restore an image per call). Training's validation and `deblur bench` start from it too.
 SINGLE_PASS = RestoreSettings(ensemble=1, tile="0", compile="off")
 
-# The model when none is named depends on where it runs. On a CPU `bag-compact`: the paper-size `bag` gains 0.06-0.12
-# dB more on held-out real photos (README "Bundled weights"), invisible at 100 %, for 11 times the CPU time per
-# pixel. On a CUDA GPU `bag`: 70 ms per 1080p frame on an H200 (README "Speed"), so its better numbers cost nothing
-# a user would notice. Other devices (MPS) keep the CPU's choice: `bag` has not been timed there.
-DEFAULT_MODEL = "bag-compact"
+# The model when none is named depends on where it runs. On a CPU `pix2pix-sa-gr-compact`, the long run's EMA at
+# 135,000 steps (docs/train.md, "The long run"): on the held-out real photos it meets every measured shipping rule
+# and gains five to thirteen times what `bag-compact` gained at GoPro's scale of blur (README "How good is it"). On a
+# CUDA GPU `bag`: 70 ms per 1080p frame on an H200 (README "Speed"); it has not been scored at GoPro's scale.
+# Other devices (MPS) keep the CPU's choice.
+DEFAULT_MODEL = "pix2pix-sa-gr-compact"
 DEFAULT_MODEL_CUDA = "bag"
 
 
