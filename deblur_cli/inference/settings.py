@@ -40,7 +40,8 @@ SINGLE_PASS = RestoreSettings(ensemble=1, tile="0", compile="off")
 
 # The model when none is named depends on where it runs. On a CPU `pix2pix-sa-gr-compact`, the long run's EMA at
 # 135,000 steps (docs/train.md, "The long run"): on the held-out real photos it meets every measured shipping rule
-# and gains five to thirteen times what `bag-compact` gained at GoPro's scale of blur (README "How good is it"). On a
+# and gains five to thirteen times what `bag-compact` gained at GoPro's scale of blur (README "How good is it"), at
+# the same speed (1.46 against 1.43 CPU-seconds per 1280x720 image on one thread, docs/bench.md). On a
 # CUDA GPU `bag`: 70 ms per 1080p frame on an H200 (README "Speed"); it has not been scored at GoPro's scale.
 # Other devices (MPS) keep the CPU's choice.
 DEFAULT_MODEL = "pix2pix-sa-gr-compact"
