@@ -120,3 +120,36 @@ def test_a_candidate_is_held_to_the_shipped_files_own_figure_where_that_file_bre
     assert short[6] == "near-sharp-random: the shipped file has no score on this set"
     # within the rule is enough even where the shipped file does better: -0.09 against -0.04 is no break
     assert against_shipped({"gopro-shake": {"gain": 0.5, "worst": -0.09}}, shipped) == []
+
+
+def test_the_confirmation_draw_is_every_set_again_with_seeds_no_other_set_uses():
+    from deblur_cli.eval.held_out_photos import ALL_SETS, confirmation_sets
+
+    again = confirmation_sets()
+    assert again.keys() == ALL_SETS.keys()
+    for name, s in again.items():
+        first = ALL_SETS[name]
+        assert (s.motion, s.pairs, s.side, s.mix) == (first.motion, first.pairs, first.side, first.mix)
+    seeds = [s.seed for s in ALL_SETS.values()] + [s.seed for s in again.values()]
+    assert len(set(seeds)) == len(seeds)
+
+
+def test_a_file_on_the_confirmation_draw_is_compared_with_the_default_scored_on_it(monkeypatch, capsys, tmp_path):
+    from deblur_cli.inference.settings import DEFAULT_MODEL
+
+    calls = []
+
+    def fake(variant, weights, sets_dir, ensemble=2, strength=1.0):
+        calls.append((variant, weights))
+        # the default gains 0.2 on this draw, the candidate 0.1: whatever the default's recorded scores say
+        return _fake_result(variant, ensemble, 2.0 if variant == DEFAULT_MODEL and weights is None else 1.0)
+
+    monkeypatch.setattr(measure_photos, "measure_photo_sets", fake)
+    measure_photos.main(["-m", DEFAULT_MODEL, "--weights", "candidate.safetensors", "--confirmation",
+                         "--sets", str(tmp_path)])
+    assert calls == [(DEFAULT_MODEL, "candidate.safetensors"), (DEFAULT_MODEL, None)]
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith(f"against the CPU default {DEFAULT_MODEL}: falls short: shake: gain +0.10 dB against "
+                           "the shipped file's +0.20")
+    with pytest.raises(SystemExit):  # the recorded scores are the first draw's
+        measure_photos.main(["-m", DEFAULT_MODEL, "--confirmation", "--record", "--sets", str(tmp_path)])

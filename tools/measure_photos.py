@@ -8,6 +8,8 @@ photos; plus the already-sharp `chelsea` (JPEG q90):
     python tools/measure_photos.py -m bag-compact [--weights FILE] --sets ~/deblur-photos/val-sets [--json out.json]
     python tools/measure_photos.py -m bag-compact,rir-compact --ensemble 1,2,4 --sets ...     # a sweep
     python tools/measure_photos.py -m bag-compact --strength 0.5,1,1.5,2 --sets ...
+    python tools/measure_photos.py --make-sets --confirmation --photos ~/deblur-photos/val --sets ~/deblur-photos/val-sets-2
+    python tools/measure_photos.py -m pix2pix-sa-gr-compact --weights CANDIDATE --confirmation --sets ~/deblur-photos/val-sets-2
 
 For each set it prints the mean gain (output PSNR minus input PSNR), the worst image's gain and how many images
 improved; on a set that records its true kernels, also what Wiener and Richardson-Lucy deconvolution gain when
@@ -15,7 +17,9 @@ given them (the non-blind reference, `deblur_cli.eval.nonblind`). Several models
 the same columns. Runs in this process through the library (`deblur_cli.eval.held_out_photos` holds the sets and
 the measurement), on the default two-pass self-ensemble and strength 1 unless told otherwise. It prints which
 measured shipping rules the file breaks and, for any file but the CPU default's own, where it falls short of the
-CPU default's recorded scores (`held_out_photos.against_shipped`).
+CPU default's recorded scores (`held_out_photos.against_shipped`). With `--confirmation` the folder is the
+confirmation draw (the same sets with other seeds, never used to choose a file): `--make-sets` writes it, and a
+file scored on it is compared with the CPU default's bundled file scored on it in the same run.
 """
 
 from __future__ import annotations
@@ -26,8 +30,8 @@ from pathlib import Path
 
 import torch
 
-from deblur_cli.eval.held_out_photos import (VAL_MIX, against_default, make_photo_sets, measure_photo_sets,
-                                             present_sets, rule_breaks)
+from deblur_cli.eval.held_out_photos import (ALL_SETS, VAL_MIX, against_default, confirmation_sets, make_photo_sets,
+                                             measure_photo_sets, present_sets, rule_breaks)
 from deblur_cli.eval.nonblind import nonblind_reference
 from deblur_cli.inference.settings import DEFAULT_MODEL, DEFAULTS
 
@@ -36,7 +40,7 @@ def set_names(r: dict) -> list[str]:
     return [k for k in r if isinstance(r[k], dict) and "gain" in r[k]]
 
 
-def print_result(r: dict, compare: bool = False) -> None:
+def print_result(r: dict, compare: bool = False, default_scores: dict | None = None) -> None:
     print(f"{r['variant']} ({r['weights']}), {r['ensemble']} pass(es), strength {r['strength']:g}")
     print("| set | input -> output PSNR | gain | worst | improved |\n|---|---|---:|---:|---:|")
     for name in set_names(r):
@@ -48,7 +52,7 @@ def print_result(r: dict, compare: bool = False) -> None:
     print("shipping rules (measured part; crops and file size apart): " +
           ("met" if not breaks else "broken: " + "; ".join(breaks)))
     if compare:
-        print(against_default(r))
+        print(against_default(r, default_scores))
 
 
 def print_references(sets_dir: Path) -> None:
@@ -87,6 +91,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--reference", action="store_true",
                     help="also print the non-blind reference (deconvolution given the true kernels)")
     ap.add_argument("--make-sets", action="store_true", help="write the sets from --photos into --sets first")
+    ap.add_argument("--confirmation", action="store_true",
+                    help="--sets is the confirmation draw (other seeds): --make-sets writes it; a file scored on it is "
+                    "compared with the CPU default scored on it too")
     ap.add_argument("--photos", type=Path, help="the validation photos (with --make-sets)")
     ap.add_argument("--ensemble", default=str(DEFAULTS.ensemble),
                     help="passes, or several separated by commas (a sweep)")
@@ -101,10 +108,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.make_sets:
         if args.photos is None:
             ap.error("--make-sets needs --photos")
-        print("\n".join(make_photo_sets(args.photos, args.sets)))
+        sets = confirmation_sets() if args.confirmation else ALL_SETS
+        print("\n".join(make_photo_sets(args.photos, args.sets, sets)))
         return
     runs = [(m, e, s) for m in args.model.split(",") for e in numbers(args.ensemble, int)
             for s in numbers(args.strength, float)]
+    if args.record and args.confirmation:
+        ap.error("--record stores the first draw's scores, which the shipping rules compare; not the confirmation draw's")
     if args.record and (args.weights or any(strength != 1.0 for _, _, strength in runs)):
         ap.error("--record stores the bundled file's numbers at strength 1; drop --weights and --strength")
     if len(runs) > 1 and (args.record or args.weights):
@@ -112,7 +122,12 @@ def main(argv: list[str] | None = None) -> None:
     if len(runs) == 1:
         (model, ensemble, strength), = runs
         result = measure_photo_sets(model, args.weights, args.sets, ensemble, strength)
-        print_result(result, compare=bool(args.weights) or model != DEFAULT_MODEL)  # not the default against itself
+        compare = bool(args.weights) or model != DEFAULT_MODEL  # not the default against itself
+        default_scores = None
+        if compare and args.confirmation:
+            default_scores = measure_photo_sets(DEFAULT_MODEL, None, args.sets, ensemble, strength)
+            print_result(default_scores)
+        print_result(result, compare, default_scores)
         if args.reference:
             print_references(args.sets)
         if args.record:
