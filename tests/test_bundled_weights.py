@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deblur_cli.inference.settings import DEFAULT_MODEL, DEFAULT_MODEL_CUDA
+from deblur_cli.inference.settings import DEFAULT_MODEL
 from deblur_cli.weights.manifest import BUNDLED_FILE_LIMIT, load_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,8 +47,8 @@ def test_bundled_total_size_within_budget():
 
 @pytest.mark.parametrize("name", BUNDLED)
 def test_bundled_weights_improve_the_examples(name):
-    """No bundled model makes an example worse. Every file but the CPU default also improves one of them by more than
-    rounding and the CUDA default both: those files were judged on procedural sets and `chelsea`. The CPU default was
+    """No bundled model makes an example worse. Every file but the default also improves one of them by more than
+    rounding: those files were judged on procedural sets and `chelsea`. The default was
     chosen on held-out real photos (the next test) and gains little on these two, a small crisp photo whose target is
     the middle frame of its shake and a procedural scene (docs/results.md). How much each gains is measured there."""
     from deblur_cli.images import read_image
@@ -66,21 +66,19 @@ def test_bundled_weights_improve_the_examples(name):
     assert min(gains.values()) > 0.0, gains
     if name != DEFAULT_MODEL:
         assert max(gains.values()) > 0.05, gains
-    if name == DEFAULT_MODEL_CUDA:
-        assert min(gains.values()) > 0.05, gains
 
 
-def test_the_cpu_default_is_the_file_the_shipping_rule_picks():
-    """Issue #24's rule (docs/weights.md, "Measuring and shipping a file"): the CPU default's recorded scores on the
+def test_the_default_is_the_file_the_shipping_rule_picks():
+    """Issue #24's rule (docs/weights.md, "Measuring and shipping a file"): the default's recorded scores on the
     held-out real photos cover every set and break no measured rule, and no other bundled file scored on every set
     would replace it."""
     from deblur_cli.eval.held_out_photos import ALL_SETS, against_shipped, rule_breaks, shipped_photo_scores
 
     default = shipped_photo_scores(DEFAULT_MODEL)
-    assert default is not None and set(ALL_SETS) <= set(default), "the CPU default has no score on some set"
+    assert default is not None and set(ALL_SETS) <= set(default), "the default has no score on some set"
     assert rule_breaks(default) == []
     others = {n: shipped_photo_scores(n) for n in BUNDLED if n != DEFAULT_MODEL}
     scored = {n: v for n, v in others.items() if v is not None and set(ALL_SETS) <= set(v)}
     assert scored, "no other bundled file to compare with"
     for name, scores in scored.items():
-        assert against_shipped(scores, default), f"{name} beats the CPU default on every measured rule"
+        assert against_shipped(scores, default), f"{name} beats the default on every measured rule"

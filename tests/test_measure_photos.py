@@ -149,7 +149,7 @@ def test_a_file_on_the_confirmation_draw_is_compared_with_the_default_scored_on_
                          "--sets", str(tmp_path)])
     assert calls == [(DEFAULT_MODEL, "candidate.safetensors"), (DEFAULT_MODEL, None)]
     last = capsys.readouterr().out.strip().splitlines()[-1]
-    assert last.startswith(f"against the CPU default {DEFAULT_MODEL}: falls short: shake: gain +0.10 dB against "
+    assert last.startswith(f"against the default {DEFAULT_MODEL}: falls short: shake: gain +0.10 dB against "
                            "the shipped file's +0.20")
     with pytest.raises(SystemExit):  # the recorded scores are the first draw's
         measure_photos.main(["-m", DEFAULT_MODEL, "--confirmation", "--record", "--sets", str(tmp_path)])

@@ -4,6 +4,7 @@ import hashlib
 import json
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -315,11 +316,23 @@ def test_without_m_the_long_run_file_runs_and_m_bag_is_the_paper_network(capsys,
     assert "untrained" not in err
 
 
-def test_the_default_model_follows_the_device():
-    from deblur_cli.inference.settings import default_model
+def test_the_default_model_is_the_same_on_every_device(monkeypatch):
+    """`bag` was the default on CUDA until it was scored on the held-out photos (inference/settings.py); the model
+    chosen without -m must not depend on the device the engine resolves."""
+    from deblur_cli.inference import api
 
-    assert default_model("cuda") == "bag"  # 70 ms per 1080p frame on an H200: the better network costs nothing
-    assert default_model("cpu") == default_model("mps") == "pix2pix-sa-gr-compact"
+    seen = []
+
+    def fake_load(name, weights=None, device="cpu"):
+        seen.append(name)
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(api, "load_generator", fake_load)
+    for device in ("cpu", "cuda", "mps"):
+        monkeypatch.setattr(api, "resolve_device", lambda _, d=device: SimpleNamespace(type=d))
+        with pytest.raises(RuntimeError, match="stop here"):
+            api.load_model(None)
+    assert seen == ["pix2pix-sa-gr-compact"] * 3
 
 
 def test_without_m_a_weights_file_names_its_own_variant(capsys, shots, checkpoint, tmp_path):

@@ -6,7 +6,7 @@ EMA weights are exported to a scratch folder (never into the package) and scored
 and kernels, the mild sets, near-sharp photos) plus the already-sharp `chelsea`. Rows go to ``--curve`` (default
 ``RUN/curve.json``; the long run keeps its curve in the repository, so that it outlives the run folder), and the
 whole curve is printed as a markdown table, then the shipping rules the last row breaks and where it falls short
-of the CPU default's recorded scores:
+of the default's recorded scores:
 
     python tools/learning_curve.py ~/deblur-runs/long --sets ~/deblur-photos/val-sets \
         --curve training/long-run/curve.json [--every 5000] [--last] [--threads 1]

@@ -7,7 +7,7 @@ restored by the bundled weights with `deblur`'s defaults.
 chelsea: top, blurred | restored (whole image); bottom, the same 2x-zoomed crop of the eyes, blurred | restored |
 sharp. --photo: a validation photo (default: the ladybird of `deblur photos fetch --split val`, GPL-2+, Charles
 Barbin), brought to 1 megapixel as the GoPro-scale sets are, blurred by 25 px of camera shake (the middle of those
-sets' 10-40 px) with the motion engine, restored by the CPU default unless -m names another file. The crop is the
+sets' 10-40 px) with the motion engine, restored by the default unless -m names another file. The crop is the
 300x220 window the network changed most (chosen on the change, not on the target), shown at 200 %: blurred |
 restored | sharp, and the PSNR of the window and of the whole photo is printed for the caption.
 """
@@ -81,7 +81,7 @@ def main() -> None:
 
     ap = argparse.ArgumentParser()
     ap.add_argument("-m", "--model", default=None,
-                    help="bundled weights to show (default: bag for chelsea, the CPU default for --photo)")
+                    help="bundled weights to show (default: bag for chelsea, the default for --photo)")
     ap.add_argument("--ensemble", type=int, default=DEFAULTS.ensemble,
                     help="as `deblur --ensemble` (default: deblur's)")
     ap.add_argument("--photo", nargs="?", const=str(DEFAULT_PHOTO), default=None,

@@ -16,10 +16,10 @@ improved; on a set that records its true kernels, also what Wiener and Richardso
 given them (the non-blind reference, `deblur_cli.eval.nonblind`). Several models, pass counts (`--ensemble`) or strengths give a sweep: one table row per combination, with
 the same columns. Runs in this process through the library (`deblur_cli.eval.held_out_photos` holds the sets and
 the measurement), on the default two-pass self-ensemble and strength 1 unless told otherwise. It prints which
-measured shipping rules the file breaks and, for any file but the CPU default's own, where it falls short of the
-CPU default's recorded scores (`held_out_photos.against_shipped`). With `--confirmation` the folder is the
+measured shipping rules the file breaks and, for any file but the default's own, where it falls short of the
+default's recorded scores (`held_out_photos.against_shipped`). With `--confirmation` the folder is the
 confirmation draw (the same sets with other seeds, never used to choose a file): `--make-sets` writes it, and a
-file scored on it is compared with the CPU default's bundled file scored on it in the same run.
+file scored on it is compared with the default's bundled file scored on it in the same run.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--make-sets", action="store_true", help="write the sets from --photos into --sets first")
     ap.add_argument("--confirmation", action="store_true",
                     help="--sets is the confirmation draw (other seeds): --make-sets writes it; a file scored on it is "
-                    "compared with the CPU default scored on it too")
+                    "compared with the default scored on it too")
     ap.add_argument("--photos", type=Path, help="the validation photos (with --make-sets)")
     ap.add_argument("--ensemble", default=str(DEFAULTS.ensemble),
                     help="passes, or several separated by commas (a sweep)")

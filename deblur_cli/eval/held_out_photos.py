@@ -73,7 +73,7 @@ def confirmation_sets(sets: dict[str, PhotoSet] = ALL_SETS) -> dict[str, PhotoSe
     return {name: replace(s, seed=s.seed + CONFIRMATION_SEED_OFFSET) for name, s in sets.items()}
 
 
-# The measured part of the rule for replacing the CPU default (issue #24; docs/weights.md): no validation image more
+# The measured part of the rule for replacing the default (issue #24; docs/weights.md): no validation image more
 # than 0.1 dB worse, already-sharp photos within 0.05 dB. 100 % crops and the file size are checked apart.
 WORST_IMAGE_DB = -0.1
 SHARP_MEAN_DB = -0.05
@@ -133,14 +133,14 @@ def shipped_photo_scores(variant: str) -> dict[str, Any] | None:
 
 
 def against_default(result: dict[str, Any], default_scores: dict[str, Any] | None = None) -> str:
-    """One line: whether ``result`` beats the CPU default's bundled file on the held-out photos (against_shipped),
+    """One line: whether ``result`` beats the default's bundled file on the held-out photos (against_shipped),
     compared with that file's recorded scores, or with ``default_scores`` (the file scored on the same sets as
     ``result``, as on the confirmation draw)."""
     shipped = default_scores if default_scores is not None else shipped_photo_scores(DEFAULT_MODEL)
     if shipped is None:
-        return f"against the CPU default {DEFAULT_MODEL}: no recorded scores to compare with"
+        return f"against the default {DEFAULT_MODEL}: no recorded scores to compare with"
     short = against_shipped(result, shipped)
-    return (f"against the CPU default {DEFAULT_MODEL}: " +
+    return (f"against the default {DEFAULT_MODEL}: " +
             ("beats it on every measured rule" if not short else "falls short: " + "; ".join(short)))
 
 

@@ -18,7 +18,7 @@ from ..images import read_image, write_image
 from ..weights.loader import load_generator
 from .devices import resolve_device
 from .engine import Restorer
-from .settings import DEFAULTS, RestoreSettings, default_model
+from .settings import DEFAULT_MODEL, DEFAULTS, RestoreSettings
 
 
 def load_model(name: str | None, weights: str | os.PathLike | None = None,
@@ -26,14 +26,14 @@ def load_model(name: str | None, weights: str | os.PathLike | None = None,
     """The variant ``name`` with its weights (see ``deblur_cli.weights.loader``), ready to restore with ``settings``
     (`deblur`'s by default, :data:`.settings.DEFAULTS`: two ensemble passes, tiles when needed).
 
-    ``name=None`` with ``weights`` uses the variant recorded in the file; without ``weights``, the default model of
-    the device (``settings.default_model``: ``bag`` on a CUDA GPU, ``pix2pix-sa-gr-compact`` elsewhere). The result's
+    ``name=None`` with ``weights`` uses the variant recorded in the file; without ``weights``, the default model
+    (:data:`.settings.DEFAULT_MODEL`, the same on every device). The result's
     ``name`` is the variant actually used (a paper-size name without weights falls back to its compact preset)
     and ``note`` says why.
     """
-    target = resolve_device(settings.device)  # checked before the weights are read
+    resolve_device(settings.device)  # checked before the weights are read
     if name is None and weights is None:
-        name = default_model(target.type)
+        name = DEFAULT_MODEL
     loaded = load_generator(name, weights=weights, device="cpu")
     restorer = Restorer(loaded.module, loaded.spec, settings, name=loaded.variant, weights_path=loaded.weights_path)
     restorer.note = loaded.note
