@@ -64,7 +64,7 @@ ALL_SETS: dict[str, PhotoSet] = {**GOPRO_SETS, **PHOTO_SETS, **SOFT_SETS}
 # The confirmation draw: every set drawn again from the same photos with the same recipe and other seeds. A file
 # chosen among many rows of a learning curve on the first draw is chosen partly for where the row-to-row swing of
 # its worst crops happened to sit; the second draw, never used to choose, says whether the choice holds
-# (docs/weights.md, "Shipping rules").
+# (docs/weights.md, "Measuring and shipping a file").
 CONFIRMATION_SEED_OFFSET = 100
 
 
