@@ -60,6 +60,7 @@ def test_table_shows_fallback_quality_and_parameter_counts(tiny_manifest, monkey
     assert "+0.17 / +0.23 (-0.11)" in compact_line  # real photos, not the procedural PSNR
     assert "21.23" not in result.stdout
     assert "held-out real photos" in result.stdout  # what the column means is said once, under the table
+    assert "Without -m: pix2pix-sa-gr-compact." in result.stdout
     bag_line = next(l for l in result.stdout.splitlines() if "│ bag " in l)
     assert f"{sum(p.numel() for p in registry.build('bag-compact').parameters()) / 1e6:.2f} M" in result.stdout
     assert "M" in bag_line

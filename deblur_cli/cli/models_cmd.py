@@ -129,6 +129,7 @@ def _print_table(rows: list[dict], params: bool) -> None:
     from rich.console import Console
 
     from ..eval.held_out_photos import photo_gains
+    from ..inference.settings import DEFAULT_MODEL
     from rich.table import Table
 
     # one section per family instead of a family column, and no preset column (a compact preset's name ends in
@@ -153,7 +154,7 @@ def _print_table(rows: list[dict], params: bool) -> None:
     with_weights = sum(r["weights"] != "none" for r in rows)
     console.print(f"{len(rows)} variants, {with_weights} with weights. none -> compact: `-m NAME` uses NAME-compact's.",
                   markup=False)
-    console.print("`deblur models info NAME` for details.", markup=False)
+    console.print(f"Without -m: {DEFAULT_MODEL}. Details: `deblur models info NAME`.", markup=False)
 
 
 def _info_report(name: str) -> dict[str, Any]:
