@@ -49,7 +49,7 @@ def _most_changed_window(change: np.ndarray, ch: int, cw: int, step: int = 20) -
     return int(ys[iy]), int(xs[ix])
 
 
-def photo_before_after(path: Path, model: str, ensemble: int) -> None:
+def photo_before_after(path: Path, model: str, ensemble: int, out: Path = ROOT / "docs/before_after_photo.jpg") -> str:
     from deblur_cli.data.synth import blur_photo
     from deblur_cli.inference.api import load_model
 
@@ -63,9 +63,9 @@ def photo_before_after(path: Path, model: str, ensemble: int) -> None:
     ch, cw = 220, 300
     y, x = _most_changed_window(np.abs(restored - blurred).mean(axis=2), ch, cw)
     window = np.s_[y:y + ch, x:x + cw]
-    print(f"{path.name}, {PHOTO_EXTENT:.0f} px of shake, {model}: whole photo {_psnr(blurred, target):.2f} -> "
-          f"{_psnr(restored, target):.2f} dB; window at ({y}, {x}) {_psnr(blurred[window], target[window]):.2f} -> "
-          f"{_psnr(restored[window], target[window]):.2f} dB")
+    summary = (f"{path.name}, {PHOTO_EXTENT:.0f} px of shake, {model}: whole photo {_psnr(blurred, target):.2f} -> "
+               f"{_psnr(restored, target):.2f} dB; window at ({y}, {x}) {_psnr(blurred[window], target[window]):.2f} "
+               f"-> {_psnr(restored[window], target[window]):.2f} dB")
     gap = np.full((2 * ch, 6, 3), 255, np.uint8)
     zoomed = [np.asarray(Image.fromarray(_to8(a[window])).resize((2 * cw, 2 * ch), Image.NEAREST))
               for a in (blurred, restored, target)]
@@ -73,7 +73,8 @@ def photo_before_after(path: Path, model: str, ensemble: int) -> None:
     draw = ImageDraw.Draw(canvas)
     for tx, text in ((6, "blurred"), (2 * cw + 12, f"deblur -m {model}"), (4 * cw + 18, "sharp")):
         draw.text((tx, 6), text, fill=(255, 255, 255), stroke_width=2, stroke_fill=(0, 0, 0))
-    write_pixels(ROOT / "docs/before_after_photo.jpg", np.asarray(canvas), quality=92)
+    write_pixels(out, np.asarray(canvas), quality=92)
+    return summary
 
 
 def main() -> None:
@@ -88,7 +89,7 @@ def main() -> None:
                     help="make the real-photo picture from this sharp photo instead")
     args = ap.parse_args()
     if args.photo:
-        photo_before_after(Path(args.photo).expanduser(), args.model or DEFAULT_MODEL, args.ensemble)
+        print(photo_before_after(Path(args.photo).expanduser(), args.model or DEFAULT_MODEL, args.ensemble))
         return
     args.model = args.model or "bag"
     blurred = read_image(ROOT / "examples/blur/chelsea.jpg").rgb
