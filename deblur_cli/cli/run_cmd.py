@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
 @friendly_errors
 def run(
     inputs: Annotated[list[str], typer.Argument(help="Image files, folders or glob patterns.", show_default=False)],
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Variant; see `deblur models`. Default: bag on a CUDA GPU, pix2pix-sa-gr-compact elsewhere.", show_default=False)] = None,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Variant; see `deblur models`. Default: pix2pix-sa-gr-compact on every device (`deblur models` says why).", show_default=False)] = None,
     weights: WeightsOpt = None,
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="Output folder (or file, for one input).")] = None,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Look into sub-folders; keep the tree.")] = False,
